@@ -1,0 +1,72 @@
+import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { FastifyRequest } from 'fastify';
+import { AppError } from '../common/app.error';
+import { AppConfig } from '../config/app-config';
+import { ClientKey, findClient, Scope } from './client-keys';
+import { REQUIRED_SCOPE } from './scopes.decorator';
+
+/** The authenticated client app, attached to the request for logs and rate limits. */
+export interface AuthenticatedRequest extends FastifyRequest {
+  client?: ClientKey;
+}
+
+const REALM = 'Bearer realm="superfone-bff"';
+const MAX_KEY_LENGTH = 512;
+
+/**
+ * Admits a request that presents a configured client key as `Authorization: Bearer <key>` or
+ * `X-API-Key: <key>` and whose key carries the route's scope. Routes without @RequireScope
+ * (health, metrics) are open.
+ */
+@Injectable()
+export class ClientKeyGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly config: AppConfig,
+  ) {}
+
+  canActivate(context: ExecutionContext): boolean {
+    const scope = this.reflector.get<Scope | undefined>(REQUIRED_SCOPE, context.getHandler());
+    if (!scope) return true;
+    const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
+    const key = presentedKey(request);
+    const client = findClient(this.config.clients, key);
+    if (!client) {
+      throw new AppError('UNAUTHENTICATED', 'The client key is not valid.', {
+        'www-authenticate': `${REALM}, error="invalid_token"`,
+      });
+    }
+    request.client = client;
+    if (!client.scopes.has(scope)) {
+      throw new AppError('FORBIDDEN', `This client key lacks the scope ${scope}.`);
+    }
+    return true;
+  }
+}
+
+/** The one key the caller presents; missing, malformed or conflicting credentials are a 401. */
+function presentedKey(request: FastifyRequest): string {
+  const authorization = request.headers.authorization;
+  const apiKey = request.headers['x-api-key'];
+  let bearer: string | undefined;
+  if (authorization !== undefined) {
+    const match = /^Bearer +(\S+) *$/i.exec(authorization);
+    if (!match) throw unauthenticated('The Authorization header must be "Bearer <client key>".');
+    bearer = match[1];
+  }
+  if (Array.isArray(apiKey)) throw unauthenticated('Send one X-API-Key header.');
+  if (bearer !== undefined && apiKey !== undefined && bearer !== apiKey) {
+    throw unauthenticated('Authorization and X-API-Key carry different keys; send one.');
+  }
+  const key = bearer ?? apiKey;
+  if (key === undefined || key === '') {
+    throw unauthenticated('Send a client key as "Authorization: Bearer <key>" or "X-API-Key: <key>".');
+  }
+  if (key.length > MAX_KEY_LENGTH) throw unauthenticated('The client key is not valid.');
+  return key;
+}
+
+function unauthenticated(detail: string): AppError {
+  return new AppError('UNAUTHENTICATED', detail, { 'www-authenticate': REALM });
+}

@@ -1,0 +1,7 @@
+import { SetMetadata } from '@nestjs/common';
+import type { Scope } from './client-keys';
+
+export const REQUIRED_SCOPE = Symbol('REQUIRED_SCOPE');
+
+/** Marks a route as needing a client key with this scope; ClientKeyGuard enforces it. */
+export const RequireScope = (scope: Scope) => SetMetadata(REQUIRED_SCOPE, scope);

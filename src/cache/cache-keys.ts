@@ -1,0 +1,17 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * Redis key names. Each carries REDIS_KEY_PREFIX and a fingerprint of the Superfone key (never
+ * the key), so two deployments with different Superfone keys never share entries.
+ */
+export class CacheKeys {
+  readonly numbers: string;
+  readonly refreshLock: string;
+
+  constructor(prefix: string, superfoneApiKey: string) {
+    const fingerprint = createHash('sha256').update(superfoneApiKey).digest('hex').slice(0, 16);
+    const base = `${prefix}${fingerprint}:available-numbers`;
+    this.numbers = base;
+    this.refreshLock = `${base}:refresh-lock`;
+  }
+}

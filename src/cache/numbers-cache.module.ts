@@ -1,0 +1,38 @@
+import { CacheModule } from '@nestjs/cache-manager';
+import { Module } from '@nestjs/common';
+import { Keyv } from 'keyv';
+import { AppConfig } from '../config/app-config';
+import { SuperfoneModule } from '../superfone/superfone.module';
+import { CacheKeys } from './cache-keys';
+import { IoredisKeyvStore } from './ioredis-keyv.store';
+import { NumbersCacheService } from './numbers-cache.service';
+import { RedisConnection } from './redis.connection';
+import { RedisModule } from './redis.module';
+import { RefreshLock } from './refresh-lock';
+
+/**
+ * The caching tier: cache-manager over an ioredis-backed Keyv store when REDIS_URL is set
+ * (its in-memory store otherwise), and the service that owns the freshness rules.
+ */
+@Module({
+  imports: [
+    RedisModule,
+    SuperfoneModule,
+    CacheModule.registerAsync({
+      imports: [RedisModule],
+      inject: [RedisConnection],
+      useFactory: (redis: RedisConnection) => ({
+        stores: redis.client
+          ? [new Keyv({ store: new IoredisKeyvStore(redis.client), useKeyPrefix: false, throwOnErrors: true })]
+          : [new Keyv({ useKeyPrefix: false })],
+      }),
+    }),
+  ],
+  providers: [
+    NumbersCacheService,
+    RefreshLock,
+    { provide: CacheKeys, inject: [AppConfig], useFactory: (c: AppConfig) => new CacheKeys(c.redis.keyPrefix, c.superfone.apiKey) },
+  ],
+  exports: [NumbersCacheService],
+})
+export class NumbersCacheModule {}

@@ -1,0 +1,172 @@
+import { CACHE_MANAGER } from '@nestjs/cache-manager';
+import { Inject, Injectable } from '@nestjs/common';
+import type { Cache } from 'cache-manager';
+import { PinoLogger } from 'nestjs-pino';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { AppConfig } from '../config/app-config';
+import { SuperfoneClient } from '../superfone/superfone.client';
+import { CacheKeys } from './cache-keys';
+import { CachedNumbers, CacheTiming } from './cached-numbers';
+import { RedisConnection } from './redis.connection';
+import { LockAttempt, RefreshLock } from './refresh-lock';
+
+/** How a request was served, for Cache-Status, logs and metrics. */
+export type CacheOutcome = 'hit' | 'miss' | 'stale' | 'refresh';
+
+export interface CacheRead {
+  readonly entry: CachedNumbers;
+  readonly outcome: CacheOutcome;
+  /** Set on stale answers given because the last refresh attempt failed (stale-if-error). */
+  readonly refreshFailed?: boolean;
+}
+
+/** After a failed refresh, stale hits wait this long before starting another. */
+const REFRESH_RETRY_AFTER_FAILURE_MS = 1000;
+/** How often a replica that lost the refresh election looks for the winner's result. */
+const WAIT_POLL_MS = 20;
+
+/**
+ * Owns the freshness rules for the available-numbers list:
+ * - in-process tier (the last copy, with its pre-serialized views) in front of the shared tier
+ *   (cache-manager over Redis, or its in-memory store without REDIS_URL);
+ * - fresh for CACHE_TTL_SECONDS, then stale for CACHE_STALE_SECONDS: a stale hit answers at once
+ *   and starts one background refresh (stale-while-revalidate);
+ * - concurrent misses in a process share one refresh; replicas elect one refresher through
+ *   RefreshLock and the others wait briefly for its result;
+ * - Redis failures never fail a request: they cost one short-deadline call and fall through.
+ */
+@Injectable()
+export class NumbersCacheService {
+  private readonly timing: CacheTiming;
+  private local: CachedNumbers | undefined;
+  private loading: Promise<CacheRead> | undefined;
+  private refreshing: Promise<CachedNumbers> | undefined;
+  private refreshRetryAt = 0;
+  private lastRefreshFailed = false;
+
+  constructor(
+    @Inject(CACHE_MANAGER) private readonly shared: Cache,
+    private readonly upstream: SuperfoneClient,
+    private readonly lock: RefreshLock,
+    private readonly keys: CacheKeys,
+    private readonly redis: RedisConnection,
+    private readonly config: AppConfig,
+    private readonly logger: PinoLogger,
+  ) {
+    logger.setContext(NumbersCacheService.name);
+    this.timing = { ttlMs: config.cache.ttlSeconds * 1000, staleMs: config.cache.staleSeconds * 1000 };
+    shared.on('get', ({ error }) => error && this.logger.warn({ err: errorMessage(error) }, 'shared cache read failed'));
+  }
+
+  /** The list as the cache rules say to serve it now. Throws an UpstreamError when nothing usable exists. */
+  async read(): Promise<CacheRead> {
+    const now = Date.now();
+    const local = this.local;
+    if (local?.isFresh(now)) return { entry: local, outcome: 'hit' };
+    if (local?.isUsable(now)) return this.serveStale(local);
+    this.loading ??= this.loadFromShared().finally(() => (this.loading = undefined));
+    return this.loading;
+  }
+
+  /** POST /numbers/available/refresh: fetch upstream now (joining a refresh already running). */
+  async forceRefresh(): Promise<CacheRead> {
+    return { entry: await this.refresh('forced'), outcome: 'refresh' };
+  }
+
+  /** Age in seconds of the copy this process holds, for health reports. */
+  get localAgeSeconds(): number | undefined {
+    return this.local ? Math.floor((Date.now() - this.local.fetchedAt) / 1000) : undefined;
+  }
+
+  private serveStale(entry: CachedNumbers): CacheRead {
+    if (!this.refreshing && Date.now() >= this.refreshRetryAt) {
+      // Failures are already logged and classified by the upstream client.
+      this.refresh('background').catch(() => undefined);
+    }
+    return { entry, outcome: 'stale', refreshFailed: this.lastRefreshFailed };
+  }
+
+  /** A miss in this process: another replica may already have the list in Redis. */
+  private async loadFromShared(): Promise<CacheRead> {
+    const shared = await this.readShared();
+    const now = Date.now();
+    if (shared?.isFresh(now)) return { entry: this.install(shared), outcome: 'hit' };
+    if (shared?.isUsable(now)) return this.serveStale(this.install(shared));
+    return { entry: await this.refresh('miss'), outcome: 'miss' };
+  }
+
+  private refresh(reason: 'miss' | 'background' | 'forced'): Promise<CachedNumbers> {
+    this.refreshing ??= this.runRefresh(reason).finally(() => (this.refreshing = undefined));
+    return this.refreshing;
+  }
+
+  private async runRefresh(reason: 'miss' | 'background' | 'forced'): Promise<CachedNumbers> {
+    const known = this.local?.fetchedAt ?? 0;
+    const lock = await this.lock.acquire();
+    if (lock.state === 'busy') {
+      const fromWinner = await this.waitForNewerShared(known);
+      if (fromWinner) return this.install(fromWinner);
+      // The winner did not deliver in time: keep serving stale if we have it, else fetch ourselves.
+      if (reason === 'background' && this.local) return this.local;
+    } else if (lock.state === 'acquired' && reason !== 'forced') {
+      // Another replica may have finished a refresh between our miss and our election.
+      const shared = await this.readShared();
+      if (shared && shared.fetchedAt > known && shared.isFresh(Date.now())) {
+        await this.lock.release(lock);
+        return this.install(shared);
+      }
+    }
+    return this.fetchUpstream(lock);
+  }
+
+  private async fetchUpstream(lock: LockAttempt): Promise<CachedNumbers> {
+    try {
+      const numbers = await this.upstream.fetchAvailableNumbers();
+      const entry = this.install(new CachedNumbers(numbers, Date.now(), this.timing));
+      this.lastRefreshFailed = false;
+      this.refreshRetryAt = 0;
+      await this.writeShared(entry);
+      return entry;
+    } catch (error) {
+      this.lastRefreshFailed = true;
+      this.refreshRetryAt = Date.now() + REFRESH_RETRY_AFTER_FAILURE_MS;
+      throw error;
+    } finally {
+      await this.lock.release(lock);
+    }
+  }
+
+  /** Polls the shared tier until a copy newer than `known` appears, for at most one lock lifetime. */
+  private async waitForNewerShared(known: number): Promise<CachedNumbers | undefined> {
+    const deadline = Date.now() + this.lock.ttlMs;
+    while (Date.now() < deadline && this.redis.isReady) {
+      await sleep(WAIT_POLL_MS);
+      const shared = await this.readShared();
+      if (shared && shared.fetchedAt > known) return shared;
+    }
+    return undefined;
+  }
+
+  /** Keeps the newest copy: a slow refresh finishing late never replaces a newer one. */
+  private install(entry: CachedNumbers): CachedNumbers {
+    if (!this.local || entry.fetchedAt >= this.local.fetchedAt) this.local = entry;
+    return this.local;
+  }
+
+  private async readShared(): Promise<CachedNumbers | undefined> {
+    const value = await this.shared.get<unknown>(this.keys.numbers);
+    return value === undefined ? undefined : CachedNumbers.fromShared(value, this.timing);
+  }
+
+  private async writeShared(entry: CachedNumbers): Promise<void> {
+    try {
+      await this.shared.set(this.keys.numbers, entry.toShared(), this.timing.ttlMs + this.timing.staleMs);
+    } catch (error) {
+      this.logger.warn({ err: errorMessage(error) }, 'shared cache write failed; serving from the in-process tier');
+    }
+  }
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

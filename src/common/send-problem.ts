@@ -1,0 +1,22 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { PinoLogger } from 'nestjs-pino';
+import { PROBLEM_CONTENT_TYPE, problemJson, toProblem } from './problem';
+
+/**
+ * Answers with the problem for `error`. Shared by the Nest exception filter and Fastify's own
+ * error handler (errors raised before routing, e.g. body parsing), so both speak one shape.
+ */
+export function sendProblem(error: unknown, request: FastifyRequest, reply: FastifyReply, logger: Pick<PinoLogger, 'error'>): void {
+  const path = request.url.split('?', 1)[0];
+  const problem = toProblem(error, request.id, path);
+  if (problem.unexpected) {
+    logger.error({ err: error, requestId: request.id }, 'unexpected error');
+  }
+  if (reply.sent) return;
+  void reply
+    .code(problem.body.status)
+    .headers(problem.headers)
+    .header('content-type', PROBLEM_CONTENT_TYPE)
+    .header('cache-control', 'no-store')
+    .send(problemJson(problem));
+}

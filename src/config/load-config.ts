@@ -1,0 +1,147 @@
+import { readFileSync } from 'node:fs';
+import { parseClientKeys } from '../auth/client-keys';
+import { AppConfig, LOG_LEVELS, LogLevel } from './app-config';
+
+/** Thrown when one or more settings are missing or malformed; lists every one by name, never a value. */
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+type ReadFile = (path: string) => string;
+
+const readUtf8: ReadFile = (path) => readFileSync(path, 'utf8');
+
+/**
+ * Parses the environment into an AppConfig, collecting every problem before failing so an
+ * operator fixes them all in one go.
+ */
+export function loadConfig(env: Env, readFile: ReadFile = readUtf8): AppConfig {
+  const problems: string[] = [];
+  const s = new Settings(env, readFile, problems);
+
+  const config = new AppConfig({
+    port: s.int('PORT', 3000, 0, 65535),
+    host: s.text('HOST', '0.0.0.0'),
+    superfone: {
+      baseUrl: s.httpUrl('SUPERFONE_BASE_URL', 'https://prod-api.superfone.co.in/superfone'),
+      apiKey: s.secret('SUPERFONE_API_KEY', (value) =>
+        /^[\x21-\x7e]+$/.test(value) ? undefined : 'must be printable ASCII without spaces',
+      ),
+      timeoutMs: s.int('SUPERFONE_TIMEOUT_MS', 3000, 100, 60000),
+    },
+    clients: parseClientKeys(s.secret('CLIENT_KEYS'), s.sourceName('CLIENT_KEYS'), problems),
+    redis: {
+      url: s.redisUrl('REDIS_URL'),
+      keyPrefix: s.text('REDIS_KEY_PREFIX', 'superfone-bff:'),
+      commandTimeoutMs: s.int('REDIS_COMMAND_TIMEOUT_MS', 50, 5, 5000),
+    },
+    cache: {
+      ttlSeconds: s.int('CACHE_TTL_SECONDS', 30, 1, 86400),
+      staleSeconds: s.int('CACHE_STALE_SECONDS', 300, 0, 604800),
+    },
+    corsOrigins: s.origins('CORS_ORIGINS'),
+    logLevel: s.oneOf('LOG_LEVEL', LOG_LEVELS, 'info') as LogLevel,
+    logFormat: s.oneOf('LOG_FORMAT', ['json', 'pretty'] as const, 'json') as 'json' | 'pretty',
+  });
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+/** Reads one setting at a time, recording a named problem instead of throwing. */
+class Settings {
+  constructor(
+    private readonly env: Env,
+    private readonly readFile: ReadFile,
+    private readonly problems: string[],
+  ) {}
+
+  private raw(name: string): string | undefined {
+    const value = this.env[name];
+    return value === undefined || value.trim() === '' ? undefined : value.trim();
+  }
+
+  private fail<T>(name: string, why: string, fallback: T): T {
+    this.problems.push(`${name} ${why}`);
+    return fallback;
+  }
+
+  int(name: string, fallback: number, min: number, max: number): number {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || n < min || n > max) {
+      return this.fail(name, `must be a whole number from ${min} to ${max}`, fallback);
+    }
+    return n;
+  }
+
+  text(name: string, fallback: string): string {
+    return this.raw(name) ?? fallback;
+  }
+
+  oneOf(name: string, allowed: readonly string[], fallback: string): string {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    return allowed.includes(value) ? value : this.fail(name, `must be one of: ${allowed.join(', ')}`, fallback);
+  }
+
+  httpUrl(name: string, fallback: string): string {
+    const value = this.raw(name) ?? fallback;
+    const url = URL.canParse(value) ? new URL(value) : undefined;
+    if (!url || !['http:', 'https:'].includes(url.protocol) || url.username || url.password) {
+      return this.fail(name, 'must be an http(s) URL without credentials', fallback);
+    }
+    return value.replace(/\/+$/, '');
+  }
+
+  redisUrl(name: string): string | undefined {
+    const value = this.raw(name);
+    if (value === undefined) return undefined;
+    const url = URL.canParse(value) ? new URL(value) : undefined;
+    if (!url || !['redis:', 'rediss:'].includes(url.protocol) || !url.hostname) {
+      return this.fail(name, 'must be a redis:// or rediss:// URL', undefined);
+    }
+    return value;
+  }
+
+  origins(name: string): string[] {
+    const value = this.raw(name);
+    if (value === undefined) return [];
+    const origins = value.split(',').map((o) => o.trim()).filter(Boolean);
+    const bad = origins.some((o) => !URL.canParse(o) || new URL(o).origin !== o);
+    return bad ? this.fail(name, 'must be a comma-separated list of origins like https://app.example.com', []) : origins;
+  }
+
+  /** Which of NAME or NAME_FILE supplied the value, for messages. */
+  sourceName(name: string): string {
+    return this.raw(`${name}_FILE`) !== undefined ? `${name}_FILE` : name;
+  }
+
+  /** A required secret from NAME or from the file named by NAME_FILE (exactly one of them). */
+  secret(name: string, check?: (value: string) => string | undefined): string {
+    const direct = this.raw(name);
+    const file = this.raw(`${name}_FILE`);
+    if (direct !== undefined && file !== undefined) {
+      return this.fail(name, `and ${name}_FILE are both set; set only one`, '');
+    }
+    if (direct === undefined && file === undefined) {
+      return this.fail(name, `(or ${name}_FILE) is required`, '');
+    }
+    let value = direct;
+    if (file !== undefined) {
+      try {
+        value = this.readFile(file).trim();
+      } catch {
+        return this.fail(`${name}_FILE`, 'names a file that cannot be read', '');
+      }
+      if (value === '') return this.fail(`${name}_FILE`, 'names an empty file', '');
+    }
+    const why = check?.(value as string);
+    return why ? this.fail(this.sourceName(name), why, '') : (value as string);
+  }
+}

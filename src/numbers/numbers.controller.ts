@@ -1,0 +1,31 @@
+import { Controller, Get, HttpCode, Post, Req, Res } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { RequireScope } from '../auth/scopes.decorator';
+import { NumbersCacheService } from '../cache/numbers-cache.service';
+import { parseNumbersFilter } from './numbers.query';
+import { sendNumbers } from './numbers.response';
+
+/**
+ * The organization's Superfone numbers not yet linked to an SFVoPI app. Responses are written
+ * directly (pre-serialized bytes per cached copy), so nothing is serialized per request.
+ */
+@Controller('numbers/available')
+export class NumbersController {
+  constructor(private readonly cache: NumbersCacheService) {}
+
+  @Get()
+  @RequireScope('numbers:read')
+  async list(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+    const filter = parseNumbersFilter(request.query);
+    sendNumbers(request, reply, await this.cache.read(), filter);
+  }
+
+  /** For apps that just linked or unlinked a number: fetch upstream now and replace the cached copy. */
+  @Post('refresh')
+  @HttpCode(200)
+  @RequireScope('numbers:refresh')
+  async refresh(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+    const filter = parseNumbersFilter(request.query);
+    sendNumbers(request, reply, await this.cache.forceRefresh(), filter);
+  }
+}
