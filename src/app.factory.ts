@@ -1,11 +1,17 @@
 import helmet from '@fastify/helmet';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { Logger, PinoLogger } from 'nestjs-pino';
-import { AppModule, AppModuleOptions } from './app.module';
+import type { DestinationStream } from 'pino';
+import { AppModule } from './app.module';
 import { requestIdFor } from './common/request-id';
-import { sendProblem } from './common/send-problem';
 import { AppConfig } from './config/app-config';
+import { AppLogger, NestPinoLogger } from './logging/app-logger';
+import { registerRequestLogging } from './logging/request-logging';
+
+export interface AppOptions {
+  /** Where log lines go (stdout when absent); tests capture them here. */
+  readonly logDestination?: DestinationStream;
+}
 
 /** Largest request body accepted; the API takes none, so anything bigger is abuse. */
 const BODY_LIMIT_BYTES = 16 * 1024;
@@ -14,27 +20,24 @@ const BODY_LIMIT_BYTES = 16 * 1024;
  * Builds the application (Fastify adapter, logger, security headers, CORS, one error shape)
  * without listening. main.ts and the e2e tests both start the service through here.
  */
-export async function createApp(config: AppConfig, options: AppModuleOptions = {}): Promise<NestFastifyApplication> {
+export async function createApp(config: AppConfig, options: AppOptions = {}): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
     genReqId: requestIdFor,
     logger: false,
-    disableRequestLogging: true,
     bodyLimit: BODY_LIMIT_BYTES,
     return503OnClosing: true,
   });
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, options), adapter, {
-    bufferLogs: true,
+  const logger = new AppLogger(config, options.logDestination);
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, logger), adapter, {
+    logger: new NestPinoLogger(logger.pino),
   });
-  app.useLogger(app.get(Logger));
-  const logger = await app.resolve(PinoLogger);
 
   const fastify = app.getHttpAdapter().getInstance();
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id);
     done();
   });
-  // Errors raised by Fastify before a Nest handler runs (e.g. an unparseable body).
-  fastify.setErrorHandler((error, request, reply) => sendProblem(error, request, reply, logger));
+  registerRequestLogging(fastify, logger.child('http'));
 
   await app.register(helmet, {
     // A JSON API: nothing may be framed, scripted or embedded from its responses.
@@ -55,7 +58,7 @@ export async function createApp(config: AppConfig, options: AppModuleOptions = {
 /** Creates the app and listens on config.host:config.port; resolves the base URL it answers on. */
 export async function startApp(
   config: AppConfig,
-  options: AppModuleOptions = {},
+  options: AppOptions = {},
 ): Promise<{ app: NestFastifyApplication; url: string }> {
   const app = await createApp(config, options);
   await app.listen(config.port, config.host);

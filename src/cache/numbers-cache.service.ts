@@ -1,9 +1,10 @@
 import { CACHE_MANAGER } from '@nestjs/cache-manager';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Cache } from 'cache-manager';
-import { PinoLogger } from 'nestjs-pino';
+import type { Logger } from 'pino';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppConfig } from '../config/app-config';
+import { AppLogger } from '../logging/app-logger';
 import { SuperfoneClient } from '../superfone/superfone.client';
 import { CacheKeys } from './cache-keys';
 import { CachedNumbers, CacheTiming } from './cached-numbers';
@@ -38,6 +39,7 @@ const WAIT_POLL_MS = 20;
 @Injectable()
 export class NumbersCacheService {
   private readonly timing: CacheTiming;
+  private readonly logger: Logger;
   private local: CachedNumbers | undefined;
   private loading: Promise<CacheRead> | undefined;
   private refreshing: Promise<CachedNumbers> | undefined;
@@ -51,9 +53,9 @@ export class NumbersCacheService {
     private readonly keys: CacheKeys,
     private readonly redis: RedisConnection,
     private readonly config: AppConfig,
-    private readonly logger: PinoLogger,
+    logger: AppLogger,
   ) {
-    logger.setContext(NumbersCacheService.name);
+    this.logger = logger.child(NumbersCacheService.name);
     this.timing = { ttlMs: config.cache.ttlSeconds * 1000, staleMs: config.cache.staleSeconds * 1000 };
     shared.on('get', ({ error }) => error && this.logger.warn({ err: errorMessage(error) }, 'shared cache read failed'));
   }

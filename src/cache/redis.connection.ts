@@ -1,8 +1,9 @@
 import { Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
-import { PinoLogger } from 'nestjs-pino';
+import type { Logger } from 'pino';
 import { AppConfig } from '../config/app-config';
+import { AppLogger } from '../logging/app-logger';
 
 /** How long boot waits for a configured Redis before carrying on without it. */
 const BOOT_CONNECT_TIMEOUT_MS = 2000;
@@ -16,12 +17,13 @@ const BOOT_CONNECT_TIMEOUT_MS = 2000;
 @Injectable()
 export class RedisConnection implements OnModuleInit, OnApplicationShutdown {
   readonly client: Redis | undefined;
+  private readonly logger: Logger;
 
   constructor(
     private readonly config: AppConfig,
-    private readonly logger: PinoLogger,
+    logger: AppLogger,
   ) {
-    logger.setContext(RedisConnection.name);
+    this.logger = logger.child(RedisConnection.name);
     const url = config.redis.url;
     this.client = url
       ? new Redis(url, {
@@ -30,6 +32,8 @@ export class RedisConnection implements OnModuleInit, OnApplicationShutdown {
           commandTimeout: config.redis.commandTimeoutMs,
           maxRetriesPerRequest: 0,
           connectTimeout: 1000,
+          // ioredis waits this long for a socket that may already be gone when disconnecting.
+          disconnectTimeout: 250,
           retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
         })
       : undefined;
@@ -71,6 +75,11 @@ export class RedisConnection implements OnModuleInit, OnApplicationShutdown {
 
   async onApplicationShutdown(): Promise<void> {
     if (!this.client || this.client.status === 'end') return;
+    if (this.client.status !== 'ready') {
+      // Not connected: stop the reconnect loop rather than queue a QUIT nobody will answer.
+      this.client.disconnect();
+      return;
+    }
     try {
       await withTimeout(this.client.quit(), 500);
     } catch {

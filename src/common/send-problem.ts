@@ -1,12 +1,12 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { PinoLogger } from 'nestjs-pino';
+import type { Logger } from 'pino';
 import { PROBLEM_CONTENT_TYPE, problemJson, toProblem } from './problem';
 
 /**
  * Answers with the problem for `error`. Shared by the Nest exception filter and Fastify's own
  * error handler (errors raised before routing, e.g. body parsing), so both speak one shape.
  */
-export function sendProblem(error: unknown, request: FastifyRequest, reply: FastifyReply, logger: Pick<PinoLogger, 'error'>): void {
+export function sendProblem(error: unknown, request: FastifyRequest, reply: FastifyReply, logger: Logger): void {
   const path = request.url.split('?', 1)[0];
   const problem = toProblem(error, request.id, path);
   if (problem.unexpected) {

@@ -1,9 +1,10 @@
 import { HttpService } from '@nestjs/axios';
 import { Injectable } from '@nestjs/common';
 import { isAxiosError } from 'axios';
-import { PinoLogger } from 'nestjs-pino';
+import type { Logger } from 'pino';
 import { firstValueFrom } from 'rxjs';
 import { AppConfig } from '../config/app-config';
+import { AppLogger } from '../logging/app-logger';
 import { AvailableNumber, parseAvailableNumbers } from './superfone.schema';
 import {
   UpstreamAuthFailedError,
@@ -23,12 +24,14 @@ export const AVAILABLE_NUMBERS_PATH = '/sfvopi/available-numbers';
  */
 @Injectable()
 export class SuperfoneClient {
+  private readonly logger: Logger;
+
   constructor(
     private readonly http: HttpService,
     private readonly config: AppConfig,
-    private readonly logger: PinoLogger,
+    logger: AppLogger,
   ) {
-    logger.setContext(SuperfoneClient.name);
+    this.logger = logger.child(SuperfoneClient.name);
   }
 
   /** GET /sfvopi/available-numbers, validated and normalized; throws an UpstreamError otherwise. */

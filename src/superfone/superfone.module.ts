@@ -1,5 +1,5 @@
-import { HttpModule } from '@nestjs/axios';
-import { Module } from '@nestjs/common';
+import { HttpModule, HttpService } from '@nestjs/axios';
+import { Module, OnApplicationShutdown } from '@nestjs/common';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { AppConfig } from '../config/app-config';
@@ -34,4 +34,13 @@ const MAX_BODY_BYTES = 1024 * 1024;
   providers: [SuperfoneClient],
   exports: [SuperfoneClient],
 })
-export class SuperfoneModule {}
+export class SuperfoneModule implements OnApplicationShutdown {
+  constructor(private readonly http: HttpService) {}
+
+  /** Idle keep-alive sockets would otherwise hold the process open after shutdown. */
+  onApplicationShutdown(): void {
+    const { httpAgent, httpsAgent } = this.http.axiosRef.defaults;
+    (httpAgent as HttpAgent | undefined)?.destroy();
+    (httpsAgent as HttpsAgent | undefined)?.destroy();
+  }
+}

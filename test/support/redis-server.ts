@@ -38,7 +38,7 @@ export async function redisAnswers(url: string, timeoutMs = 1000): Promise<boole
   } catch {
     return false;
   } finally {
-    client.disconnect();
+    if (client.status !== 'end') client.disconnect();
   }
 }
 

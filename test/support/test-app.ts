@@ -117,8 +117,12 @@ export async function deleteKeys(redisUrl: string, prefix: string): Promise<void
   } catch {
     // A Redis a test stopped on purpose has nothing left to clean.
   } finally {
-    redis.disconnect();
+    if (redis.status !== 'end') redis.disconnect();
   }
 }
 
 export const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
+
+/** The body as JSON, typed loosely for assertions. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export const json = async (res: Response): Promise<any> => res.json();

@@ -1,0 +1,105 @@
+import { sha256 } from '../auth/client-keys';
+import { ConfigError, loadConfig } from './load-config';
+
+const CLIENT_KEYS = JSON.stringify([{ id: 'billing-app', keySha256: sha256('k').toString('hex'), scopes: ['numbers:read'] }]);
+const minimal = { SUPERFONE_API_KEY: 'server-key', CLIENT_KEYS };
+
+function problemsOf(env: Record<string, string>, readFile?: (path: string) => string): string[] {
+  try {
+    loadConfig(env, readFile);
+  } catch (error) {
+    if (error instanceof ConfigError) return [...error.problems];
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe(loadConfig.name, () => {
+  it('applies the documented defaults', () => {
+    const sut = loadConfig(minimal);
+
+    expect(sut).toMatchObject({
+      port: 3000,
+      host: '0.0.0.0',
+      superfone: { baseUrl: 'https://prod-api.superfone.co.in/superfone', apiKey: 'server-key', timeoutMs: 3000 },
+      redis: { url: undefined, keyPrefix: 'superfone-bff:', commandTimeoutMs: 50 },
+      cache: { ttlSeconds: 30, staleSeconds: 300 },
+      corsOrigins: [],
+      logLevel: 'info',
+      logFormat: 'json',
+    });
+    expect(sut.clients).toEqual([{ id: 'billing-app', keySha256: sha256('k'), scopes: new Set(['numbers:read']) }]);
+  });
+
+  it('names every bad setting at once, never its value', () => {
+    const env = {
+      PORT: 'eighty',
+      SUPERFONE_BASE_URL: 'ftp://secret-host.example',
+      SUPERFONE_TIMEOUT_MS: '5',
+      CLIENT_KEYS: '[{"id":"a","keySha256":"nothex","scopes":["numbers:write"],"extra":1}]',
+      REDIS_URL: 'http://user:hunter2@redis',
+      CACHE_TTL_SECONDS: '-1',
+      LOG_LEVEL: 'loud',
+      CORS_ORIGINS: 'https://ok.example,not a url',
+    };
+
+    const problems = problemsOf(env);
+
+    expect(problems.map((p) => p.split(/[ .[]/)[0])).toEqual([
+      'PORT',
+      'SUPERFONE_BASE_URL',
+      'SUPERFONE_API_KEY',
+      'SUPERFONE_TIMEOUT_MS',
+      'CLIENT_KEYS',
+      'CLIENT_KEYS',
+      'CLIENT_KEYS',
+      'REDIS_URL',
+      'CACHE_TTL_SECONDS',
+      'CORS_ORIGINS',
+      'LOG_LEVEL',
+    ]);
+    const text = problems.join('\n');
+    for (const value of ['eighty', 'secret-host', 'nothex', 'numbers:write', 'hunter2', 'loud', 'not a url']) {
+      expect(text).not.toContain(value);
+    }
+    expect(text).toContain('CLIENT_KEYS[0].keySha256 must be 64 hex characters');
+    expect(text).toContain('CLIENT_KEYS[0] has unknown fields: extra');
+  });
+
+  it('reads secrets from *_FILE and refuses both forms at once', () => {
+    const files: Record<string, string> = { '/run/key': 'from-file\n', '/run/clients': CLIENT_KEYS };
+    const readFile = (path: string) => {
+      if (!(path in files)) throw new Error('ENOENT');
+      return files[path];
+    };
+
+    const sut = loadConfig({ SUPERFONE_API_KEY_FILE: '/run/key', CLIENT_KEYS_FILE: '/run/clients' }, readFile);
+    expect(sut.superfone.apiKey).toBe('from-file');
+    expect(sut.clients).toHaveLength(1);
+
+    expect(problemsOf({ ...minimal, SUPERFONE_API_KEY_FILE: '/run/key' }, readFile)).toEqual([
+      'SUPERFONE_API_KEY and SUPERFONE_API_KEY_FILE are both set; set only one',
+    ]);
+    expect(problemsOf({ CLIENT_KEYS, SUPERFONE_API_KEY_FILE: '/missing' }, readFile)).toEqual([
+      'SUPERFONE_API_KEY_FILE names a file that cannot be read',
+    ]);
+  });
+
+  it('rejects duplicate client ids and keys, and invalid JSON', () => {
+    const entry = { id: 'a', keySha256: sha256('k').toString('hex'), scopes: ['numbers:read'] };
+
+    expect(problemsOf({ SUPERFONE_API_KEY: 'k', CLIENT_KEYS: JSON.stringify([entry, entry]) })).toEqual([
+      'CLIENT_KEYS lists the same id twice',
+      'CLIENT_KEYS lists the same keySha256 twice',
+    ]);
+    expect(problemsOf({ SUPERFONE_API_KEY: 'k', CLIENT_KEYS: '[{' })).toEqual(['CLIENT_KEYS is not valid JSON']);
+    expect(problemsOf({ SUPERFONE_API_KEY: 'k', CLIENT_KEYS: '[]' })).toEqual(['CLIENT_KEYS must list at least one client']);
+  });
+
+  it('accepts a password-protected REDIS_URL and trims a trailing slash from the base URL', () => {
+    const sut = loadConfig({ ...minimal, REDIS_URL: 'redis://:pw@10.0.0.5:6380/2', SUPERFONE_BASE_URL: 'http://stand-in:4010/superfone/' });
+
+    expect(sut.redis.url).toBe('redis://:pw@10.0.0.5:6380/2');
+    expect(sut.superfone.baseUrl).toBe('http://stand-in:4010/superfone');
+  });
+});

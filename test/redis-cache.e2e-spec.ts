@@ -1,0 +1,85 @@
+import { Redis } from 'ioredis';
+import { createHash } from 'node:crypto';
+import { bearer, Harness, KEYS, SERVER_KEY, startHarness, startSharedStandIn, testRedisUrl, json } from './support/test-app';
+
+describe('the shared cache in Redis', () => {
+  let redis: Redis;
+  const harnesses: Harness[] = [];
+
+  beforeAll(() => {
+    redis = new Redis(testRedisUrl());
+  });
+  afterEach(async () => {
+    await Promise.all(harnesses.splice(0).map((h) => h.close()));
+  });
+  afterAll(async () => {
+    await redis.quit();
+  });
+
+  it('stores the validated, normalized list with its fetch time under the prefix and a key fingerprint', async () => {
+    const h = await startHarness();
+    harnesses.push(h);
+
+    const res = await h.get('/numbers/available', bearer(KEYS.reader));
+    const body = await json(res);
+
+    const fingerprint = createHash('sha256').update(SERVER_KEY).digest('hex').slice(0, 16);
+    const keys = await redis.keys(`${h.keyPrefix}*`);
+    expect(keys).toEqual([`${h.keyPrefix}${fingerprint}:available-numbers`]);
+    const stored = await redis.get(keys[0]);
+    expect(stored).not.toContain(SERVER_KEY);
+    expect(JSON.parse(stored as string).value).toEqual({ fetchedAt: body.meta.fetchedAt, data: body.data });
+    // Kept for the fresh and the stale window (30 s + 300 s by default).
+    const ttl = await redis.pttl(keys[0]);
+    expect(ttl).toBeGreaterThan(320_000);
+    expect(ttl).toBeLessThanOrEqual(330_000);
+  });
+
+  it('lets a second instance on the same Redis answer from it without calling Superfone', async () => {
+    const standIn = await startSharedStandIn();
+    try {
+      const first = await startHarness({ standIn });
+      harnesses.push(first);
+      const second = await startHarness({ standIn, keyPrefix: first.keyPrefix });
+      harnesses.push(second);
+
+      const a = await first.get('/numbers/available', bearer(KEYS.reader));
+      const b = await second.get('/numbers/available', bearer(KEYS.reader));
+
+      expect(b.status).toBe(200);
+      expect(standIn.calls).toBe(1);
+      expect((await json(b)).meta.fetchedAt).toBe((await json(a)).meta.fetchedAt);
+      expect(b.headers.get('cache-status')).toMatch(/; hit/);
+    } finally {
+      await standIn.stop();
+    }
+  });
+
+  it('keeps deployments with different Superfone keys apart', async () => {
+    const h = await startHarness();
+    harnesses.push(h);
+    const other = await startHarness({ keyPrefix: h.keyPrefix, env: { SUPERFONE_API_KEY: 'another-deployments-key' } });
+    harnesses.push(other);
+
+    await h.get('/numbers/available', bearer(KEYS.reader));
+    const res = await other.get('/numbers/available', bearer(KEYS.reader));
+
+    // The other deployment's key is not the one its stand-in (owned by `other`) accepts: it must
+    // have asked Superfone itself rather than reuse the first deployment's entry.
+    expect(res.status).toBe(502);
+    expect(other.standIn.calls).toBe(1);
+    expect(await redis.keys(`${h.keyPrefix}*`)).toHaveLength(1);
+  });
+
+  it('serves from the in-process cache alone without REDIS_URL', async () => {
+    const h = await startHarness({ withoutRedis: true });
+    harnesses.push(h);
+
+    const first = await h.get('/numbers/available', bearer(KEYS.reader));
+    const second = await h.get('/numbers/available', bearer(KEYS.reader));
+
+    expect([first.status, second.status]).toEqual([200, 200]);
+    expect(h.standIn.calls).toBe(1);
+    expect(await redis.keys(`${h.keyPrefix}*`)).toEqual([]);
+  });
+});

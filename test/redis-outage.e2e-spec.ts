@@ -1,0 +1,77 @@
+import { Redis } from 'ioredis';
+import { RedisConnection } from '../src/cache/redis.connection';
+import { OwnedRedis, freePort, startOwnedRedis } from './support/redis-server';
+import { bearer, Harness, json, KEYS, startHarness } from './support/test-app';
+import { eventually, until } from './support/timing';
+
+const read = bearer(KEYS.reader);
+/** A request that hangs fails here instead of passing slowly. */
+const noHang = () => ({ signal: AbortSignal.timeout(1000) });
+
+describe('when Redis fails', () => {
+  let h: Harness | undefined;
+
+  afterEach(async () => {
+    await h?.close();
+    h = undefined;
+  });
+
+  describe('mid-run (a redis-server owned by this test)', () => {
+    let owned: OwnedRedis;
+
+    beforeEach(async () => {
+      owned = await startOwnedRedis();
+    });
+    afterEach(async () => {
+      await owned.stop();
+    });
+
+    it('keeps answering from the in-process tier and upstream, then uses Redis again when it returns', async () => {
+      h = await startHarness({ redisUrl: owned.url, env: { CACHE_TTL_SECONDS: '1' } });
+      const first = await json(await h.get('/numbers/available', read));
+      const probe = new Redis(owned.url);
+      expect(await probe.keys(`${h.keyPrefix}*`)).toHaveLength(1);
+      probe.disconnect();
+
+      await owned.stop();
+      const hit = await fetch(`${h.url}/numbers/available`, { headers: read, ...noHang() });
+      expect(hit.status).toBe(200);
+      expect(hit.headers.get('cache-status')).toMatch(/; hit;/);
+
+      // Past the TTL the copy is stale: served at once, refreshed from upstream without Redis.
+      await until(Date.parse(first.meta.fetchedAt) + 1000);
+      const stale = await fetch(`${h.url}/numbers/available`, { headers: read, ...noHang() });
+      expect(stale.status).toBe(200);
+      await h.standIn.waitForCalls(2);
+      const refreshedWithoutRedis = await fetch(`${h.url}/numbers/available/refresh`, {
+        method: 'POST',
+        headers: bearer(KEYS.refresher),
+        ...noHang(),
+      });
+      expect(refreshedWithoutRedis.status).toBe(200);
+
+      await owned.start();
+      const connection = h.app.get(RedisConnection);
+      await eventually(async () => (connection.isReady ? true : undefined), 'the app to reconnect to Redis');
+      const refreshed = await fetch(`${h.url}/numbers/available/refresh`, { method: 'POST', headers: bearer(KEYS.refresher) });
+      expect(refreshed.status).toBe(200);
+      const again = new Redis(owned.url);
+      const stored = await again.get((await again.keys(`${h.keyPrefix}*`))[0]);
+      again.disconnect();
+      expect(JSON.parse(stored as string).value.fetchedAt).toBe((await json(refreshed)).meta.fetchedAt);
+    });
+  });
+
+  it('at boot: logs loudly, naming the host but never the password, and still serves', async () => {
+    const port = await freePort();
+    h = await startHarness({ redisUrl: `redis://:hunter2-password@127.0.0.1:${port}` });
+
+    const res = await fetch(`${h.url}/numbers/available`, { headers: read, ...noHang() });
+
+    expect(res.status).toBe(200);
+    const bootFailure = h.logs.map((l) => JSON.parse(l)).find((l) => l.msg.includes('failed the boot write/read probe'));
+    expect(bootFailure).toMatchObject({ level: 50, redisHost: `127.0.0.1:${port}` });
+    expect(bootFailure.msg).toContain('REDIS_URL');
+    expect(h.logs.join('\n')).not.toContain('hunter2');
+  });
+});

@@ -1,0 +1,60 @@
+import { SuperfoneStandIn } from '../tools/superfone-stand-in/superfone-stand-in';
+import { bearer, Harness, json, KEYS, startHarness, startSharedStandIn } from './support/test-app';
+import { eventually, until } from './support/timing';
+
+/** Three instances of one deployment (same key prefix, same Redis) in this process. */
+describe('replicas sharing a Redis', () => {
+  let standIn: SuperfoneStandIn;
+  let replicas: Harness[];
+
+  async function startReplicas(env: Record<string, string> = {}): Promise<void> {
+    const first = await startHarness({ standIn, env });
+    replicas = [first, ...(await Promise.all([1, 2].map(() => startHarness({ standIn, env, keyPrefix: first.keyPrefix }))))];
+  }
+
+  beforeEach(async () => {
+    standIn = await startSharedStandIn();
+  });
+  afterEach(async () => {
+    await Promise.all(replicas.map((r) => r.close()));
+    await standIn.stop();
+  });
+
+  it('make one upstream call for a concurrent cold burst spread across them', async () => {
+    await startReplicas();
+    standIn.setBehaviour({ kind: 'ok', delayMs: 100 });
+
+    const responses = await Promise.all(
+      Array.from({ length: 300 }, (_, i) => replicas[i % 3].get('/numbers/available', bearer(KEYS.reader))),
+    );
+
+    expect(responses.map((r) => r.status)).toEqual(Array(300).fill(200));
+    expect(standIn.calls).toBe(1);
+    const fetchedAt = new Set(await Promise.all(responses.map(async (r) => (await json(r)).meta.fetchedAt)));
+    expect(fetchedAt.size).toBe(1);
+  });
+
+  it('make one upstream call when a copy turns stale on all of them at once', async () => {
+    await startReplicas({ CACHE_TTL_SECONDS: '1' });
+    const warm = await Promise.all(replicas.map((r) => r.get('/numbers/available', bearer(KEYS.reader))));
+    expect(warm.map((r) => r.status)).toEqual([200, 200, 200]);
+    expect(standIn.calls).toBe(1);
+    const fetchedAt = Date.parse((await json(warm[0])).meta.fetchedAt);
+    await until(fetchedAt + 1000);
+    standIn.setBehaviour({ kind: 'ok', delayMs: 150 });
+
+    const stale = await Promise.all(
+      Array.from({ length: 90 }, (_, i) => replicas[i % 3].get('/numbers/available', bearer(KEYS.reader))),
+    );
+
+    expect(stale.map((r) => r.headers.get('cache-status'))).toEqual(Array(90).fill(expect.stringMatching(/detail=stale$/)));
+    await standIn.waitForCalls(2);
+    for (const replica of replicas) {
+      await eventually(async () => {
+        const res = await replica.get('/numbers/available', bearer(KEYS.reader));
+        return /; hit; ttl=\d+$/.test(res.headers.get('cache-status') ?? '') ? res : undefined;
+      }, 'every replica to pick up the new copy');
+    }
+    expect(standIn.calls).toBe(2);
+  });
+});
