@@ -1,9 +1,12 @@
 import helmet from '@fastify/helmet';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { DestinationStream } from 'pino';
 import { AppModule } from './app.module';
+import { answerClientError, registerRequestHygiene } from './common/http-hygiene';
 import { requestIdFor } from './common/request-id';
+import { sendProblem } from './common/send-problem';
 import { AppConfig } from './config/app-config';
 import { AppLogger, NestPinoLogger } from './logging/app-logger';
 import { registerRequestLogging } from './logging/request-logging';
@@ -21,23 +24,25 @@ const BODY_LIMIT_BYTES = 16 * 1024;
  * without listening. main.ts and the e2e tests both start the service through here.
  */
 export async function createApp(config: AppConfig, options: AppOptions = {}): Promise<NestFastifyApplication> {
+  const logger = new AppLogger(config, options.logDestination);
+  const httpLogger = logger.child('http');
   const adapter = new FastifyAdapter({
     genReqId: requestIdFor,
     logger: false,
     bodyLimit: BODY_LIMIT_BYTES,
     return503OnClosing: true,
+    clientErrorHandler: answerClientError,
+    // Errors Fastify answers itself before routing (a malformed URL) speak problem+json too.
+    frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) =>
+      sendProblem(error, request, reply, httpLogger),
   });
-  const logger = new AppLogger(config, options.logDestination);
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, logger), adapter, {
     logger: new NestPinoLogger(logger.pino),
   });
 
   const fastify = app.getHttpAdapter().getInstance();
-  fastify.addHook('onRequest', (request, reply, done) => {
-    void reply.header('x-request-id', request.id);
-    done();
-  });
-  registerRequestLogging(fastify, logger.child('http'));
+  registerRequestHygiene(fastify);
+  registerRequestLogging(fastify, httpLogger);
 
   await app.register(helmet, {
     // A JSON API: nothing may be framed, scripted or embedded from its responses.

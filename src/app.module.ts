@@ -8,15 +8,19 @@ import { HealthModule } from './health/health.module';
 import { AppLogger } from './logging/app-logger';
 import { LoggingModule } from './logging/logging.module';
 import { NumbersModule } from './numbers/numbers.module';
+import { ClientThrottlerGuard } from './rate-limit/client-throttler.guard';
+import { RateLimitModule } from './rate-limit/rate-limit.module';
 
 @Module({})
 export class AppModule {
   static forRoot(config: AppConfig, logger: AppLogger): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config), LoggingModule.forRoot(logger), HealthModule, NumbersModule],
+      imports: [ConfigModule.forRoot(config), LoggingModule.forRoot(logger), HealthModule, RateLimitModule, NumbersModule],
       providers: [
+        // Order matters: authenticate first, then count the request against that client's budget.
         { provide: APP_GUARD, useClass: ClientKeyGuard },
+        { provide: APP_GUARD, useClass: ClientThrottlerGuard },
         { provide: APP_FILTER, useClass: ProblemFilter },
       ],
     };

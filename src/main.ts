@@ -1,11 +1,13 @@
 import 'reflect-metadata';
 import { startApp } from './app.factory';
+import { AppConfig } from './config/app-config';
 import { ConfigError, loadConfig } from './config/load-config';
+import { AppLogger } from './logging/app-logger';
+import { installCrashGuards, installGracefulShutdown } from './shutdown/graceful-shutdown';
 
-async function main(): Promise<void> {
-  let config;
+function configOrExit(): AppConfig {
   try {
-    config = loadConfig(process.env);
+    return loadConfig(process.env);
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`${error.message}\n`);
@@ -13,8 +15,14 @@ async function main(): Promise<void> {
     }
     throw error;
   }
+}
+
+async function main(): Promise<void> {
+  const config = configOrExit();
   const { app } = await startApp(config);
-  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
+  const logger = app.get(AppLogger).child('main');
+  installCrashGuards(logger);
+  installGracefulShutdown(app, config, logger);
 }
 
 void main().catch((error: unknown) => {

@@ -24,7 +24,7 @@ describe('the shared cache in Redis', () => {
     const body = await json(res);
 
     const fingerprint = createHash('sha256').update(SERVER_KEY).digest('hex').slice(0, 16);
-    const keys = await redis.keys(`${h.keyPrefix}*`);
+    const keys = await redis.keys(`${h.keyPrefix}*available-numbers*`);
     expect(keys).toEqual([`${h.keyPrefix}${fingerprint}:available-numbers`]);
     const stored = await redis.get(keys[0]);
     expect(stored).not.toContain(SERVER_KEY);
@@ -68,7 +68,7 @@ describe('the shared cache in Redis', () => {
     // have asked Superfone itself rather than reuse the first deployment's entry.
     expect(res.status).toBe(502);
     expect(other.standIn.calls).toBe(1);
-    expect(await redis.keys(`${h.keyPrefix}*`)).toHaveLength(1);
+    expect(await redis.keys(`${h.keyPrefix}*available-numbers`)).toHaveLength(1);
   });
 
   it('serves from the in-process cache alone without REDIS_URL', async () => {

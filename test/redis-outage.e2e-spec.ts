@@ -30,7 +30,7 @@ describe('when Redis fails', () => {
       h = await startHarness({ redisUrl: owned.url, env: { CACHE_TTL_SECONDS: '1' } });
       const first = await json(await h.get('/numbers/available', read));
       const probe = new Redis(owned.url);
-      expect(await probe.keys(`${h.keyPrefix}*`)).toHaveLength(1);
+      expect(await probe.keys(`${h.keyPrefix}*available-numbers`)).toHaveLength(1);
       probe.disconnect();
 
       await owned.stop();
@@ -56,7 +56,7 @@ describe('when Redis fails', () => {
       const refreshed = await fetch(`${h.url}/numbers/available/refresh`, { method: 'POST', headers: bearer(KEYS.refresher) });
       expect(refreshed.status).toBe(200);
       const again = new Redis(owned.url);
-      const stored = await again.get((await again.keys(`${h.keyPrefix}*`))[0]);
+      const stored = await again.get((await again.keys(`${h.keyPrefix}*available-numbers`))[0]);
       again.disconnect();
       expect(JSON.parse(stored as string).value.fetchedAt).toBe((await json(refreshed)).meta.fetchedAt);
     });

@@ -10,12 +10,15 @@ export interface ClientKey {
   readonly id: string;
   readonly keySha256: Buffer;
   readonly scopes: ReadonlySet<Scope>;
+  /** Overrides RATE_LIMIT_PER_MINUTE for this client. */
+  readonly rateLimitPerMinute?: number;
 }
 
 const clientKeyEntry = z.strictObject({
   id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be 1-64 letters, digits, ".", "_" or "-"'),
   keySha256: z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hex characters (the SHA-256 of the key)'),
   scopes: z.array(z.enum(SCOPES)).min(1, 'must name at least one scope'),
+  rateLimitPerMinute: z.int('must be a whole number').min(1).max(1_000_000).optional(),
 });
 const clientKeyList = z.array(clientKeyEntry).min(1, 'must list at least one client');
 
@@ -45,6 +48,7 @@ export function parseClientKeys(json: string, settingName: string, problems: str
     id: entry.id,
     keySha256: Buffer.from(entry.keySha256, 'hex'),
     scopes: new Set(entry.scopes),
+    rateLimitPerMinute: entry.rateLimitPerMinute,
   }));
   const ids = new Set(clients.map((c) => c.id));
   const hashes = new Set(clients.map((c) => c.keySha256.toString('hex')));

@@ -27,6 +27,23 @@ export class AppConfig {
     readonly ttlSeconds: number;
     readonly staleSeconds: number;
   };
+  readonly breaker: {
+    /** Failure percentage in the rolling window that opens the circuit. */
+    readonly errorThresholdPercent: number;
+    /** Calls in the window before the percentage counts. */
+    readonly volumeThreshold: number;
+    readonly windowMs: number;
+    /** How long the circuit stays open before one probe is let through. */
+    readonly resetMs: number;
+  };
+  readonly rateLimitPerMinute: number;
+  readonly readinessRequiresRedis: boolean;
+  readonly shutdown: {
+    /** After SIGTERM: readiness is 503 at once, new connections are still accepted this long. */
+    readonly delayMs: number;
+    /** Then: the budget for in-flight requests and connections to finish. */
+    readonly timeoutMs: number;
+  };
   readonly corsOrigins: readonly string[];
   readonly logLevel: LogLevel;
   readonly logFormat: 'json' | 'pretty';

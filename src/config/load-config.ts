@@ -43,13 +43,37 @@ export function loadConfig(env: Env, readFile: ReadFile = readUtf8): AppConfig {
       ttlSeconds: s.int('CACHE_TTL_SECONDS', 30, 1, 86400),
       staleSeconds: s.int('CACHE_STALE_SECONDS', 300, 0, 604800),
     },
+    breaker: {
+      errorThresholdPercent: s.int('BREAKER_ERROR_THRESHOLD_PERCENT', 50, 1, 100),
+      volumeThreshold: s.int('BREAKER_VOLUME_THRESHOLD', 5, 1, 1000),
+      windowMs: s.int('BREAKER_WINDOW_MS', 30000, 1000, 600000),
+      resetMs: s.int('BREAKER_RESET_MS', 15000, 100, 600000),
+    },
+    rateLimitPerMinute: s.int('RATE_LIMIT_PER_MINUTE', 600, 1, 1_000_000),
+    readinessRequiresRedis: s.bool('READINESS_REQUIRES_REDIS', false),
+    shutdown: {
+      delayMs: s.int('SHUTDOWN_DELAY_MS', 5000, 0, 120000),
+      timeoutMs: s.int('SHUTDOWN_TIMEOUT_MS', 20000, 100, 600000),
+    },
     corsOrigins: s.origins('CORS_ORIGINS'),
     logLevel: s.oneOf('LOG_LEVEL', LOG_LEVELS, 'info') as LogLevel,
     logFormat: s.oneOf('LOG_FORMAT', ['json', 'pretty'] as const, 'json') as 'json' | 'pretty',
   });
 
+  if (config.logFormat === 'pretty' && !resolvable('pino-pretty')) {
+    problems.push('LOG_FORMAT=pretty needs pino-pretty, a development dependency that production images leave out; use json');
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+function resolvable(moduleName: string): boolean {
+  try {
+    require.resolve(moduleName);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Reads one setting at a time, recording a named problem instead of throwing. */
@@ -78,6 +102,13 @@ class Settings {
       return this.fail(name, `must be a whole number from ${min} to ${max}`, fallback);
     }
     return n;
+  }
+
+  bool(name: string, fallback: boolean): boolean {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    if (value === 'true' || value === 'false') return value === 'true';
+    return this.fail(name, 'must be true or false', fallback);
   }
 
   text(name: string, fallback: string): string {

@@ -1,13 +1,22 @@
 import { Controller, Get } from '@nestjs/common';
-import { HealthCheck, HealthCheckService } from '@nestjs/terminus';
+import { HealthCheck, HealthCheckService, HealthIndicatorFunction, HealthIndicatorService } from '@nestjs/terminus';
+import { NumbersCacheService } from '../cache/numbers-cache.service';
+import { AppConfig } from '../config/app-config';
+import { UpstreamBreaker } from '../superfone/upstream.breaker';
 import { LifecycleHealthIndicator } from './lifecycle.health';
+import { RedisHealthIndicator } from './redis.health';
 
-/** Kubernetes probes. No auth; no dependency is checked by liveness. */
+/** Kubernetes probes and a dependency report. No auth, no rate limit. */
 @Controller('health')
 export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
+    private readonly indicator: HealthIndicatorService,
     private readonly lifecycle: LifecycleHealthIndicator,
+    private readonly redis: RedisHealthIndicator,
+    private readonly breaker: UpstreamBreaker,
+    private readonly cache: NumbersCacheService,
+    private readonly config: AppConfig,
   ) {}
 
   /** The process can serve: answering at all is the check. */
@@ -17,10 +26,31 @@ export class HealthController {
     return this.health.check([]);
   }
 
-  /** 503 while starting or draining; never gated on Superfone. */
+  /**
+   * 503 while starting or draining. Never gated on Superfone (an upstream blip would take every
+   * pod out at once); gated on Redis only with READINESS_REQUIRES_REDIS=true, since the service
+   * still serves without it.
+   */
   @Get('ready')
   @HealthCheck()
   ready() {
-    return this.health.check([() => this.lifecycle.check()]);
+    const checks: HealthIndicatorFunction[] = [() => this.lifecycle.check()];
+    if (this.config.readinessRequiresRedis) checks.push(() => this.redis.check());
+    return this.health.check(checks);
+  }
+
+  /** For people and dashboards, not probes: Redis, the circuit, the age of the cached copy. */
+  @Get('deps')
+  @HealthCheck()
+  deps() {
+    return this.health.check([
+      () => this.redis.check(),
+      () => {
+        const state = this.breaker.state;
+        const session = this.indicator.check('superfone');
+        return state === 'closed' ? session.up({ circuit: state }) : session.degraded({ circuit: state });
+      },
+      () => this.indicator.check('cache').up({ ageSeconds: this.cache.localAgeSeconds ?? null }),
+    ]);
   }
 }

@@ -3,9 +3,12 @@ import { Injectable } from '@nestjs/common';
 import { isAxiosError } from 'axios';
 import type { Logger } from 'pino';
 import { firstValueFrom } from 'rxjs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { AppConfig } from '../config/app-config';
 import { AppLogger } from '../logging/app-logger';
+import { isRetryable, MAX_RETRIES, parseRetryAfter, retryDelayMs } from './retry-policy';
 import { AvailableNumber, parseAvailableNumbers } from './superfone.schema';
+import { UpstreamBreaker } from './upstream.breaker';
 import {
   UpstreamAuthFailedError,
   UpstreamBadResponseError,
@@ -18,9 +21,10 @@ import {
 export const AVAILABLE_NUMBERS_PATH = '/sfvopi/available-numbers';
 
 /**
- * The one owner of Superfone: it sends the server key, enforces the total deadline, validates
- * the body and turns every failure into one of the named upstream errors. The HTTP client it
- * uses (base URL, key header, keep-alive agents) is built once in SuperfoneModule.
+ * The one owner of Superfone: it sends the server key, enforces the total deadline (retries
+ * included), goes through the circuit breaker, validates the body and turns every failure into one
+ * of the named upstream errors. The HTTP client it uses (base URL, key header, keep-alive agents)
+ * is built once in SuperfoneModule.
  */
 @Injectable()
 export class SuperfoneClient {
@@ -28,6 +32,7 @@ export class SuperfoneClient {
 
   constructor(
     private readonly http: HttpService,
+    private readonly breaker: UpstreamBreaker,
     private readonly config: AppConfig,
     logger: AppLogger,
   ) {
@@ -37,31 +42,55 @@ export class SuperfoneClient {
   /** GET /sfvopi/available-numbers, validated and normalized; throws an UpstreamError otherwise. */
   async fetchAvailableNumbers(): Promise<AvailableNumber[]> {
     const started = performance.now();
+    const attempts = { count: 0 };
     try {
-      const numbers = await this.request();
-      this.logger.debug({ durationMs: Math.round(performance.now() - started), count: numbers.length }, 'superfone answered');
+      const numbers = await this.breaker.run(() => this.fetchWithRetries(attempts));
+      this.logger.debug({ durationMs: elapsed(started), attempts: attempts.count, count: numbers.length }, 'superfone answered');
       return numbers;
     } catch (error) {
-      const classified = this.classify(error);
+      const failure = error as UpstreamError;
       this.logger.warn(
         {
-          upstream: classified.code,
-          upstreamStatus: 'upstreamStatus' in classified ? classified.upstreamStatus : undefined,
-          reason: 'reason' in classified ? classified.reason : undefined,
-          durationMs: Math.round(performance.now() - started),
+          upstream: failure.code,
+          upstreamStatus: 'upstreamStatus' in failure ? failure.upstreamStatus : undefined,
+          reason: 'reason' in failure ? failure.reason : undefined,
+          attempts: attempts.count,
+          durationMs: elapsed(started),
         },
         'superfone call failed',
       );
-      throw classified;
+      throw failure;
     }
   }
 
-  private async request(): Promise<AvailableNumber[]> {
-    const response = await firstValueFrom(
-      this.http.get<string>(AVAILABLE_NUMBERS_PATH, { signal: AbortSignal.timeout(this.config.superfone.timeoutMs) }),
-    );
+  /** Up to MAX_RETRIES retries of retryable failures, all inside one SUPERFONE_TIMEOUT_MS deadline. */
+  private async fetchWithRetries(attempts: { count: number }): Promise<AvailableNumber[]> {
+    const deadline = AbortSignal.timeout(this.config.superfone.timeoutMs);
+    const endsAt = Date.now() + this.config.superfone.timeoutMs;
+    for (let retry = 0; ; retry++) {
+      attempts.count++;
+      try {
+        return await this.attempt(deadline);
+      } catch (error) {
+        const failure = this.classify(error, deadline);
+        if (retry >= MAX_RETRIES || !isRetryable(failure)) throw failure;
+        const delay = retryDelayMs(retry + 1, failure);
+        // A wait that would outlast the deadline cannot help: fail now with what we know.
+        if (Date.now() + delay >= endsAt) throw failure;
+        await sleep(delay, undefined, { signal: deadline }).catch(() => {
+          throw new UpstreamTimeoutError(this.config.superfone.timeoutMs);
+        });
+      }
+    }
+  }
+
+  private async attempt(deadline: AbortSignal): Promise<AvailableNumber[]> {
+    const response = await firstValueFrom(this.http.get<string>(AVAILABLE_NUMBERS_PATH, { signal: deadline }));
     if (response.status === 401 || response.status === 403) throw new UpstreamAuthFailedError(response.status);
-    if (response.status !== 200) throw new UpstreamErrorResponse(response.status);
+    if (response.status !== 200) {
+      const retryAfter = response.headers['retry-after'];
+      throw new UpstreamErrorResponse(response.status, parseRetryAfter(typeof retryAfter === 'string' ? retryAfter : undefined));
+    }
     let body: unknown;
     try {
       body = JSON.parse(response.data);
@@ -73,22 +102,26 @@ export class SuperfoneClient {
     return numbers;
   }
 
-  private classify(error: unknown): UpstreamError {
-    if (error instanceof UpstreamAuthFailedError || error instanceof UpstreamErrorResponse || error instanceof UpstreamBadResponseError) {
+  private classify(error: unknown, deadline: AbortSignal): UpstreamError {
+    if (
+      error instanceof UpstreamAuthFailedError ||
+      error instanceof UpstreamErrorResponse ||
+      error instanceof UpstreamBadResponseError
+    ) {
       return error;
     }
+    if (deadline.aborted) return new UpstreamTimeoutError(this.config.superfone.timeoutMs);
     if (isAxiosError(error)) {
-      if (error.code === 'ERR_CANCELED' || error.code === 'ECONNABORTED' || error.code === 'ETIMEDOUT') {
-        return new UpstreamTimeoutError(this.config.superfone.timeoutMs);
-      }
+      if (error.code === 'ECONNABORTED' || error.code === 'ETIMEDOUT') return new UpstreamTimeoutError(this.config.superfone.timeoutMs);
       if (error.code === 'ERR_BAD_RESPONSE' || error.code === 'ERR_FR_MAX_CONTENT_LENGTH_EXCEEDED') {
         return new UpstreamBadResponseError(error.code);
       }
       return new UpstreamUnavailableError(error.code ?? 'network error');
     }
-    if ((error as { name?: string } | null)?.name === 'TimeoutError') {
-      return new UpstreamTimeoutError(this.config.superfone.timeoutMs);
-    }
     return new UpstreamUnavailableError('unknown failure');
   }
+}
+
+function elapsed(started: number): number {
+  return Math.round(performance.now() - started);
 }

@@ -9,7 +9,11 @@ export class UpstreamAuthFailedError extends AppError {
 
 /** Superfone answered with an error status (5xx, 429, or any other non-200). */
 export class UpstreamErrorResponse extends AppError {
-  constructor(readonly upstreamStatus: number) {
+  constructor(
+    readonly upstreamStatus: number,
+    /** Superfone's Retry-After, when it sent one. */
+    readonly retryAfterMs?: number,
+  ) {
     super('UPSTREAM_ERROR', `Superfone answered with HTTP ${upstreamStatus}.`);
   }
 }

@@ -1,0 +1,60 @@
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { Logger } from 'pino';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { AppConfig } from '../config/app-config';
+import { LifecycleState } from '../health/lifecycle.state';
+
+const IDLE_REAP_INTERVAL_MS = 50;
+
+/**
+ * SIGTERM/SIGINT: readiness turns 503 at once; the listener keeps accepting for
+ * SHUTDOWN_DELAY_MS (the time load balancers need to stop sending, matching the chart's preStop);
+ * then the server stops accepting, in-flight requests finish, Redis closes, and the process exits
+ * 0, or 1 if that took longer than SHUTDOWN_TIMEOUT_MS. A second signal exits at once.
+ */
+export function installGracefulShutdown(app: NestFastifyApplication, config: AppConfig, logger: Logger): void {
+  let draining = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (draining) {
+      logger.warn({ signal }, 'second signal while draining: exiting now');
+      process.exit(1);
+    }
+    draining = true;
+    void drain(signal);
+  };
+
+  const drain = async (signal: NodeJS.Signals) => {
+    const { delayMs, timeoutMs } = config.shutdown;
+    app.get(LifecycleState).beginDraining();
+    logger.info({ signal, delayMs, timeoutMs }, 'shutdown: readiness is 503, draining');
+    await sleep(delayMs);
+    const deadline = sleep(timeoutMs, 'timeout' as const, { ref: false });
+    // Keep-alive connections go idle as their last request finishes; close them as they do, or
+    // the server would wait for clients to hang up (Fastify's keep-alive timeout is 72 s).
+    const server = app.getHttpServer();
+    const reaper = setInterval(() => server.closeIdleConnections(), IDLE_REAP_INTERVAL_MS);
+    const outcome = await Promise.race([app.close().then(() => 'closed' as const), deadline]);
+    clearInterval(reaper);
+    if (outcome === 'timeout') {
+      logger.error({ timeoutMs }, 'shutdown: in-flight work outlasted SHUTDOWN_TIMEOUT_MS; exiting anyway');
+      exitAfterFlush(logger, 1);
+      return;
+    }
+    logger.info('shutdown: drained, exiting');
+    exitAfterFlush(logger, 0);
+  };
+
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}
+
+/** Exits once buffered log lines are written (the stdout destination is asynchronous). */
+function exitAfterFlush(logger: Logger, code: number): void {
+  logger.flush(() => process.exit(code));
+}
+
+/** A stray rejection or exception is logged, never allowed to end a serving process. */
+export function installCrashGuards(logger: Logger): void {
+  process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled promise rejection'));
+  process.on('uncaughtException', (error) => logger.error({ err: error }, 'uncaught exception'));
+}
