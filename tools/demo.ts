@@ -7,6 +7,8 @@ import 'reflect-metadata';
 import { startApp } from '../src/app.factory';
 import { sha256 } from '../src/auth/client-keys';
 import { ConfigError, loadConfig } from '../src/config/load-config';
+import { AppLogger } from '../src/logging/app-logger';
+import { installCrashGuards, installGracefulShutdown } from '../src/shutdown/graceful-shutdown';
 import { SuperfoneStandIn } from './superfone-stand-in/superfone-stand-in';
 
 /** Documented in the README and docker-compose's demo profile; never use it beyond localhost. */
@@ -18,6 +20,8 @@ async function main(): Promise<void> {
   const standInUrl = await standIn.start();
   const config = loadConfig({
     PORT: '3000',
+    // Ctrl-C should stop a demo at once; production keeps the 5 s drain delay.
+    SHUTDOWN_DELAY_MS: '0',
     SUPERFONE_BASE_URL: standInUrl,
     SUPERFONE_API_KEY: DEMO_SUPERFONE_KEY,
     CLIENT_KEYS: JSON.stringify([
@@ -26,7 +30,9 @@ async function main(): Promise<void> {
     ...process.env,
   });
   const { app, url } = await startApp(config);
-  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
+  const logger = app.get(AppLogger).child('demo');
+  installCrashGuards(logger);
+  installGracefulShutdown(app, config, logger);
   app.getHttpServer().once('close', () => void standIn.stop());
 
   const shown = url.replace('127.0.0.1', 'localhost');
