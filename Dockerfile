@@ -1,0 +1,42 @@
+# superfone-bff container image.
+#   docker build -t superfone-bff .
+#   docker run --read-only --tmpfs /tmp -p 3000:3000 -e SUPERFONE_API_KEY=... -e CLIENT_KEYS='[...]' superfone-bff
+# Four stages so the final image holds only production node_modules, dist/ and package.json.
+# Node 24 LTS on Alpine: small, and every dependency is plain JavaScript (no native addons to rebuild for musl).
+# Pin a digest (node:24-alpine@sha256:...) in CI for reproducible builds.
+ARG NODE_IMAGE=node:24-alpine
+
+# 1. Every dependency, dev included (nest build needs @nestjs/cli and TypeScript).
+#    The lockfile is copied first so this layer stays cached until the dependencies change.
+#    --ignore-scripts: no dependency in the lockfile has an install script, and none gets to run one.
+FROM ${NODE_IMAGE} AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts --no-audit --no-fund
+
+# 2. Compile src/, tools/ and bench/ into dist/ (.dockerignore is an allowlist: sources and configs only).
+FROM deps AS build
+COPY . .
+RUN npm run build
+
+# 3. Production dependencies only, from the same lockfile.
+FROM ${NODE_IMAGE} AS prod-deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+
+# 4. Runtime. Files stay owned by root and the process runs as `node` (uid 1000), so the app cannot
+#    rewrite its own code; nothing is written outside /tmp, so a read-only root filesystem works.
+FROM ${NODE_IMAGE} AS runtime
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=prod-deps /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY package.json ./
+USER node
+EXPOSE 3000
+# Uses node itself (the image has no curl); PORT is the same variable the app listens on.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=15s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/health/live',{signal:AbortSignal.timeout(2000)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+# Exec form: node is PID 1 and receives SIGTERM itself, which starts the graceful drain.
+CMD ["node", "dist/src/main.js"]

@@ -1,0 +1,134 @@
+/**
+ * Static checks of the Dockerfile (no Docker engine needed): stage layout, the non-root exec-form
+ * runtime, the lockfile-first install and no baked-in secrets.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const ROOT = join(__dirname, '..', '..');
+
+interface Instruction {
+  readonly op: string;
+  readonly args: string;
+}
+interface Stage {
+  readonly name: string;
+  readonly from: string;
+  readonly instructions: Instruction[];
+}
+
+/** Splits a Dockerfile into stages of instructions, joining `\` continuations and dropping comments. */
+function parseDockerfile(text: string): { globalArgs: Instruction[]; stages: Stage[] } {
+  const logical = text
+    .split('\n')
+    .filter((line) => !/^\s*#/.test(line))
+    .join('\n')
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean);
+  const globalArgs: Instruction[] = [];
+  const stages: Stage[] = [];
+  for (const line of logical) {
+    const [, op, args] = /^(\S+)\s*(.*)$/.exec(line)!;
+    const instruction = { op: op.toUpperCase(), args };
+    if (instruction.op === 'FROM') {
+      const [, from, name] = /^(?:--\S+\s+)*(\S+)(?:\s+AS\s+(\S+))?/i.exec(args)!;
+      stages.push({ name: name ?? String(stages.length), from, instructions: [] });
+    } else if (stages.length === 0) {
+      globalArgs.push(instruction);
+    } else {
+      stages[stages.length - 1].instructions.push(instruction);
+    }
+  }
+  return { globalArgs, stages };
+}
+
+const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+const { globalArgs, stages } = parseDockerfile(dockerfile);
+const final = stages[stages.length - 1];
+const stageByName = new Map(stages.map((s) => [s.name, s]));
+const ops = (stage: Stage, op: string) => stage.instructions.filter((i) => i.op === op);
+
+/** Instructions a stage sees, including those of the stages it is built FROM. */
+function lineage(stage: Stage): Instruction[] {
+  const parent = stageByName.get(stage.from);
+  return [...(parent ? lineage(parent) : []), ...stage.instructions];
+}
+
+describe('Dockerfile', () => {
+  it('is multi-stage on a Node 24 base', () => {
+    expect(stages.length).toBeGreaterThanOrEqual(3);
+    const nodeImageArg = globalArgs.find((a) => a.op === 'ARG' && a.args.startsWith('NODE_IMAGE='));
+    expect(nodeImageArg?.args).toMatch(/^NODE_IMAGE=node:24[-.@a-z0-9:]*$/);
+    for (const stage of stages) expect(['${NODE_IMAGE}', ...stageByName.keys()]).toContain(stage.from);
+  });
+
+  it('copies package-lock.json before every npm ci', () => {
+    const withCi = stages.filter((s) => ops(s, 'RUN').some((r) => /\bnpm ci\b/.test(r.args)));
+    expect(withCi.length).toBeGreaterThanOrEqual(2);
+    for (const stage of withCi) {
+      const seen = lineage(stage);
+      const ci = seen.findIndex((i) => i.op === 'RUN' && /\bnpm ci\b/.test(i.args));
+      const lock = seen.findIndex((i) => i.op === 'COPY' && /\bpackage-lock\.json\b/.test(i.args));
+      expect({ stage: stage.name, lockBeforeCi: lock >= 0 && lock < ci }).toEqual({ stage: stage.name, lockBeforeCi: true });
+    }
+  });
+
+  it('final stage installs nothing and holds only production node_modules, dist/ and package.json', () => {
+    expect(ops(final, 'RUN')).toEqual([]);
+    const copies = ops(final, 'COPY').map((c) => c.args);
+    const prodDeps = stages.find((s) => ops(s, 'RUN').some((r) => /npm ci\b.*--omit=dev/.test(r.args)));
+    expect(prodDeps).toBeDefined();
+    expect(copies).toEqual([
+      `--from=${prodDeps!.name} /app/node_modules ./node_modules`,
+      expect.stringMatching(/^--from=\S+ \/app\/dist \.\/dist$/),
+      'package.json ./',
+    ]);
+    // Never the whole build context.
+    for (const args of copies) expect(args).not.toMatch(/^(--\S+\s+)*\.\s/);
+  });
+
+  it('final stage runs as the node user with NODE_ENV=production, exposes 3000 and has a node-based HEALTHCHECK', () => {
+    const user = ops(final, 'USER').at(-1)?.args;
+    expect(user === 'node' || (/^\d+$/.test(user ?? '') && Number(user) !== 0)).toBe(true);
+    expect(ops(final, 'ENV').map((e) => e.args)).toContain('NODE_ENV=production');
+    expect(ops(final, 'EXPOSE').map((e) => e.args)).toEqual(['3000']);
+    const healthcheck = ops(final, 'HEALTHCHECK');
+    expect(healthcheck).toHaveLength(1);
+    const [, exec] = /CMD (\[.*\])$/.exec(healthcheck[0].args)!;
+    const argv = JSON.parse(exec) as string[];
+    expect(argv.slice(0, 2)).toEqual(['node', '-e']);
+    expect(argv[2]).toContain('/health/live');
+    expect(argv[2]).toContain('process.env.PORT');
+  });
+
+  it('CMD is exec form and runs what `npm start` runs', () => {
+    const cmd = ops(final, 'CMD');
+    expect(cmd).toHaveLength(1);
+    const argv = JSON.parse(cmd[0].args) as string[];
+    expect(argv).toEqual(['node', 'dist/src/main.js']);
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+    expect(pkg.scripts.start).toBe(argv.join(' '));
+    expect(ops(final, 'ENTRYPOINT')).toEqual([]);
+  });
+
+  it('no ENV or ARG sets a key, secret, password or token', () => {
+    const all = [...globalArgs, ...stages.flatMap((s) => s.instructions)].filter((i) => i.op === 'ENV' || i.op === 'ARG');
+    const offending = all.filter((i) => /(key|secret|passw|token|credential)[A-Z_]*\s*[= ]\s*\S/i.test(i.args));
+    expect(offending).toEqual([]);
+  });
+
+  it('.dockerignore is an allowlist that keeps .env, .git and node_modules out of the context', () => {
+    const lines = readFileSync(join(ROOT, '.dockerignore'), 'utf8')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l && !l.startsWith('#'));
+    expect(lines[0]).toBe('*');
+    const allowed = lines.filter((l) => l.startsWith('!'));
+    expect(allowed.some((l) => /env|\.git|node_modules|dist|helm/.test(l))).toBe(false);
+    for (const needed of ['!package.json', '!package-lock.json', '!tsconfig.build.json', '!nest-cli.json', '!src/', '!tools/']) {
+      expect(allowed).toContain(needed);
+    }
+  });
+});
