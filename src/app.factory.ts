@@ -9,7 +9,8 @@ import { requestIdFor } from './common/request-id';
 import { sendProblem } from './common/send-problem';
 import { AppConfig } from './config/app-config';
 import { AppLogger, NestPinoLogger } from './logging/app-logger';
-import { registerRequestLogging } from './logging/request-logging';
+import { registerRequestObserver } from './common/request-observer';
+import { Metrics } from './metrics/metrics';
 
 export interface AppOptions {
   /** Where log lines go (stdout when absent); tests capture them here. */
@@ -38,15 +39,27 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, logger), adapter, {
     logger: new NestPinoLogger(logger.pino),
+    // Throw boot errors to the caller (main.ts reports them and exits 1) instead of exiting here.
+    abortOnError: false,
   });
 
   const fastify = app.getHttpAdapter().getInstance();
   registerRequestHygiene(fastify);
-  registerRequestLogging(fastify, httpLogger);
+  registerRequestObserver(fastify, httpLogger, app.get(Metrics));
 
   await app.register(helmet, {
     // A JSON API: nothing may be framed, scripted or embedded from its responses.
-    contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+    // The JSON API needs nothing; the docs page (Swagger UI) needs its own scripts, styles and images.
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'none'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'"],
+        frameAncestors: ["'none'"],
+      },
+    },
   });
   if (config.corsOrigins.length > 0) {
     app.enableCors({

@@ -7,6 +7,7 @@ import { ConfigModule } from './config/config.module';
 import { HealthModule } from './health/health.module';
 import { AppLogger } from './logging/app-logger';
 import { LoggingModule } from './logging/logging.module';
+import { MetricsModule } from './metrics/metrics.module';
 import { NumbersModule } from './numbers/numbers.module';
 import { ClientThrottlerGuard } from './rate-limit/client-throttler.guard';
 import { RateLimitModule } from './rate-limit/rate-limit.module';
@@ -16,7 +17,7 @@ export class AppModule {
   static forRoot(config: AppConfig, logger: AppLogger): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config), LoggingModule.forRoot(logger), HealthModule, RateLimitModule, NumbersModule],
+      imports: [ConfigModule.forRoot(config), LoggingModule.forRoot(logger), MetricsModule.forRoot(config), HealthModule, RateLimitModule, NumbersModule],
       providers: [
         // Order matters: authenticate first, then count the request against that client's budget.
         { provide: APP_GUARD, useClass: ClientKeyGuard },

@@ -38,6 +38,7 @@ describe('framework errors', () => {
       instance: expect.stringMatching(/^\//),
       code,
       requestId: res.headers.get('x-request-id'),
+      traceId: expect.stringMatching(/^[0-9a-f]{32}$/),
     });
     expect(JSON.stringify(body)).not.toMatch(/at .*\.js|stack|Fastify|FST_/);
   });

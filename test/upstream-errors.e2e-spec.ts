@@ -42,6 +42,7 @@ describe('Superfone failures', () => {
       instance: '/numbers/available',
       code,
       requestId: res.headers.get('x-request-id'),
+      traceId: expect.stringMatching(/^[0-9a-f]{32}$/),
     });
     // Nothing of Superfone's body or our key leaks into the answer.
     expect(text).not.toMatch(/db down|oops|UnAuthorized|<html/);

@@ -5,6 +5,8 @@ import type { Logger } from 'pino';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppConfig } from '../config/app-config';
 import { AppLogger } from '../logging/app-logger';
+import { Metrics } from '../metrics/metrics';
+import type { TraceContext } from '../tracing/trace-context';
 import { SuperfoneClient } from '../superfone/superfone.client';
 import { CacheKeys } from './cache-keys';
 import { CachedNumbers, CacheTiming } from './cached-numbers';
@@ -19,7 +21,11 @@ export interface CacheRead {
   readonly outcome: CacheOutcome;
   /** Set on stale answers given because the last refresh attempt failed (stale-if-error). */
   readonly refreshFailed?: boolean;
+  /** Set when this request joined another request's load instead of starting one. */
+  readonly coalesced?: boolean;
 }
+
+type RefreshReason = 'miss' | 'background' | 'forced';
 
 /** After a failed refresh, stale hits wait this long before starting another. */
 const REFRESH_RETRY_AFTER_FAILURE_MS = 1000;
@@ -53,26 +59,36 @@ export class NumbersCacheService {
     private readonly keys: CacheKeys,
     private readonly redis: RedisConnection,
     private readonly config: AppConfig,
+    private readonly metrics: Metrics,
     logger: AppLogger,
   ) {
     this.logger = logger.child(NumbersCacheService.name);
     this.timing = { ttlMs: config.cache.ttlSeconds * 1000, staleMs: config.cache.staleSeconds * 1000 };
-    shared.on('get', ({ error }) => error && this.logger.warn({ err: errorMessage(error) }, 'shared cache read failed'));
+    shared.on('get', ({ error }) => {
+      if (!error) return;
+      this.metrics.redisErrors.inc({ operation: 'cache_read' });
+      this.logger.warn({ err: errorMessage(error) }, 'shared cache read failed');
+    });
   }
 
-  /** The list as the cache rules say to serve it now. Throws an UpstreamError when nothing usable exists. */
-  async read(): Promise<CacheRead> {
+  /**
+   * The list as the cache rules say to serve it now. Throws an UpstreamError when nothing usable
+   * exists. `trace` is the asking request's; an upstream call it starts carries it.
+   */
+  async read(trace?: TraceContext): Promise<CacheRead> {
     const now = Date.now();
     const local = this.local;
     if (local?.isFresh(now)) return { entry: local, outcome: 'hit' };
-    if (local?.isUsable(now)) return this.serveStale(local);
-    this.loading ??= this.loadFromShared().finally(() => (this.loading = undefined));
+    if (local?.isUsable(now)) return this.serveStale(local, trace);
+    if (this.loading) return { ...(await this.loading), coalesced: true };
+    this.loading = this.loadFromShared(trace).finally(() => (this.loading = undefined));
     return this.loading;
   }
 
   /** POST /numbers/available/refresh: fetch upstream now (joining a refresh already running). */
-  async forceRefresh(): Promise<CacheRead> {
-    return { entry: await this.refresh('forced'), outcome: 'refresh' };
+  async forceRefresh(trace?: TraceContext): Promise<CacheRead> {
+    const coalesced = this.refreshing !== undefined;
+    return { entry: await this.refresh('forced', trace), outcome: 'refresh', coalesced };
   }
 
   /** Age in seconds of the copy this process holds, for health reports. */
@@ -80,31 +96,32 @@ export class NumbersCacheService {
     return this.local ? Math.floor((Date.now() - this.local.fetchedAt) / 1000) : undefined;
   }
 
-  private serveStale(entry: CachedNumbers): CacheRead {
+  private serveStale(entry: CachedNumbers, trace?: TraceContext): CacheRead {
     if (!this.refreshing && Date.now() >= this.refreshRetryAt) {
       // Failures are already logged and classified by the upstream client.
-      this.refresh('background').catch(() => undefined);
+      this.refresh('background', trace).catch(() => undefined);
     }
     return { entry, outcome: 'stale', refreshFailed: this.lastRefreshFailed };
   }
 
   /** A miss in this process: another replica may already have the list in Redis. */
-  private async loadFromShared(): Promise<CacheRead> {
+  private async loadFromShared(trace?: TraceContext): Promise<CacheRead> {
     const shared = await this.readShared();
     const now = Date.now();
     if (shared?.isFresh(now)) return { entry: this.install(shared), outcome: 'hit' };
-    if (shared?.isUsable(now)) return this.serveStale(this.install(shared));
-    return { entry: await this.refresh('miss'), outcome: 'miss' };
+    if (shared?.isUsable(now)) return this.serveStale(this.install(shared), trace);
+    return { entry: await this.refresh('miss', trace), outcome: 'miss' };
   }
 
-  private refresh(reason: 'miss' | 'background' | 'forced'): Promise<CachedNumbers> {
-    this.refreshing ??= this.runRefresh(reason).finally(() => (this.refreshing = undefined));
+  private refresh(reason: RefreshReason, trace?: TraceContext): Promise<CachedNumbers> {
+    this.refreshing ??= this.runRefresh(reason, trace).finally(() => (this.refreshing = undefined));
     return this.refreshing;
   }
 
-  private async runRefresh(reason: 'miss' | 'background' | 'forced'): Promise<CachedNumbers> {
+  private async runRefresh(reason: RefreshReason, trace?: TraceContext): Promise<CachedNumbers> {
     const known = this.local?.fetchedAt ?? 0;
     const lock = await this.lock.acquire();
+    if (lock.state === 'unavailable') this.metrics.redisErrors.inc({ operation: 'lock' });
     if (lock.state === 'busy') {
       const fromWinner = await this.waitForNewerShared(known);
       if (fromWinner) return this.install(fromWinner);
@@ -118,12 +135,12 @@ export class NumbersCacheService {
         return this.install(shared);
       }
     }
-    return this.fetchUpstream(lock);
+    return this.fetchUpstream(lock, trace);
   }
 
-  private async fetchUpstream(lock: LockAttempt): Promise<CachedNumbers> {
+  private async fetchUpstream(lock: LockAttempt, trace?: TraceContext): Promise<CachedNumbers> {
     try {
-      const numbers = await this.upstream.fetchAvailableNumbers();
+      const numbers = await this.upstream.fetchAvailableNumbers(trace);
       const entry = this.install(new CachedNumbers(numbers, Date.now(), this.timing));
       this.lastRefreshFailed = false;
       this.refreshRetryAt = 0;
@@ -151,7 +168,10 @@ export class NumbersCacheService {
 
   /** Keeps the newest copy: a slow refresh finishing late never replaces a newer one. */
   private install(entry: CachedNumbers): CachedNumbers {
-    if (!this.local || entry.fetchedAt >= this.local.fetchedAt) this.local = entry;
+    if (!this.local || entry.fetchedAt >= this.local.fetchedAt) {
+      this.local = entry;
+      this.metrics.cachedCopyFetchedAt.set(entry.fetchedAt / 1000);
+    }
     return this.local;
   }
 
@@ -164,6 +184,7 @@ export class NumbersCacheService {
     try {
       await this.shared.set(this.keys.numbers, entry.toShared(), this.timing.ttlMs + this.timing.staleMs);
     } catch (error) {
+      this.metrics.redisErrors.inc({ operation: 'cache_write' });
       this.logger.warn({ err: errorMessage(error) }, 'shared cache write failed; serving from the in-process tier');
     }
   }

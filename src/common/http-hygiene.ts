@@ -1,16 +1,26 @@
 import type { FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
+import { traceFor, TraceContext } from '../tracing/trace-context';
 import { InvalidRequestError } from './app.error';
 import { PROBLEMS, ProblemCode, problemType } from './problem-codes';
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The W3C trace this request belongs to (the caller's `traceparent`, or a new one). */
+    trace: TraceContext;
+  }
+}
+
 /**
- * Per-request hygiene that runs before routing: every answer carries X-Request-Id, and a GET or
- * HEAD with a body is refused (Fastify would accept it silently).
+ * Per-request hygiene that runs before routing: every answer carries X-Request-Id, the request
+ * joins or starts a trace, and a GET or HEAD with a body is refused (Fastify would accept it).
  */
 export function registerRequestHygiene(fastify: FastifyInstance): void {
+  fastify.decorateRequest('trace', null as unknown as TraceContext);
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id);
+    request.trace = traceFor(request.headers.traceparent);
     const { method, headers } = request;
     if ((method === 'GET' || method === 'HEAD') && (headers['transfer-encoding'] || Number(headers['content-length']) > 0)) {
       done(new InvalidRequestError(`${method} requests take no body.`));

@@ -12,6 +12,7 @@ export interface Problem {
     instance: string;
     code: ProblemCode;
     requestId: string;
+    traceId?: string;
     [extension: string]: unknown;
   };
   readonly headers: Readonly<Record<string, string>>;
@@ -44,7 +45,7 @@ const SAFE_DETAIL: Partial<Record<ProblemCode, string>> = {
  * Maps any thrown value to a problem. Our own errors keep their code and detail; framework
  * errors keep their 4xx status; everything else becomes a generic 500 with no internals.
  */
-export function toProblem(error: unknown, requestId: string, instance: string): Problem {
+export function toProblem(error: unknown, requestId: string, instance: string, traceId?: string): Problem {
   let code: ProblemCode = 'INTERNAL';
   let detail = 'The service hit an unexpected error. Quote the requestId when reporting it.';
   let headers: Readonly<Record<string, string>> = {};
@@ -71,7 +72,7 @@ export function toProblem(error: unknown, requestId: string, instance: string): 
 
   const { status, title } = PROBLEMS[code];
   return {
-    body: { type: problemType(code), title, status, detail, instance, code, requestId, ...extensions },
+    body: { type: problemType(code), title, status, detail, instance, code, requestId, traceId, ...extensions },
     headers,
     unexpected,
   };

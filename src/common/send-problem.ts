@@ -8,7 +8,7 @@ import { PROBLEM_CONTENT_TYPE, problemJson, toProblem } from './problem';
  */
 export function sendProblem(error: unknown, request: FastifyRequest, reply: FastifyReply, logger: Logger): void {
   const path = request.url.split('?', 1)[0];
-  const problem = toProblem(error, request.id, path);
+  const problem = toProblem(error, request.id, path, request.trace?.traceId);
   if (problem.unexpected) {
     logger.error({ err: error, requestId: request.id }, 'unexpected error');
   }

@@ -44,6 +44,8 @@ export class AppConfig {
     /** Then: the budget for in-flight requests and connections to finish. */
     readonly timeoutMs: number;
   };
+  /** Serve /metrics on this port instead of the main one. */
+  readonly metricsPort: number | undefined;
   readonly corsOrigins: readonly string[];
   readonly logLevel: LogLevel;
   readonly logFormat: 'json' | 'pretty';

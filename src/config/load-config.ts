@@ -55,6 +55,7 @@ export function loadConfig(env: Env, readFile: ReadFile = readUtf8): AppConfig {
       delayMs: s.int('SHUTDOWN_DELAY_MS', 5000, 0, 120000),
       timeoutMs: s.int('SHUTDOWN_TIMEOUT_MS', 20000, 100, 600000),
     },
+    metricsPort: s.optionalInt('METRICS_PORT', 0, 65535),
     corsOrigins: s.origins('CORS_ORIGINS'),
     logLevel: s.oneOf('LOG_LEVEL', LOG_LEVELS, 'info') as LogLevel,
     logFormat: s.oneOf('LOG_FORMAT', ['json', 'pretty'] as const, 'json') as 'json' | 'pretty',
@@ -102,6 +103,10 @@ class Settings {
       return this.fail(name, `must be a whole number from ${min} to ${max}`, fallback);
     }
     return n;
+  }
+
+  optionalInt(name: string, min: number, max: number): number | undefined {
+    return this.raw(name) === undefined ? undefined : this.int(name, min, min, max);
   }
 
   bool(name: string, fallback: boolean): boolean {

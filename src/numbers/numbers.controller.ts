@@ -17,7 +17,7 @@ export class NumbersController {
   @RequireScope('numbers:read')
   async list(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const filter = parseNumbersFilter(request.query);
-    sendNumbers(request, reply, await this.cache.read(), filter);
+    sendNumbers(request, reply, await this.cache.read(request.trace), filter);
   }
 
   /** For apps that just linked or unlinked a number: fetch upstream now and replace the cached copy. */
@@ -26,6 +26,6 @@ export class NumbersController {
   @RequireScope('numbers:refresh')
   async refresh(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const filter = parseNumbersFilter(request.query);
-    sendNumbers(request, reply, await this.cache.forceRefresh(), filter);
+    sendNumbers(request, reply, await this.cache.forceRefresh(request.trace), filter);
   }
 }

@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { createHash } from 'node:crypto';
 import type { CachedNumbers } from '../cache/cached-numbers';
 import type { CacheRead } from '../cache/numbers-cache.service';
-import { CACHE_OUTCOME, WithCacheOutcome } from '../logging/request-logging';
+import { CACHE_RESULT, WithCacheResult } from '../common/request-observer';
 import type { NumbersFilter } from './numbers.query';
 
 /** A ready-to-send answer for one copy and one filter: built once per refresh, not per request. */
@@ -54,7 +54,7 @@ export function sendNumbers(request: FastifyRequest, reply: FastifyReply, read: 
   const now = Date.now();
   const { entry } = read;
   const view = entry.view(filter.key, () => buildView(entry, filter));
-  (reply as WithCacheOutcome)[CACHE_OUTCOME] = read.outcome;
+  (reply as WithCacheResult)[CACHE_RESULT] = read.coalesced ? 'coalesced' : read.outcome;
   reply
     .header('cache-control', `private, max-age=${Math.max(Math.floor((entry.freshUntil - now) / 1000), 0)}`)
     .header('age', String(Math.max(Math.floor((now - entry.fetchedAt) / 1000), 0)))

@@ -1,9 +1,10 @@
-import { ExecutionContext, Injectable } from '@nestjs/common';
+import { ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { ThrottlerGuard } from '@nestjs/throttler';
 import type { ThrottlerRequest } from '@nestjs/throttler/dist/throttler.guard.interface';
 import type { FastifyReply } from 'fastify';
 import type { AuthenticatedRequest } from '../auth/client-key.guard';
 import { AppError } from '../common/app.error';
+import { Metrics } from '../metrics/metrics';
 
 /** The policy name in RateLimit headers (draft-ietf-httpapi-ratelimit-headers). */
 const POLICY = 'client';
@@ -16,6 +17,8 @@ const POLICY = 'client';
  */
 @Injectable()
 export class ClientThrottlerGuard extends ThrottlerGuard {
+  @Inject(Metrics) private readonly metrics: Metrics;
+
   protected override async shouldSkip(context: ExecutionContext): Promise<boolean> {
     return context.switchToHttp().getRequest<AuthenticatedRequest>().client === undefined;
   }
@@ -37,6 +40,7 @@ export class ClientThrottlerGuard extends ThrottlerGuard {
       .header('ratelimit-policy', `"${POLICY}";q=${limit};w=${windowSeconds}`)
       .header('ratelimit', `"${POLICY}";r=${remaining};t=${timeToExpire}`);
     if (isBlocked) {
+      this.metrics.rateLimited.inc({ client: client!.id });
       throw new AppError('RATE_LIMITED', `This client may make ${limit} requests per ${windowSeconds} s; retry in ${timeToExpire} s.`, {
         'retry-after': String(timeToExpire),
       });

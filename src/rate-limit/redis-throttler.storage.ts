@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { RedisConnection } from '../cache/redis.connection';
 import { AppConfig } from '../config/app-config';
 import { AppLogger } from '../logging/app-logger';
+import { Metrics } from '../metrics/metrics';
 
 /**
  * One atomic round trip per request: count the hit and start the window on the first one.
@@ -31,6 +32,7 @@ export class RedisThrottlerStorage implements ThrottlerStorage, OnApplicationShu
   constructor(
     private readonly redis: RedisConnection,
     private readonly config: AppConfig,
+    private readonly metrics: Metrics,
     logger: AppLogger,
   ) {
     this.logger = logger.child(RedisThrottlerStorage.name);
@@ -47,6 +49,7 @@ export class RedisThrottlerStorage implements ThrottlerStorage, OnApplicationShu
         const seconds = Math.max(Math.ceil(remainingMs / 1000), 1);
         return { totalHits: hits, timeToExpire: seconds, isBlocked: hits > limit, timeToBlockExpire: hits > limit ? seconds : 0 };
       } catch (error) {
+        this.metrics.redisErrors.inc({ operation: 'rate_limit' });
         this.noteRedis(false, error);
       }
     }

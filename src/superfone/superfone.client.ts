@@ -6,6 +6,8 @@ import { firstValueFrom } from 'rxjs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppConfig } from '../config/app-config';
 import { AppLogger } from '../logging/app-logger';
+import { Metrics } from '../metrics/metrics';
+import { TraceContext, traceparentOf } from '../tracing/trace-context';
 import { isRetryable, MAX_RETRIES, parseRetryAfter, retryDelayMs } from './retry-policy';
 import { AvailableNumber, parseAvailableNumbers } from './superfone.schema';
 import { UpstreamBreaker } from './upstream.breaker';
@@ -34,21 +36,34 @@ export class SuperfoneClient {
     private readonly http: HttpService,
     private readonly breaker: UpstreamBreaker,
     private readonly config: AppConfig,
+    private readonly metrics: Metrics,
     logger: AppLogger,
   ) {
     this.logger = logger.child(SuperfoneClient.name);
   }
 
-  /** GET /sfvopi/available-numbers, validated and normalized; throws an UpstreamError otherwise. */
-  async fetchAvailableNumbers(): Promise<AvailableNumber[]> {
+  /**
+   * GET /sfvopi/available-numbers, validated and normalized; throws an UpstreamError otherwise.
+   * `trace` (the request that caused this call) is passed on as `traceparent`.
+   */
+  async fetchAvailableNumbers(trace?: TraceContext): Promise<AvailableNumber[]> {
     const started = performance.now();
     const attempts = { count: 0 };
+    const headers: Record<string, string> = trace ? { traceparent: traceparentOf(trace) } : {};
     try {
-      const numbers = await this.breaker.run(() => this.fetchWithRetries(attempts));
+      const numbers = await this.breaker.run(() => this.fetchWithRetries(attempts, headers));
+      this.metrics.upstreamDuration.observe({ outcome: 'success' }, elapsed(started) / 1000);
       this.logger.debug({ durationMs: elapsed(started), attempts: attempts.count, count: numbers.length }, 'superfone answered');
       return numbers;
     } catch (error) {
       const failure = error as UpstreamError;
+      if (attempts.count === 0) {
+        // Refused by the open circuit: Superfone was not called, so this is not an upstream failure.
+        this.metrics.upstreamFailures.inc({ classification: 'circuit_open' });
+        throw failure;
+      }
+      this.metrics.upstreamDuration.observe({ outcome: 'error' }, elapsed(started) / 1000);
+      this.metrics.upstreamFailures.inc({ classification: failure.code.toLowerCase() });
       this.logger.warn(
         {
           upstream: failure.code,
@@ -56,6 +71,7 @@ export class SuperfoneClient {
           reason: 'reason' in failure ? failure.reason : undefined,
           attempts: attempts.count,
           durationMs: elapsed(started),
+          traceId: trace?.traceId,
         },
         'superfone call failed',
       );
@@ -64,13 +80,14 @@ export class SuperfoneClient {
   }
 
   /** Up to MAX_RETRIES retries of retryable failures, all inside one SUPERFONE_TIMEOUT_MS deadline. */
-  private async fetchWithRetries(attempts: { count: number }): Promise<AvailableNumber[]> {
+  private async fetchWithRetries(attempts: { count: number }, headers: Record<string, string>): Promise<AvailableNumber[]> {
     const deadline = AbortSignal.timeout(this.config.superfone.timeoutMs);
     const endsAt = Date.now() + this.config.superfone.timeoutMs;
     for (let retry = 0; ; retry++) {
       attempts.count++;
+      if (retry > 0) this.metrics.upstreamRetries.inc();
       try {
-        return await this.attempt(deadline);
+        return await this.attempt(deadline, headers);
       } catch (error) {
         const failure = this.classify(error, deadline);
         if (retry >= MAX_RETRIES || !isRetryable(failure)) throw failure;
@@ -84,8 +101,8 @@ export class SuperfoneClient {
     }
   }
 
-  private async attempt(deadline: AbortSignal): Promise<AvailableNumber[]> {
-    const response = await firstValueFrom(this.http.get<string>(AVAILABLE_NUMBERS_PATH, { signal: deadline }));
+  private async attempt(deadline: AbortSignal, headers: Record<string, string>): Promise<AvailableNumber[]> {
+    const response = await firstValueFrom(this.http.get<string>(AVAILABLE_NUMBERS_PATH, { signal: deadline, headers }));
     if (response.status === 401 || response.status === 403) throw new UpstreamAuthFailedError(response.status);
     if (response.status !== 200) {
       const retryAfter = response.headers['retry-after'];

@@ -3,6 +3,7 @@ import CircuitBreaker from 'opossum';
 import type { Logger } from 'pino';
 import { AppConfig } from '../config/app-config';
 import { AppLogger } from '../logging/app-logger';
+import { Metrics } from '../metrics/metrics';
 import { UpstreamAuthFailedError, UpstreamUnavailableError } from './upstream.errors';
 
 export type BreakerState = 'closed' | 'open' | 'half-open';
@@ -21,6 +22,7 @@ export class UpstreamBreaker implements OnApplicationShutdown {
 
   constructor(
     private readonly config: AppConfig,
+    metrics: Metrics,
     logger: AppLogger,
   ) {
     this.logger = logger.child(UpstreamBreaker.name);
@@ -34,12 +36,20 @@ export class UpstreamBreaker implements OnApplicationShutdown {
       resetTimeout: resetMs,
       errorFilter: (error: unknown) => error instanceof UpstreamAuthFailedError,
     });
+    metrics.circuitState.set(0);
     this.breaker.on('open', () => {
       this.openedAt = Date.now();
+      metrics.circuitState.set(2);
       this.logger.warn({ breaker: 'open', resetMs }, 'superfone circuit opened: failing fast');
     });
-    this.breaker.on('halfOpen', () => this.logger.info({ breaker: 'half-open' }, 'superfone circuit half-open: probing'));
-    this.breaker.on('close', () => this.logger.info({ breaker: 'closed' }, 'superfone circuit closed'));
+    this.breaker.on('halfOpen', () => {
+      metrics.circuitState.set(1);
+      this.logger.info({ breaker: 'half-open' }, 'superfone circuit half-open: probing');
+    });
+    this.breaker.on('close', () => {
+      metrics.circuitState.set(0);
+      this.logger.info({ breaker: 'closed' }, 'superfone circuit closed');
+    });
   }
 
   get state(): BreakerState {

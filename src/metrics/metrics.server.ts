@@ -1,0 +1,45 @@
+import { Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { createServer, Server } from 'node:http';
+import { AppConfig } from '../config/app-config';
+import { Metrics } from './metrics';
+
+/**
+ * With METRICS_PORT set, /metrics is served on that port instead, by a bare node:http server,
+ * so scrapes can be kept off the service's own port (and network policy).
+ */
+@Injectable()
+export class MetricsServer implements OnApplicationBootstrap, OnApplicationShutdown {
+  private server: Server | undefined;
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly metrics: Metrics,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    const port = this.config.metricsPort;
+    if (port === undefined) return;
+    this.server = createServer((request, response) => {
+      if (request.method !== 'GET' || request.url?.split('?', 1)[0] !== '/metrics') {
+        response.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+        return;
+      }
+      void this.metrics.registry.metrics().then((body) => {
+        response.writeHead(200, { 'content-type': this.metrics.registry.contentType, 'cache-control': 'no-store' }).end(body);
+      });
+    });
+    await new Promise<void>((resolve) => this.server!.listen(port, this.config.host, resolve));
+  }
+
+  /** The port actually bound (METRICS_PORT=0 picks a free one). */
+  get port(): number | undefined {
+    const address = this.server?.address();
+    return typeof address === 'object' && address ? address.port : undefined;
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (!this.server) return;
+    this.server.closeAllConnections();
+    await new Promise((resolve) => this.server!.close(resolve));
+  }
+}
