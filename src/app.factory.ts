@@ -11,6 +11,7 @@ import { AppConfig } from './config/app-config';
 import { AppLogger, NestPinoLogger } from './logging/app-logger';
 import { registerRequestObserver } from './common/request-observer';
 import { Metrics } from './metrics/metrics';
+import { setupOpenApi } from './openapi/openapi';
 
 export interface AppOptions {
   /** Where log lines go (stdout when absent); tests capture them here. */
@@ -61,6 +62,7 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
       },
     },
   });
+  setupOpenApi(app);
   if (config.corsOrigins.length > 0) {
     app.enableCors({
       origin: [...config.corsOrigins],

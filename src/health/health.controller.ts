@@ -1,5 +1,7 @@
 import { Controller, Get } from '@nestjs/common';
+import { ApiResponse, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, HealthIndicatorFunction, HealthIndicatorService } from '@nestjs/terminus';
+import { ApiProblems } from '../openapi/api-docs.decorators';
 import { NumbersCacheService } from '../cache/numbers-cache.service';
 import { AppConfig } from '../config/app-config';
 import { UpstreamBreaker } from '../superfone/upstream.breaker';
@@ -7,6 +9,7 @@ import { LifecycleHealthIndicator } from './lifecycle.health';
 import { RedisHealthIndicator } from './redis.health';
 
 /** Kubernetes probes and a dependency report. No auth, no rate limit. */
+@ApiTags('health')
 @Controller('health')
 export class HealthController {
   constructor(
@@ -21,7 +24,8 @@ export class HealthController {
 
   /** The process can serve: answering at all is the check. */
   @Get('live')
-  @HealthCheck()
+  @HealthCheck({ swaggerDocumentation: false })
+  @ApiResponse({ status: 200, description: 'The process answers.', schema: { $ref: '#/components/schemas/Health' } })
   live() {
     return this.health.check([]);
   }
@@ -32,7 +36,9 @@ export class HealthController {
    * still serves without it.
    */
   @Get('ready')
-  @HealthCheck()
+  @HealthCheck({ swaggerDocumentation: false })
+  @ApiResponse({ status: 200, description: 'Ready for traffic.', schema: { $ref: '#/components/schemas/Health' } })
+  @ApiProblems('NOT_READY')
   ready() {
     const checks: HealthIndicatorFunction[] = [() => this.lifecycle.check()];
     if (this.config.readinessRequiresRedis) checks.push(() => this.redis.check());
@@ -41,7 +47,9 @@ export class HealthController {
 
   /** For people and dashboards, not probes: Redis, the circuit, the age of the cached copy. */
   @Get('deps')
-  @HealthCheck()
+  @HealthCheck({ swaggerDocumentation: false })
+  @ApiResponse({ status: 200, description: 'Every dependency up (or degraded).', schema: { $ref: '#/components/schemas/Health' } })
+  @ApiProblems('NOT_READY')
   deps() {
     return this.health.check([
       () => this.redis.check(),

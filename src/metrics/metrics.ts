@@ -78,7 +78,7 @@ export class Metrics {
 
   readonly cachedCopyFetchedAt = new Gauge({
     name: 'superfone_bff_cached_copy_fetched_timestamp_seconds',
-    help: 'Unix time at which Superfone produced the copy this process holds.',
+    help: 'Unix time at which Superfone answered with the copy this process holds.',
     registers: [this.registry],
   });
 

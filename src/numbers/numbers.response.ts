@@ -60,7 +60,8 @@ export function sendNumbers(request: FastifyRequest, reply: FastifyReply, read: 
     .header('age', String(Math.max(Math.floor((now - entry.fetchedAt) / 1000), 0)))
     .header('etag', view.etag)
     .header('cache-status', cacheStatus(read, now));
-  if (matches(request.headers['if-none-match'], view.etag)) {
+  // A refresh always produced a new copy for this caller: it gets the body, never a 304.
+  if (read.outcome !== 'refresh' && matches(request.headers['if-none-match'], view.etag)) {
     void reply.code(304).send();
     return;
   }

@@ -1,0 +1,128 @@
+import SwaggerParser from '@apidevtools/swagger-parser';
+import { sha256 } from '../src/auth/client-keys';
+import type { StandInBehaviour } from '../tools/superfone-stand-in/superfone-stand-in';
+import { freePort } from './support/redis-server';
+import { bearer, Harness, json, KEYS, startHarness } from './support/test-app';
+
+const LIMITED = 'sfb_openapi-limited-key-0000000000000000005';
+const CLIENT_KEYS = JSON.stringify([
+  { id: 'reader-app', keySha256: sha256(KEYS.reader).toString('hex'), scopes: ['numbers:read'] },
+  { id: 'refresher-app', keySha256: sha256(KEYS.refresher).toString('hex'), scopes: ['numbers:read', 'numbers:refresh'] },
+  { id: 'refresh-only-app', keySha256: sha256(KEYS.refreshOnly).toString('hex'), scopes: ['numbers:refresh'] },
+  { id: 'limited-app', keySha256: sha256(LIMITED).toString('hex'), scopes: ['numbers:read', 'numbers:refresh'], rateLimitPerMinute: 1 },
+]);
+
+type Call = (h: Harness, path: string, method: string, headers?: Record<string, string>) => Promise<Response>;
+const call: Call = (h, path, method, headers = {}) => fetch(`${h.url}${path}`, { method, headers });
+
+/** How to make each operation answer each status, against a fresh app. */
+const numbersScenarios: Record<string, (h: Harness, path: string, method: string) => Promise<Response>> = {
+  200: (h, path, method) => call(h, path, method, bearer(KEYS.refresher)),
+  304: async (h, path, method) => {
+    const etag = (await call(h, path, method, bearer(KEYS.refresher))).headers.get('etag') as string;
+    return call(h, path, method, { ...bearer(KEYS.refresher), 'if-none-match': etag });
+  },
+  400: (h, path, method) => call(h, `${path}?colour=red`, method, bearer(KEYS.refresher)),
+  401: (h, path, method) => call(h, path, method),
+  403: (h, path, method) => call(h, path, method, bearer(method === 'GET' ? KEYS.refreshOnly : KEYS.reader)),
+  429: async (h, path, method) => {
+    await call(h, path, method, bearer(LIMITED));
+    return call(h, path, method, bearer(LIMITED));
+  },
+  502: (h, path, method) => failing(h, path, method, { kind: 'status', status: 500 }),
+  503: (h, path, method) => failing(h, path, method, { kind: 'reset' }),
+  504: (h, path, method) => failing(h, path, method, { kind: 'hang' }),
+};
+
+function failing(h: Harness, path: string, method: string, behaviour: StandInBehaviour): Promise<Response> {
+  h.standIn.setBehaviour(behaviour);
+  return call(h, path, method, bearer(KEYS.refresher));
+}
+
+/** Health statuses, seen on a healthy app and on one whose required Redis is unreachable. */
+const healthStatuses: Record<string, { healthy: number; unready: number; documented: string[] }> = {
+  '/health/live': { healthy: 200, unready: 200, documented: ['200'] },
+  '/health/ready': { healthy: 200, unready: 503, documented: ['200', '503'] },
+  '/health/deps': { healthy: 200, unready: 503, documented: ['200', '503'] },
+};
+
+describe('the OpenAPI description', () => {
+  let h: Harness;
+  let document: { paths: Record<string, Record<string, { responses: Record<string, unknown>; security?: unknown; parameters?: unknown[] }>>; components: { securitySchemes: Record<string, unknown> } };
+
+  beforeAll(async () => {
+    h = await startHarness({ env: { CLIENT_KEYS } });
+    document = await json(await h.get('/docs-json'));
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  it('is a valid OpenAPI document', async () => {
+    await expect(SwaggerParser.validate(structuredClone(document) as never)).resolves.toBeDefined();
+  });
+
+  it('serves Swagger UI at /docs', async () => {
+    const res = await h.get('/docs');
+
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('text/html');
+  });
+
+  it('describes both client-key schemes, the filters, the 200 body, the 304 and problem answers', () => {
+    expect(document.components.securitySchemes).toEqual({
+      bearer: expect.objectContaining({ type: 'http', scheme: 'bearer' }),
+      apiKey: expect.objectContaining({ type: 'apiKey', in: 'header', name: 'X-API-Key' }),
+    });
+    const get = document.paths['/numbers/available'].get;
+    expect(get.security).toEqual([{ bearer: [] }, { apiKey: [] }]);
+    expect(get.parameters).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ name: 'provider', in: 'query', required: false, schema: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,64}$' } }),
+        expect.objectContaining({ name: 'status', in: 'query', required: false }),
+      ]),
+    );
+    expect(get.responses['200']).toMatchObject({ content: { 'application/json': { schema: { $ref: '#/components/schemas/AvailableNumbers' } } } });
+    expect(get.responses['304']).toBeDefined();
+    for (const status of ['400', '401', '403', '429', '502', '503', '504', 'default']) {
+      expect(get.responses[status]).toMatchObject({ content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } });
+    }
+  });
+
+  describe.each([
+    ['/numbers/available', 'get'],
+    ['/numbers/available/refresh', 'post'],
+  ])('every status documented for %s %s', (path, method) => {
+    const statuses = Object.keys(numbersScenarios).filter((s) => method === 'get' || s !== '304');
+
+    it('has a scenario here', () => {
+      const documented = Object.keys(document.paths[path][method].responses).filter((s) => s !== 'default');
+      expect(documented.sort()).toEqual(statuses.sort());
+    });
+
+    it.each(statuses)('is observed: %s', async (status) => {
+      const fresh = await startHarness({ env: { CLIENT_KEYS, SUPERFONE_TIMEOUT_MS: '300' } });
+      try {
+        const res = await numbersScenarios[status](fresh, path, method.toUpperCase());
+        expect(res.status).toBe(Number(status));
+        if (Number(status) >= 400) expect(res.headers.get('content-type')).toBe('application/problem+json; charset=utf-8');
+      } finally {
+        await fresh.close();
+      }
+    });
+  });
+
+  it('documents exactly the statuses the health routes are seen to answer', async () => {
+    const unready = await startHarness({ redisUrl: `redis://127.0.0.1:${await freePort()}`, env: { READINESS_REQUIRES_REDIS: 'true' } });
+    try {
+      for (const [path, expected] of Object.entries(healthStatuses)) {
+        const seen = { healthy: (await h.get(path)).status, unready: (await unready.get(path)).status };
+        const documented = Object.keys(document.paths[path].get.responses).sort();
+        expect({ path, seen, documented }).toEqual({ path, seen: { healthy: expected.healthy, unready: expected.unready }, documented: expected.documented });
+        expect([...new Set([String(seen.healthy), String(seen.unready)])].sort()).toEqual(documented);
+      }
+    } finally {
+      await unready.close();
+    }
+  });
+});
