@@ -1,4 +1,3 @@
-import helmet from '@fastify/helmet';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -6,10 +5,11 @@ import type { DestinationStream } from 'pino';
 import { AppModule } from './app.module';
 import { answerClientError, registerRequestHygiene } from './common/http-hygiene';
 import { requestIdFor } from './common/request-id';
+import { registerRequestObserver } from './common/request-observer';
+import { securityHeaders } from './common/security-headers';
 import { sendProblem } from './common/send-problem';
 import { AppConfig } from './config/app-config';
 import { AppLogger, NestPinoLogger } from './logging/app-logger';
-import { registerRequestObserver } from './common/request-observer';
 import { Metrics } from './metrics/metrics';
 import { setupOpenApi } from './openapi/openapi';
 
@@ -45,23 +45,9 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
   });
 
   const fastify = app.getHttpAdapter().getInstance();
-  registerRequestHygiene(fastify);
+  registerRequestHygiene(fastify, securityHeaders());
   registerRequestObserver(fastify, httpLogger, app.get(Metrics));
 
-  await app.register(helmet, {
-    // A JSON API: nothing may be framed, scripted or embedded from its responses.
-    // The JSON API needs nothing; the docs page (Swagger UI) needs its own scripts, styles and images.
-    contentSecurityPolicy: {
-      directives: {
-        defaultSrc: ["'none'"],
-        scriptSrc: ["'self'"],
-        styleSrc: ["'self'", "'unsafe-inline'"],
-        imgSrc: ["'self'", 'data:'],
-        connectSrc: ["'self'"],
-        frameAncestors: ["'none'"],
-      },
-    },
-  });
   setupOpenApi(app);
   if (config.corsOrigins.length > 0) {
     app.enableCors({

@@ -26,6 +26,7 @@ export interface CacheRead {
 }
 
 type RefreshReason = 'miss' | 'background' | 'forced';
+const READ_FAILED = Symbol('readFailed');
 
 /** After a failed refresh, stale hits wait this long before starting another. */
 const REFRESH_RETRY_AFTER_FAILURE_MS = 1000;
@@ -64,11 +65,6 @@ export class NumbersCacheService {
   ) {
     this.logger = logger.child(NumbersCacheService.name);
     this.timing = { ttlMs: config.cache.ttlSeconds * 1000, staleMs: config.cache.staleSeconds * 1000 };
-    shared.on('get', ({ error }) => {
-      if (!error) return;
-      this.metrics.redisErrors.inc({ operation: 'cache_read' });
-      this.logger.warn({ err: errorMessage(error) }, 'shared cache read failed');
-    });
   }
 
   /**
@@ -129,7 +125,7 @@ export class NumbersCacheService {
       if (reason === 'background' && this.local) return this.local;
     } else if (lock.state === 'acquired' && reason !== 'forced') {
       // Another replica may have finished a refresh between our miss and our election.
-      const shared = await this.readShared();
+      const shared = await this.readSharedSurely();
       if (shared && shared.fetchedAt > known && shared.isFresh(Date.now())) {
         await this.lock.release(lock);
         return this.install(shared);
@@ -175,9 +171,33 @@ export class NumbersCacheService {
     return this.local;
   }
 
+  /**
+   * The shared tier's copy; undefined when there is none or Redis failed (counted and logged).
+   * Read through the Keyv store itself, not cache-manager's get(), which hides errors as misses.
+   */
   private async readShared(): Promise<CachedNumbers | undefined> {
-    const value = await this.shared.get<unknown>(this.keys.numbers);
-    return value === undefined ? undefined : CachedNumbers.fromShared(value, this.timing);
+    const read = await this.tryReadShared();
+    return read === READ_FAILED ? undefined : read;
+  }
+
+  /** Like readShared(), but a failed read is retried while the connection is up (a busy loop's timeout). */
+  private async readSharedSurely(): Promise<CachedNumbers | undefined> {
+    const deadline = Date.now() + this.lock.ttlMs;
+    for (;;) {
+      const read = await this.tryReadShared();
+      if (read !== READ_FAILED || !this.redis.isReady || Date.now() > deadline) return read === READ_FAILED ? undefined : read;
+    }
+  }
+
+  private async tryReadShared(): Promise<CachedNumbers | undefined | typeof READ_FAILED> {
+    try {
+      const value = await this.shared.stores[0].get<unknown>(this.keys.numbers);
+      return value === undefined ? undefined : CachedNumbers.fromShared(value, this.timing);
+    } catch (error) {
+      this.metrics.redisErrors.inc({ operation: 'cache_read' });
+      this.logger.warn({ err: errorMessage(error) }, 'shared cache read failed');
+      return READ_FAILED;
+    }
   }
 
   private async writeShared(entry: CachedNumbers): Promise<void> {

@@ -29,16 +29,34 @@ export class RefreshLock {
     this.ttlMs = config.superfone.timeoutMs + 1000;
   }
 
+  /**
+   * Tries to take the lock. A command that times out while the connection is up may still have
+   * landed (a busy event loop reads the reply after the deadline fired), so the outcome is then
+   * read back from the lock itself rather than guessed: guessing "unavailable" would make every
+   * replica call Superfone, guessing "busy" could leave nobody refreshing.
+   */
   async acquire(): Promise<LockAttempt> {
     const client = this.redis.client;
     if (!client) return { state: 'acquired' };
     const token = randomUUID();
-    try {
-      const result = await client.set(this.keys.refreshLock, token, 'PX', this.ttlMs, 'NX');
-      return result === 'OK' ? { state: 'acquired', token } : { state: 'busy' };
-    } catch {
-      return { state: 'unavailable' };
+    const deadline = Date.now() + this.ttlMs;
+    while (Date.now() < deadline) {
+      try {
+        const result = await client.set(this.keys.refreshLock, token, 'PX', this.ttlMs, 'NX');
+        return result === 'OK' ? { state: 'acquired', token } : { state: 'busy' };
+      } catch {
+        if (!this.redis.isReady) return { state: 'unavailable' };
+      }
+      try {
+        const holder = await client.get(this.keys.refreshLock);
+        if (holder === token) return { state: 'acquired', token };
+        if (holder !== null) return { state: 'busy' };
+        // Nobody holds it: our SET did not land. Try again.
+      } catch {
+        if (!this.redis.isReady) return { state: 'unavailable' };
+      }
     }
+    return { state: 'unavailable' };
   }
 
   async release(attempt: LockAttempt): Promise<void> {

@@ -13,13 +13,14 @@ declare module 'fastify' {
 }
 
 /**
- * Per-request hygiene that runs before routing: every answer carries X-Request-Id, the request
- * joins or starts a trace, and a GET or HEAD with a body is refused (Fastify would accept it).
+ * Per-request hygiene that runs before routing: every answer carries the security headers and
+ * X-Request-Id, the request joins or starts a trace, and a GET or HEAD with a body is refused
+ * (Fastify would accept it).
  */
-export function registerRequestHygiene(fastify: FastifyInstance): void {
+export function registerRequestHygiene(fastify: FastifyInstance, securityHeaders: Readonly<Record<string, string>>): void {
   fastify.decorateRequest('trace', null as unknown as TraceContext);
   fastify.addHook('onRequest', (request, reply, done) => {
-    void reply.header('x-request-id', request.id);
+    void reply.headers(securityHeaders).header('x-request-id', request.id);
     request.trace = traceFor(request.headers.traceparent);
     const { method, headers } = request;
     if ((method === 'GET' || method === 'HEAD') && (headers['transfer-encoding'] || Number(headers['content-length']) > 0)) {

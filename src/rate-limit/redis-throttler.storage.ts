@@ -1,5 +1,5 @@
-import { Injectable, OnApplicationShutdown } from '@nestjs/common';
-import { ThrottlerStorage, ThrottlerStorageService } from '@nestjs/throttler';
+import { Injectable } from '@nestjs/common';
+import type { ThrottlerStorage } from '@nestjs/throttler';
 import type { ThrottlerStorageRecord } from '@nestjs/throttler/dist/throttler-storage-record.interface';
 import type { Logger } from 'pino';
 import { RedisConnection } from '../cache/redis.connection';
@@ -8,26 +8,53 @@ import { AppLogger } from '../logging/app-logger';
 import { Metrics } from '../metrics/metrics';
 
 /**
- * One atomic round trip per request: count the hit and start the window on the first one.
- * Returns the hit count and the window's remaining milliseconds.
+ * Adds N hits atomically and starts the window on the first ones; returns the window's total
+ * and its remaining milliseconds.
  */
-const INCREMENT_SCRIPT = `
-local hits = redis.call('INCR', KEYS[1])
-if hits == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+const ADD_HITS_SCRIPT = `
+local hits = redis.call('INCRBY', KEYS[1], ARGV[2])
+if hits == tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
 return {hits, ttl}`;
 
+/** Within this share of the limit (at least 1 request) every decision waits for Redis's exact count. */
+const EXACT_ZONE = 0.1;
+/** After a failed flush, counts stay local this long before Redis is tried again. */
+const RETRY_AFTER_FAILURE_MS = 1000;
+
+/** One client's fixed window as this process sees it. */
+interface Window {
+  expiresAt: number;
+  /** The window's total in Redis at the last answer (all replicas). */
+  synced: number;
+  /** Hits sent to Redis, not yet answered. */
+  inFlight: number;
+  /** Hits not yet sent. */
+  pending: number;
+  flushScheduled: boolean;
+}
+
+type WithAddHits = { superfoneBffAddHits(key: string, ttlMs: number, hits: number): Promise<[number, number]> };
+
 /**
- * Rate-limit counters in Redis, so a client's limit holds across replicas (fixed one-minute
- * windows). While Redis is absent or failing, counting falls back to this process (the
- * library's in-memory storage): limits loosen to per-replica rather than refusing traffic.
+ * Rate-limit counters shared through Redis, so a client's limit holds across replicas (fixed
+ * one-minute windows, one atomic Lua call per flush).
+ *
+ * Far from the limit, a request is admitted on this process's view (Redis's last total plus its
+ * own unsent hits) and its hit is sent in a batch after the current I/O turn: a cache hit costs no
+ * Redis round trip. Within the last 10% of the budget, each decision waits for Redis's exact,
+ * atomic count. Replicas learn each other's hits one flush late, so below that zone a burst
+ * spread over replicas can run a few requests past their shared view, never past the exact zone.
+ * While Redis fails, the same counts simply stay in this process: limits loosen to per-replica
+ * rather than refusing traffic.
  */
 @Injectable()
-export class RedisThrottlerStorage implements ThrottlerStorage, OnApplicationShutdown {
-  private readonly fallback = new ThrottlerStorageService();
+export class RedisThrottlerStorage implements ThrottlerStorage {
+  private readonly windows = new Map<string, Window>();
   private readonly logger: Logger;
   private usingFallback = false;
+  private redisRetryAt = 0;
 
   constructor(
     private readonly redis: RedisConnection,
@@ -36,24 +63,65 @@ export class RedisThrottlerStorage implements ThrottlerStorage, OnApplicationShu
     logger: AppLogger,
   ) {
     this.logger = logger.child(RedisThrottlerStorage.name);
-    redis.client?.defineCommand('superfoneBffRateHit', { numberOfKeys: 1, lua: INCREMENT_SCRIPT });
+    redis.client?.defineCommand('superfoneBffAddHits', { numberOfKeys: 1, lua: ADD_HITS_SCRIPT });
   }
 
-  /** `ttl` and `blockDuration` are in milliseconds; the record's times are in seconds. */
-  async increment(key: string, ttl: number, limit: number, blockDuration: number, name: string): Promise<ThrottlerStorageRecord> {
-    const client = this.redis.client as (typeof this.redis.client & { superfoneBffRateHit(key: string, ttl: number): Promise<[number, number]> }) | undefined;
-    if (client) {
-      try {
-        const [hits, remainingMs] = await client.superfoneBffRateHit(`${this.config.redis.keyPrefix}rate:${key}`, ttl);
-        this.noteRedis(true);
-        const seconds = Math.max(Math.ceil(remainingMs / 1000), 1);
-        return { totalHits: hits, timeToExpire: seconds, isBlocked: hits > limit, timeToBlockExpire: hits > limit ? seconds : 0 };
-      } catch (error) {
-        this.metrics.redisErrors.inc({ operation: 'rate_limit' });
-        this.noteRedis(false, error);
-      }
+  /** `ttl` is in milliseconds; the record's times are in seconds. */
+  async increment(key: string, ttl: number, limit: number): Promise<ThrottlerStorageRecord> {
+    const now = Date.now();
+    let window = this.windows.get(key);
+    if (!window || now >= window.expiresAt) {
+      window = { expiresAt: now + ttl, synced: 0, inFlight: 0, pending: 0, flushScheduled: false };
+      this.windows.set(key, window);
     }
-    return this.fallback.increment(key, ttl, limit, blockDuration, name);
+    const estimate = window.synced + window.inFlight + window.pending + 1;
+    const exactFrom = limit - Math.max(1, Math.ceil(limit * EXACT_ZONE));
+    if (estimate <= exactFrom || !this.redisUsable(now)) {
+      window.pending++;
+      this.scheduleFlush(key, window, ttl);
+      return record(estimate, limit, window.expiresAt - now);
+    }
+    window.pending++;
+    const total = await this.flush(key, window, ttl);
+    if (total === undefined) return record(estimate, limit, window.expiresAt - now);
+    return record(total, limit, window.expiresAt - Date.now());
+  }
+
+  private redisUsable(now: number): boolean {
+    return this.redis.client !== undefined && now >= this.redisRetryAt;
+  }
+
+  private scheduleFlush(key: string, window: Window, ttl: number): void {
+    if (window.flushScheduled || !this.redisUsable(Date.now())) return;
+    window.flushScheduled = true;
+    setImmediate(() => {
+      window.flushScheduled = false;
+      void this.flush(key, window, ttl);
+    });
+  }
+
+  /** Sends the window's unsent hits; resolves Redis's new total, or undefined when Redis failed. */
+  private async flush(key: string, window: Window, ttl: number): Promise<number | undefined> {
+    const hits = window.pending;
+    if (hits === 0) return window.synced;
+    window.pending = 0;
+    window.inFlight += hits;
+    try {
+      const client = this.redis.client as unknown as WithAddHits;
+      const [total, remainingMs] = await client.superfoneBffAddHits(`${this.config.redis.keyPrefix}rate:${key}`, ttl, hits);
+      window.inFlight -= hits;
+      window.synced = Math.max(window.synced, total);
+      window.expiresAt = Date.now() + remainingMs;
+      this.noteRedis(true);
+      return total;
+    } catch (error) {
+      window.inFlight -= hits;
+      window.pending += hits;
+      this.redisRetryAt = Date.now() + RETRY_AFTER_FAILURE_MS;
+      this.metrics.redisErrors.inc({ operation: 'rate_limit' });
+      this.noteRedis(false, error);
+      return undefined;
+    }
   }
 
   private noteRedis(ok: boolean, error?: unknown): void {
@@ -62,8 +130,10 @@ export class RedisThrottlerStorage implements ThrottlerStorage, OnApplicationShu
     if (ok) this.logger.info('rate limits counted in Redis again');
     else this.logger.warn({ err: (error as Error).message }, 'rate limits falling back to per-process counting: Redis failed');
   }
+}
 
-  onApplicationShutdown(): void {
-    this.fallback.onApplicationShutdown();
-  }
+function record(totalHits: number, limit: number, remainingMs: number): ThrottlerStorageRecord {
+  const seconds = Math.max(Math.ceil(remainingMs / 1000), 1);
+  const isBlocked = totalHits > limit;
+  return { totalHits, timeToExpire: seconds, isBlocked, timeToBlockExpire: isBlocked ? seconds : 0 };
 }

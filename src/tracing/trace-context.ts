@@ -8,6 +8,20 @@ export interface TraceContext {
   readonly flags: string;
 }
 
+/** Random bytes are drawn in blocks: one syscall per ~170 requests instead of two per request. */
+const POOL_BYTES = 4096;
+let pool = Buffer.alloc(0);
+let offset = 0;
+
+function randomHex(bytes: number): string {
+  if (offset + bytes > pool.length) {
+    pool = randomBytes(POOL_BYTES);
+    offset = 0;
+  }
+  offset += bytes;
+  return pool.toString('hex', offset - bytes, offset);
+}
+
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 const ZERO_TRACE = '0'.repeat(32);
 const ZERO_SPAN = '0'.repeat(16);
@@ -18,9 +32,9 @@ const ZERO_SPAN = '0'.repeat(16);
  */
 export function traceFor(traceparent: string | string[] | undefined): TraceContext {
   const match = typeof traceparent === 'string' ? TRACEPARENT.exec(traceparent.trim()) : null;
-  const spanId = randomBytes(8).toString('hex');
+  const spanId = randomHex(8);
   if (match && match[1] !== ZERO_TRACE && match[2] !== ZERO_SPAN) return { traceId: match[1], spanId, flags: match[3] };
-  return { traceId: randomBytes(16).toString('hex'), spanId, flags: '01' };
+  return { traceId: randomHex(16), spanId, flags: '01' };
 }
 
 /** The `traceparent` header for a call this span makes. */
