@@ -1,0 +1,169 @@
+/**
+ * `npm run bench`: cache-hit throughput of superfone-bff against bare node:http (and nginx when
+ * installed) on the same bytes, then cold and stale stampedes; prints a Markdown report and
+ * writes bench/results/<timestamp>.{md,json} and bench/RESULTS.md.
+ *
+ * Env: BENCH_DURATION (s per run, 10), BENCH_ROUNDS (3), BENCH_CONNECTIONS (50),
+ * BENCH_QUICK=1 (2 s, 1 round: a smoke run), BENCH_NGINX (nginx binary, or `off`),
+ * REDIS_URL (redis://127.0.0.1:6379).
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { findNginx, nginxAbsence, nginxVersion } from './nginx';
+import { describeMachine, renderMarkdown, type BenchReport } from './report';
+import { deletePrefix, newContext, startStandIn } from './service';
+import { CLIENT_CORE, isShuttingDown, pinSelf, ROOT, snapshotDist, stop, stopAll } from './servers';
+import { coldStampede, STAMPEDE_DELAY_MS, staleStampede, type StampedeResult } from './stampede';
+import { runThroughput } from './throughput';
+
+function intEnv(name: string, fallback: number, min: number, max: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new Error(`${name} must be an integer from ${min} to ${max}`);
+  }
+  return value;
+}
+
+const log = (line: string): void => void process.stderr.write(`[bench] ${line}\n`);
+const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+async function connectRedis(url: string): Promise<Redis | undefined> {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 2000, retryStrategy: () => null });
+  redis.on('error', () => undefined); // reported once below; ioredis would otherwise log each retry
+  try {
+    await redis.connect();
+    await redis.ping();
+    return redis;
+  } catch (error) {
+    log(`Redis at ${url} did not answer (${message(error)}): Redis rows and the multi-replica stampede are skipped`);
+    redis.disconnect();
+    return undefined;
+  }
+}
+
+async function main(): Promise<void> {
+  const quick = process.env.BENCH_QUICK === '1';
+  const durationSeconds = intEnv('BENCH_DURATION', quick ? 2 : 10, 1, 3600);
+  const rounds = intEnv('BENCH_ROUNDS', quick ? 1 : 3, 1, 100);
+  const connections = intEnv('BENCH_CONNECTIONS', 50, 1, 10_000);
+  const warmupSeconds = quick ? 1 : Math.min(3, durationSeconds);
+  const redisUrl = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
+
+  const notes: string[] = [];
+  if (!pinSelf(CLIENT_CORE)) notes.push('could not pin the orchestrator to core 1 (taskset failed)');
+  const removeSnapshot = snapshotDist();
+  const tmpDir = mkdtempSync(join(tmpdir(), 'superfone-bff-bench-'));
+  const ctx = newContext(tmpDir, redisUrl);
+  let redis: Redis | undefined;
+
+  let cleaned = false;
+  const cleanup = async (): Promise<void> => {
+    if (cleaned) return;
+    cleaned = true;
+    await stopAll();
+    if (redis) {
+      for (const prefix of ctx.prefixes) await deletePrefix(redis, prefix).catch(() => 0);
+      redis.disconnect();
+    }
+    rmSync(tmpDir, { recursive: true, force: true });
+    removeSnapshot();
+  };
+  let interrupted = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    interrupted = true;
+    log(`${signal}: stopping every child process and deleting the bench keys`);
+    void cleanup().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  const report: BenchReport = {
+    startedAt: new Date().toISOString(),
+    settings: { durationSeconds, rounds, connections, quick, warmupSeconds },
+    machine: describeMachine('not checked', 'not checked'),
+    stampedes: [],
+    stampedeErrors: [],
+    notes,
+  };
+  notes.push(
+    'Redis is the machine\'s own server and is not pinned: its work in the "one Redis GET" row (and any Redis call the service makes) ' +
+      'runs on whichever core is free, so that row gets a little more than one core.',
+    'The service runs with CACHE_TTL_SECONDS=86400 during the throughput rows (so the copy, its bytes and ETag stay the same), ' +
+      'RATE_LIMIT_PER_MINUTE=1000000 and SHUTDOWN_DELAY_MS=0; everything else is the defaults, LOG_LEVEL=info, stdout to a file.',
+  );
+
+  try {
+    redis = await connectRedis(redisUrl);
+    const nginxBinary = findNginx();
+    const redisVersion = redis ? (/redis_version:(\S+)/.exec(await redis.info('server'))?.[1] ?? 'unknown') : 'unavailable';
+    report.machine = describeMachine(
+      nginxBinary ? nginxVersion(nginxBinary) : nginxAbsence(),
+      `${redisVersion} at ${redisUrl.replace(/\/\/[^@]*@/, '//')} (not pinned)`,
+    );
+    const standIn = await startStandIn(ctx, STAMPEDE_DELAY_MS);
+    log(`stand-in at ${ctx.standInUrl} (delay ${STAMPEDE_DELAY_MS} ms)`);
+    try {
+      report.throughput = await runThroughput(ctx, redis, { durationSeconds, warmupSeconds, rounds, connections }, log);
+    } catch (error) {
+      report.throughputError = message(error);
+      log(`throughput section failed: ${report.throughputError}`);
+    }
+
+    // Each scenario runs once per round: an extra upstream call can be a race that shows only sometimes.
+    const scenarios: [string, () => Promise<StampedeResult>][] = [
+      ['(a)', () => coldStampede(ctx, redis, 1, 200)],
+      ['(b)', () => (redis ? coldStampede(ctx, redis, 3, 500) : Promise.reject(new Error('needs Redis')))],
+      ['(c)', () => staleStampede(ctx, redis, 200)],
+    ];
+    for (let run = 1; run <= rounds && !isShuttingDown(); run++) {
+      for (const [id, scenario] of scenarios) {
+        if (isShuttingDown()) break;
+        log(`stampede ${id} run ${run}/${rounds}`);
+        try {
+          const result = { ...(await scenario()), id, run };
+          report.stampedes.push(result);
+          log(
+            `  ${result.scenario}: upstream calls ${result.upstreamCalls}, cache ${JSON.stringify(result.cacheCounts)}, ` +
+              `p99 ${result.latencyMs.p99.toFixed(1)} ms${Object.keys(result.warnings).length ? `, warnings ${JSON.stringify(result.warnings)}` : ''}`,
+          );
+        } catch (error) {
+          report.stampedeErrors.push(`${id} run ${run}: ${message(error)}`);
+          log(`  failed: ${message(error)}`);
+        }
+      }
+    }
+    await stop(standIn);
+  } finally {
+    await cleanup();
+  }
+
+  if (interrupted) return; // a partial run is not a result: the signal handler exits once cleanup is done
+  report.finishedAt = new Date().toISOString();
+  report.machine.loadAverageAfter = loadavg().map((v) => Number(v.toFixed(2)));
+  const markdown = renderMarkdown(report, STAMPEDE_DELAY_MS);
+  process.stdout.write(`${markdown}\n`);
+
+  const resultsDir = join(ROOT, 'bench', 'results');
+  mkdirSync(resultsDir, { recursive: true });
+  // Colons are legal on Linux but break copying results to other systems.
+  const stamp = report.startedAt.replace(/:/g, '-');
+  writeFileSync(join(resultsDir, `${stamp}.md`), markdown);
+  writeFileSync(join(resultsDir, `${stamp}.json`), `${JSON.stringify(report, null, 2)}\n`);
+  // A smoke run's numbers are not worth quoting: it leaves the committed RESULTS.md alone.
+  if (quick) log(`wrote bench/results/${stamp}.md and .json (BENCH_QUICK: bench/RESULTS.md left as it was)`);
+  else {
+    writeFileSync(join(ROOT, 'bench', 'RESULTS.md'), markdown);
+    log(`wrote bench/results/${stamp}.md, .json and bench/RESULTS.md`);
+  }
+  if (!report.throughput || report.stampedeErrors.length > 0) process.exitCode = 1;
+}
+
+main().catch(async (error: unknown) => {
+  log(`failed: ${message(error)}`);
+  await stopAll();
+  process.exit(1);
+});

@@ -1,0 +1,219 @@
+/**
+ * Cache-hit throughput and latency: superfone-bff answering from its warm in-process tier, side by
+ * side with bare node:http servers (and nginx proxy_cache when installed) answering the very same
+ * bytes. The peers run in interleaved rounds (A B C … A B C …) so that machine noise, which on a
+ * shared 2-core box drifts over minutes, lands on every peer alike; ratios are taken within a round.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Redis } from 'ioredis';
+import { runLoad } from './load';
+import { measure, summarizeRows, type Peer, type RoundResult, type RowSummary } from './measure';
+import { findNginx, nginxAbsence, startNginx } from './nginx';
+import { newPrefix, startService, type BenchContext } from './service';
+import { distPath, freePort, procStats, spawnNodeServer, stop, waitForStatus, type Child } from './servers';
+
+export interface ThroughputSettings {
+  readonly durationSeconds: number;
+  readonly warmupSeconds: number;
+  readonly rounds: number;
+  readonly connections: number;
+}
+
+export interface ThroughputResult {
+  readonly bodyBytes: number;
+  readonly numbers: number;
+  readonly contentType: string;
+  readonly etag: string;
+  readonly sameBytes: Record<string, boolean>;
+  readonly rows: RowSummary[];
+  readonly serviceVmHwmMiB?: number;
+  readonly nginx: string;
+}
+
+async function fetchBody(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: Buffer; headers: Headers }> {
+  const res = await fetch(url, { headers });
+  return { status: res.status, body: Buffer.from(await res.arrayBuffer()), headers: res.headers };
+}
+
+/**
+ * Starts the service and its peers, checks they all send the same body bytes, runs a short
+ * warm-up per peer (JIT, connection pools, nginx's first miss) and then the interleaved rounds.
+ */
+export async function runThroughput(
+  ctx: BenchContext,
+  redis: Redis | undefined,
+  settings: ThroughputSettings,
+  log: (line: string) => void,
+): Promise<ThroughputResult> {
+  const started: Child[] = [];
+  try {
+    // A TTL far longer than the run: the copy (and so its bytes and ETag) must not change mid-run.
+    const service = await startService(ctx, 'service-throughput', newPrefix(ctx), { CACHE_TTL_SECONDS: '86400' });
+    started.push(service.child);
+    const auth = { authorization: `Bearer ${ctx.clientKey}` };
+    const endpoint = `${service.url}/numbers/available`;
+    const first = await fetchBody(endpoint, auth);
+    if (first.status !== 200) throw new Error(`GET /numbers/available answered ${first.status}: ${first.body.toString()}`);
+    const second = await fetchBody(endpoint, auth);
+    if (!second.body.equals(first.body)) throw new Error('the service answered different bytes twice in a row');
+    const contentType = first.headers.get('content-type') ?? 'application/json';
+    const etag = first.headers.get('etag') ?? '';
+    const bodyFile = join(ctx.tmpDir, 'body.json');
+    writeFileSync(bodyFile, first.body);
+    log(`service body: ${first.body.length} bytes, ${contentType}, ETag ${etag}, Cache-Status "${second.headers.get('cache-status')}"`);
+
+    const baselineScript = distPath('bench', 'baseline-server.js');
+    const redisKey = `${newPrefix(ctx)}baseline-body`;
+    if (redis) await redis.set(redisKey, first.body);
+    const startBaseline = async (mode: string): Promise<{ child: Child; url: string }> => {
+      const port = await freePort();
+      const child = spawnNodeServer(
+        `baseline ${mode}`,
+        baselineScript,
+        {
+          PATH: process.env.PATH,
+          NODE_ENV: 'production',
+          PORT: String(port),
+          BASELINE_MODE: mode,
+          BODY_FILE: bodyFile,
+          CONTENT_TYPE: contentType,
+          REDIS_URL: ctx.redisUrl,
+          REDIS_KEY: redisKey,
+        },
+        join(ctx.tmpDir, `baseline-${mode}.log`),
+      );
+      started.push(child);
+      const url = `http://127.0.0.1:${port}/numbers/available`;
+      await waitForStatus(url, child);
+      return { child, url };
+    };
+
+    const buffer = await startBaseline('buffer');
+    const stringify = await startBaseline('stringify');
+    const viaRedis = redis ? await startBaseline('redis') : undefined;
+
+    let nginxState = nginxAbsence();
+    let nginxPeer: Peer | undefined;
+    const nginxBinary = findNginx();
+    if (nginxBinary) {
+      const port = await freePort();
+      const nginx = startNginx(nginxBinary, join(ctx.tmpDir, 'nginx'), port, Number(new URL(buffer.url).port));
+      started.push(nginx);
+      const url = `http://127.0.0.1:${port}/numbers/available`;
+      try {
+        await waitForStatus(url, nginx, 10_000); // this first request is nginx's one cache miss
+        const hit = await fetchBody(url);
+        nginxState = `X-Cache-Status ${hit.headers.get('x-cache-status') ?? 'absent'} on the second request`;
+        nginxPeer = { id: 'nginx', label: 'nginx proxy_cache hit', url, headers: {}, expectStatus: 200, pid: nginx.pid };
+      } catch (error) {
+        // The temp dir is deleted at the end, so keep what nginx said.
+        let said = '';
+        try {
+          said = readFileSync(join(ctx.tmpDir, 'nginx', 'error.log'), 'utf8').trim().split('\n').slice(-3).join(' | ');
+        } catch {
+          // no error log written
+        }
+        nginxState = `failed to start: ${error instanceof Error ? error.message : String(error)}${said ? ` (error.log: ${said})` : ''}`;
+      }
+    }
+
+    const peers: Peer[] = [
+      { id: 'buffer', label: 'bare node:http, pre-serialized Buffer', url: buffer.url, headers: {}, expectStatus: 200, pid: buffer.child.pid },
+      ...(nginxPeer ? [nginxPeer] : []),
+      {
+        id: 'stringify',
+        label: 'bare node:http, JSON.stringify per request',
+        url: stringify.url,
+        headers: {},
+        expectStatus: 200,
+        pid: stringify.child.pid,
+      },
+      ...(viaRedis
+        ? [
+            {
+              id: 'redis',
+              label: 'bare node:http, one Redis GET per request',
+              url: viaRedis.url,
+              headers: {},
+              expectStatus: 200,
+              pid: viaRedis.child.pid,
+            },
+          ]
+        : []),
+      {
+        id: 'service',
+        label: 'superfone-bff cache hit (auth, ETag, Cache-Status, log line)',
+        url: endpoint,
+        headers: auth,
+        expectStatus: 200,
+        pid: service.child.pid,
+        logPath: service.logPath,
+      },
+      {
+        id: 'service-304',
+        label: 'superfone-bff 304 (If-None-Match)',
+        url: endpoint,
+        headers: { ...auth, 'if-none-match': etag },
+        expectStatus: 304,
+        pid: service.child.pid,
+        logPath: service.logPath,
+      },
+    ];
+
+    const sameBytes: Record<string, boolean> = {};
+    for (const peer of peers) {
+      const answer = await fetchBody(peer.url, peer.headers);
+      sameBytes[peer.id] =
+        peer.expectStatus === 304 ? answer.status === 304 && answer.body.length === 0 : answer.status === 200 && answer.body.equals(first.body);
+      if (!sameBytes[peer.id]) log(`WARNING: ${peer.label} did not answer the expected bytes (status ${answer.status})`);
+    }
+
+    if (settings.warmupSeconds > 0) {
+      for (const peer of peers) {
+        log(`warm-up ${settings.warmupSeconds} s: ${peer.label}`);
+        await runLoad({ url: peer.url, connections: settings.connections, durationSeconds: settings.warmupSeconds, headers: peer.headers });
+      }
+    }
+
+    const results = new Map<string, RoundResult[]>(peers.map((p) => [p.id, []]));
+    for (let round = 1; round <= settings.rounds; round++) {
+      for (const peer of peers) {
+        const result = await measure(peer, settings.durationSeconds, settings.connections, round, redis);
+        results.get(peer.id)!.push(result);
+        const { load, server } = result;
+        log(
+          `round ${round}/${settings.rounds} ${peer.label}: ${load.rps.toFixed(0)} req/s, ` +
+            `p50 ${load.latencyMs.p50.toFixed(2)} ms, p99 ${load.latencyMs.p99.toFixed(2)} ms, ` +
+            `${result.cpuUsPerResponse.toFixed(0)} µs CPU/req, server ${server.cpuPercent.toFixed(0)} %, client ${load.clientCpuPercent.toFixed(0)} %` +
+            (result.unexpected || load.responses === 0
+              ? `, ${result.unexpected} unexpected (statuses ${JSON.stringify(load.statusCounts)}, errors ${load.errors}, timeouts ${load.timeouts})`
+              : ''),
+        );
+      }
+    }
+
+    const rows = summarizeRows(peers, results, 'buffer');
+    if (!nginxPeer) {
+      rows.splice(1, 0, { id: 'nginx', label: 'nginx proxy_cache hit', unavailable: `nginx: ${nginxState}`, rounds: [] });
+    }
+    if (!viaRedis) {
+      const at = rows.findIndex((r) => r.id === 'service');
+      rows.splice(at, 0, { id: 'redis', label: 'bare node:http, one Redis GET per request', unavailable: 'redis: unavailable', rounds: [] });
+    }
+    const hwm = procStats(service.child.pid).hwmKiB / 1024;
+    if (redis) await redis.del(redisKey).catch(() => 0);
+    return {
+      bodyBytes: first.body.length,
+      numbers: (JSON.parse(first.body.toString()) as { data: unknown[] }).data.length,
+      contentType,
+      etag,
+      sameBytes,
+      rows,
+      serviceVmHwmMiB: hwm,
+      nginx: nginxPeer ? `measured (${nginxState})` : nginxState,
+    };
+  } finally {
+    await Promise.all(started.map((child) => stop(child)));
+  }
+}
