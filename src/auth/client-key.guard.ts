@@ -26,8 +26,11 @@ export class ClientKeyGuard implements CanActivate {
     private readonly config: AppConfig,
   ) {}
 
+  /** Route scopes never change after boot; looked up once per handler, not per request. */
+  private readonly scopes = new WeakMap<object, Scope | null>();
+
   canActivate(context: ExecutionContext): boolean {
-    const scope = this.reflector.get<Scope | undefined>(REQUIRED_SCOPE, context.getHandler());
+    const scope = this.scopeOf(context.getHandler());
     if (!scope) return true;
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
     const key = presentedKey(request);
@@ -42,6 +45,15 @@ export class ClientKeyGuard implements CanActivate {
       throw new AppError('FORBIDDEN', `This client key lacks the scope ${scope}.`);
     }
     return true;
+  }
+
+  private scopeOf(handler: object): Scope | null {
+    let scope = this.scopes.get(handler);
+    if (scope === undefined) {
+      scope = this.reflector.get<Scope | undefined>(REQUIRED_SCOPE, handler as () => void) ?? null;
+      this.scopes.set(handler, scope);
+    }
+    return scope;
   }
 }
 

@@ -18,7 +18,7 @@ export function registerRequestObserver(fastify: FastifyInstance, logger: Logger
     const route = request.routeOptions.url ?? 'unmatched';
     const cache = (reply as WithCacheResult)[CACHE_RESULT];
     const durationMs = reply.elapsedTime;
-    metrics.httpDuration.observe({ route, method: request.method, status_code: status }, durationMs / 1000);
+    metrics.httpDurationFor(route, request.method, status).observe(durationMs / 1000);
     if (cache) metrics.cacheResults.inc({ result: cache });
     const line = {
       requestId: request.id,

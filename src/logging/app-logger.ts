@@ -29,7 +29,6 @@ export class AppLogger {
         level: config.logLevel,
         base: { service: 'superfone-bff' },
         redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
-        timestamp: pino.stdTimeFunctions.isoTime,
       },
       destination ?? transport ?? pino.destination({ sync: false }),
     );

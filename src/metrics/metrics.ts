@@ -82,6 +82,19 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  private readonly httpDurationChildren = new Map<string, ReturnType<typeof this.httpDuration.labels>>();
+
+  /** The request histogram's series for these labels, resolved once (prom-client hashes label objects per call). */
+  httpDurationFor(route: string, method: string, status: number) {
+    const key = `${route} ${method} ${status}`;
+    let child = this.httpDurationChildren.get(key);
+    if (!child) {
+      child = this.httpDuration.labels(route, method, String(status));
+      this.httpDurationChildren.set(key, child);
+    }
+    return child;
+  }
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
     for (const name of GAUGES_NAMED_LIKE_COUNTERS) this.registry.removeSingleMetric(name);

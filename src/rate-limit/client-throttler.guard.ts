@@ -1,47 +1,51 @@
 import { ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { ThrottlerGuard } from '@nestjs/throttler';
-import type { ThrottlerRequest } from '@nestjs/throttler/dist/throttler.guard.interface';
 import type { FastifyReply } from 'fastify';
 import type { AuthenticatedRequest } from '../auth/client-key.guard';
 import { AppError } from '../common/app.error';
+import { AppConfig } from '../config/app-config';
 import { Metrics } from '../metrics/metrics';
+import { RATE_LIMIT_WINDOW_MS } from './rate-limit.constants';
 
 /** The policy name in RateLimit headers (draft-ietf-httpapi-ratelimit-headers). */
 const POLICY = 'client';
+const WINDOW_SECONDS = RATE_LIMIT_WINDOW_MS / 1000;
 
 /**
  * @nestjs/throttler keyed by client id: one budget per client app across all routes and
- * replicas. Runs after ClientKeyGuard; routes it did not authenticate (health, metrics) are
- * exempt. Answers carry `RateLimit-Policy` and `RateLimit`; a client over its limit gets a 429
- * problem with `Retry-After`.
+ * replicas, counted by the module's storage (RedisThrottlerStorage). Runs after ClientKeyGuard;
+ * routes it did not authenticate (health, metrics, docs) are exempt. Answers carry
+ * `RateLimit-Policy` and `RateLimit`; a client over its limit gets a 429 problem with `Retry-After`.
  */
 @Injectable()
 export class ClientThrottlerGuard extends ThrottlerGuard {
   @Inject(Metrics) private readonly metrics: Metrics;
+  @Inject(AppConfig) private readonly config: AppConfig;
 
-  protected override async shouldSkip(context: ExecutionContext): Promise<boolean> {
-    return context.switchToHttp().getRequest<AuthenticatedRequest>().client === undefined;
-  }
-
-  protected override async handleRequest({ context, limit, ttl, throttler, blockDuration }: ThrottlerRequest): Promise<boolean> {
+  /**
+   * The library's canActivate resolves five route decorators and three option resolvers on every
+   * request; this service has one per-client throttler and no per-route overrides, so the hot
+   * path goes straight to the storage.
+   */
+  override async canActivate(context: ExecutionContext): Promise<boolean> {
     const http = context.switchToHttp();
     const client = http.getRequest<AuthenticatedRequest>().client;
-    const reply = http.getResponse<FastifyReply>();
+    if (!client) return true;
+    const limit = client.rateLimitPerMinute ?? this.config.rateLimitPerMinute;
     const { totalHits, timeToExpire, isBlocked } = await this.storageService.increment(
-      client!.id,
-      ttl,
+      client.id,
+      RATE_LIMIT_WINDOW_MS,
       limit,
-      blockDuration,
-      throttler.name ?? 'default',
+      RATE_LIMIT_WINDOW_MS,
+      'default',
     );
-    const windowSeconds = Math.round(ttl / 1000);
-    const remaining = Math.max(limit - totalHits, 0);
-    void reply
-      .header('ratelimit-policy', `"${POLICY}";q=${limit};w=${windowSeconds}`)
-      .header('ratelimit', `"${POLICY}";r=${remaining};t=${timeToExpire}`);
+    void http
+      .getResponse<FastifyReply>()
+      .header('ratelimit-policy', `"${POLICY}";q=${limit};w=${WINDOW_SECONDS}`)
+      .header('ratelimit', `"${POLICY}";r=${Math.max(limit - totalHits, 0)};t=${timeToExpire}`);
     if (isBlocked) {
-      this.metrics.rateLimited.inc({ client: client!.id });
-      throw new AppError('RATE_LIMITED', `This client may make ${limit} requests per ${windowSeconds} s; retry in ${timeToExpire} s.`, {
+      this.metrics.rateLimited.inc({ client: client.id });
+      throw new AppError('RATE_LIMITED', `This client may make ${limit} requests per ${WINDOW_SECONDS} s; retry in ${timeToExpire} s.`, {
         'retry-after': String(timeToExpire),
       });
     }

@@ -1,11 +1,9 @@
-import { ExecutionContext, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { ThrottlerModule } from '@nestjs/throttler';
-import type { AuthenticatedRequest } from '../auth/client-key.guard';
 import { RedisModule } from '../cache/redis.module';
 import { AppConfig } from '../config/app-config';
+import { RATE_LIMIT_WINDOW_MS } from './rate-limit.constants';
 import { RedisThrottlerStorage } from './redis-throttler.storage';
-
-const ONE_MINUTE_MS = 60_000;
 
 @Module({ imports: [RedisModule], providers: [RedisThrottlerStorage], exports: [RedisThrottlerStorage] })
 class RateLimitStorageModule {}
@@ -21,13 +19,8 @@ class RateLimitStorageModule {}
       inject: [AppConfig, RedisThrottlerStorage],
       useFactory: (config: AppConfig, storage: RedisThrottlerStorage) => ({
         storage,
-        throttlers: [
-          {
-            ttl: ONE_MINUTE_MS,
-            limit: (context: ExecutionContext) =>
-              context.switchToHttp().getRequest<AuthenticatedRequest>().client?.rateLimitPerMinute ?? config.rateLimitPerMinute,
-          },
-        ],
+        // The default budget; ClientThrottlerGuard applies a client's own rateLimitPerMinute.
+        throttlers: [{ ttl: RATE_LIMIT_WINDOW_MS, limit: config.rateLimitPerMinute }],
       }),
     }),
   ],
