@@ -9,7 +9,6 @@ const REDACTED_PATHS = [
   'req.headers.cookie',
   'headers.authorization',
   'headers["x-api-key"]',
-  '*.apiKey',
 ];
 
 /**
