@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import { createHash } from 'node:crypto';
 import { bearer, Harness, KEYS, SERVER_KEY, startHarness, startSharedStandIn, testRedisUrl, json } from './support/test-app';
+import { eventually } from './support/timing';
 
 describe('the shared cache in Redis', () => {
   let redis: Redis;
@@ -24,7 +25,11 @@ describe('the shared cache in Redis', () => {
     const body = await json(res);
 
     const fingerprint = createHash('sha256').update(SERVER_KEY).digest('hex').slice(0, 16);
-    const keys = await redis.keys(`${h.keyPrefix}*available-numbers*`);
+    // The shared write follows the answer (waiting requests are not held for it).
+    const keys = await eventually(async () => {
+      const found = await redis.keys(`${h.keyPrefix}*available-numbers*`);
+      return found.length > 0 ? found : undefined;
+    }, 'the copy to land in Redis');
     expect(keys).toEqual([`${h.keyPrefix}${fingerprint}:available-numbers`]);
     const stored = await redis.get(keys[0]);
     expect(stored).not.toContain(SERVER_KEY);
@@ -44,6 +49,7 @@ describe('the shared cache in Redis', () => {
       harnesses.push(second);
 
       const a = await first.get('/numbers/available', bearer(KEYS.reader));
+      await eventually(async () => ((await redis.keys(`${first.keyPrefix}*available-numbers`)).length === 1 ? true : undefined), 'the copy in Redis');
       const b = await second.get('/numbers/available', bearer(KEYS.reader));
 
       expect(b.status).toBe(200);
@@ -62,6 +68,7 @@ describe('the shared cache in Redis', () => {
     harnesses.push(other);
 
     await h.get('/numbers/available', bearer(KEYS.reader));
+    await eventually(async () => ((await redis.keys(`${h.keyPrefix}*available-numbers`)).length === 1 ? true : undefined), 'the first copy in Redis');
     const res = await other.get('/numbers/available', bearer(KEYS.reader));
 
     // The other deployment's key is not the one its stand-in (owned by `other`) accepts: it must

@@ -28,9 +28,10 @@ describe('when Redis fails', () => {
 
     it('keeps answering from the in-process tier and upstream, then uses Redis again when it returns', async () => {
       h = await startHarness({ redisUrl: owned.url, env: { CACHE_TTL_SECONDS: '1' } });
+      const { keyPrefix } = h;
       const first = await json(await h.get('/numbers/available', read));
       const probe = new Redis(owned.url);
-      expect(await probe.keys(`${h.keyPrefix}*available-numbers`)).toHaveLength(1);
+      await eventually(async () => ((await probe.keys(`${keyPrefix}*available-numbers`)).length === 1 ? true : undefined), 'the copy in Redis');
       probe.disconnect();
 
       await owned.stop();
@@ -55,10 +56,14 @@ describe('when Redis fails', () => {
       await eventually(async () => (connection.isReady ? true : undefined), 'the app to reconnect to Redis');
       const refreshed = await fetch(`${h.url}/numbers/available/refresh`, { method: 'POST', headers: bearer(KEYS.refresher) });
       expect(refreshed.status).toBe(200);
+      const fetchedAt = (await json(refreshed)).meta.fetchedAt;
       const again = new Redis(owned.url);
-      const stored = await again.get((await again.keys(`${h.keyPrefix}*available-numbers`))[0]);
+      const stored = await eventually(async () => {
+        const value = await again.get((await again.keys(`${keyPrefix}*available-numbers`))[0] ?? 'none');
+        return value && JSON.parse(value).value.fetchedAt === fetchedAt ? value : undefined;
+      }, 'the refreshed copy written to the restarted Redis');
       again.disconnect();
-      expect(JSON.parse(stored as string).value.fetchedAt).toBe((await json(refreshed)).meta.fetchedAt);
+      expect(JSON.parse(stored).value.fetchedAt).toBe(fetchedAt);
     });
   });
 

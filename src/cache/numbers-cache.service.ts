@@ -135,21 +135,24 @@ export class NumbersCacheService {
   }
 
   private async fetchUpstream(lock: LockAttempt, trace?: TraceContext): Promise<CachedNumbers> {
+    let numbers;
     try {
-      const numbers = await this.upstream.fetchAvailableNumbers(trace);
-      const entry = this.install(new CachedNumbers(numbers, Date.now(), this.timing));
-      this.lastRefreshFailed = false;
-      this.refreshRetryAt = 0;
-      await this.writeShared(entry);
-      return entry;
+      numbers = await this.upstream.fetchAvailableNumbers(trace);
     } catch (error) {
       this.lastRefreshFailed = true;
       this.refreshRetryAt = Date.now() + REFRESH_RETRY_AFTER_FAILURE_MS;
+      void this.lock.release(lock);
       throw error;
-    } finally {
-      await this.lock.release(lock);
     }
+    const entry = this.install(new CachedNumbers(numbers, Date.now(), this.timing));
+    this.lastRefreshFailed = false;
+    this.refreshRetryAt = 0;
+    // Everyone waiting here is answered now; the shared write and then the lock release follow.
+    // Other replicas are polling Redis for that write, not waiting on this process.
+    void this.writeShared(entry).then(() => this.lock.release(lock));
+    return entry;
   }
+
 
   /** Polls the shared tier until a copy newer than `known` appears, for at most one lock lifetime. */
   private async waitForNewerShared(known: number): Promise<CachedNumbers | undefined> {
