@@ -25,11 +25,12 @@ describe('the shared cache in Redis', () => {
     const body = await json(res);
 
     const fingerprint = createHash('sha256').update(SERVER_KEY).digest('hex').slice(0, 16);
-    // The shared write follows the answer (waiting requests are not held for it).
+    // The shared write, then the refresh lock's release, follow the answer (waiting requests are
+    // not held for them): in the end the value is there and the lock is gone.
     const keys = await eventually(async () => {
       const found = await redis.keys(`${h.keyPrefix}*available-numbers*`);
-      return found.length > 0 ? found : undefined;
-    }, 'the copy to land in Redis');
+      return found.length === 1 && !found[0].endsWith('lock') ? found : undefined;
+    }, 'the copy in Redis and the lock released');
     expect(keys).toEqual([`${h.keyPrefix}${fingerprint}:available-numbers`]);
     const stored = await redis.get(keys[0]);
     expect(stored).not.toContain(SERVER_KEY);

@@ -147,9 +147,11 @@ export class NumbersCacheService {
     const entry = this.install(new CachedNumbers(numbers, Date.now(), this.timing));
     this.lastRefreshFailed = false;
     this.refreshRetryAt = 0;
-    // Everyone waiting here is answered now; the shared write and then the lock release follow.
-    // Other replicas are polling Redis for that write, not waiting on this process.
-    void this.writeShared(entry).then(() => this.lock.release(lock));
+    // Everyone waiting here is answered first; the shared write and then the lock release follow
+    // on the next turn of the event loop. Sent while hundreds of answers are being written, the
+    // write's short Redis deadline would fire before its reply is read. Other replicas are
+    // polling Redis for that write, not waiting on this process.
+    setImmediate(() => void this.writeShared(entry).then(() => this.lock.release(lock)));
     return entry;
   }
 
