@@ -59,7 +59,7 @@ export class NumbersCacheService {
     private readonly lock: RefreshLock,
     private readonly keys: CacheKeys,
     private readonly redis: RedisConnection,
-    private readonly config: AppConfig,
+    config: AppConfig,
     private readonly metrics: Metrics,
     logger: AppLogger,
   ) {
