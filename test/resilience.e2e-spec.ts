@@ -65,7 +65,9 @@ describe('upstream retries', () => {
   });
 
   it('keeps retries inside SUPERFONE_TIMEOUT_MS', async () => {
-    h.standIn.enqueue({ kind: 'status', status: 503, delayMs: 1000 }, { kind: 'status', status: 503, delayMs: 1000 }, { kind: 'hang' });
+    // 2 × 600 ms answers plus at most 200 + 400 ms of jittered backoff leave the third attempt at
+    // least 700 ms of the 2500 ms deadline, so it is always made, and it is the deadline that ends it.
+    h.standIn.enqueue({ kind: 'status', status: 503, delayMs: 600 }, { kind: 'status', status: 503, delayMs: 600 }, { kind: 'hang' });
 
     const res = await h.get('/numbers/available', read);
 
