@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 
 /** Scopes a client key can carry. */
@@ -57,8 +57,9 @@ export function parseClientKeys(json: string, settingName: string, problems: str
   return clients;
 }
 
+/** One-shot `crypto.hash`: no Hash object per call, about half the cost of createHash on the hot path. */
 export function sha256(value: string): Buffer {
-  return createHash('sha256').update(value, 'utf8').digest();
+  return hash('sha256', value, 'buffer');
 }
 
 /**
