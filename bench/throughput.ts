@@ -92,6 +92,16 @@ export async function runThroughput(
     const buffer = await startBaseline('buffer');
     const stringify = await startBaseline('stringify');
     const viaRedis = redis ? await startBaseline('redis') : undefined;
+    const nestPort = await freePort();
+    const minimalNest = spawnNodeServer(
+      'minimal NestJS',
+      distPath('bench', 'minimal-nest-server.js'),
+      { PATH: process.env.PATH, NODE_ENV: 'production', PORT: String(nestPort), BODY_FILE: bodyFile, CONTENT_TYPE: contentType },
+      join(ctx.tmpDir, 'minimal-nest.log'),
+    );
+    started.push(minimalNest);
+    const minimalNestUrl = `http://127.0.0.1:${nestPort}/numbers/available`;
+    await waitForStatus(minimalNestUrl, minimalNest);
 
     let nginxState = nginxAbsence();
     let nginxPeer: Peer | undefined;
@@ -141,6 +151,14 @@ export async function runThroughput(
             },
           ]
         : []),
+      {
+        id: 'nest',
+        label: 'minimal NestJS 12 on Fastify, one controller, same bytes',
+        url: minimalNestUrl,
+        headers: {},
+        expectStatus: 200,
+        pid: minimalNest.pid,
+      },
       {
         id: 'service',
         label: 'superfone-bff cache hit (auth, ETag, Cache-Status, log line)',
