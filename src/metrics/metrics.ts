@@ -9,8 +9,6 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
  */
 const GAUGES_NAMED_LIKE_COUNTERS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
 
-type HttpDurationSeries = ReturnType<Histogram<'route' | 'method' | 'status_code'>['labels']>;
-
 export type CacheResult = 'hit' | 'miss' | 'stale' | 'refresh' | 'coalesced';
 export type RedisOperation = 'cache_read' | 'cache_write' | 'lock' | 'rate_limit' | 'health';
 
@@ -84,18 +82,17 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  /** route → method → status → series: Map lookups on strings the router already holds, no key built per request. */
-  private readonly httpDurationChildren = new Map<string, Map<string, Map<number, HttpDurationSeries>>>();
+  private readonly httpDurationChildren = new Map<string, ReturnType<typeof this.httpDuration.labels>>();
 
   /** The request histogram's series for these labels, resolved once: labels() builds and checks a label object on every call. */
-  httpDurationFor(route: string, method: string, status: number): HttpDurationSeries {
-    let byMethod = this.httpDurationChildren.get(route);
-    if (!byMethod) this.httpDurationChildren.set(route, (byMethod = new Map()));
-    let byStatus = byMethod.get(method);
-    if (!byStatus) byMethod.set(method, (byStatus = new Map()));
-    let series = byStatus.get(status);
-    if (!series) byStatus.set(status, (series = this.httpDuration.labels(route, method, String(status))));
-    return series;
+  httpDurationFor(route: string, method: string, status: number) {
+    const key = `${route} ${method} ${status}`;
+    let child = this.httpDurationChildren.get(key);
+    if (!child) {
+      child = this.httpDuration.labels(route, method, String(status));
+      this.httpDurationChildren.set(key, child);
+    }
+    return child;
   }
 
   constructor() {
