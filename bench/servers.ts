@@ -4,7 +4,6 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, cpSync, existsSync, openSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -117,19 +116,6 @@ export function isShuttingDown(): boolean {
 export async function stopAll(): Promise<void> {
   closing = true;
   await Promise.all([...children].map((child) => stop(child, 5000)));
-}
-
-/** A port free on 127.0.0.1 right now (the OS picks it; another process could take it, rarely). */
-export async function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => done(port));
-    });
-  });
 }
 
 /** Polls `url` until it answers `status`; fails early if `child` exits, or after `timeoutMs`. */

@@ -8,7 +8,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
-import { distPath, freePort, spawnNodeServer, waitForStatus, type Child } from './servers';
+import { freePort } from '../tools/free-port';
+import { distPath, spawnNodeServer, waitForStatus, type Child } from './servers';
 
 export interface BenchContext {
   readonly tmpDir: string;

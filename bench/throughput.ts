@@ -11,7 +11,8 @@ import { runLoad } from './load';
 import { measure, summarizeRows, type Peer, type RoundResult, type RowSummary } from './measure';
 import { findNginx, nginxAbsence, startNginx } from './nginx';
 import { newPrefix, startService, type BenchContext } from './service';
-import { distPath, freePort, procStats, spawnNodeServer, stop, waitForStatus, type Child } from './servers';
+import { freePort } from '../tools/free-port';
+import { distPath, procStats, spawnNodeServer, stop, waitForStatus, type Child } from './servers';
 
 export interface ThroughputSettings {
   readonly durationSeconds: number;

@@ -1,4 +1,4 @@
-import { freePort } from './support/redis-server';
+import { freePort } from '../tools/free-port';
 import { Harness, json, startHarness } from './support/test-app';
 
 describe('health', () => {

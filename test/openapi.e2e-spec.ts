@@ -1,7 +1,7 @@
 import SwaggerParser from '@apidevtools/swagger-parser';
 import { sha256 } from '../src/auth/client-keys';
 import type { StandInBehaviour } from '../tools/superfone-stand-in/superfone-stand-in';
-import { freePort } from './support/redis-server';
+import { freePort } from '../tools/free-port';
 import { bearer, Harness, json, KEYS, startHarness } from './support/test-app';
 
 const LIMITED = 'sfb_openapi-limited-key-0000000000000000005';

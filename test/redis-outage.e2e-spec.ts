@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import { RedisConnection } from '../src/cache/redis.connection';
-import { OwnedRedis, freePort, startOwnedRedis } from './support/redis-server';
+import { freePort } from '../tools/free-port';
+import { OwnedRedis, startOwnedRedis } from './support/redis-server';
 import { bearer, Harness, json, KEYS, startHarness } from './support/test-app';
 import { eventually, until } from './support/timing';
 

@@ -2,7 +2,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { SuperfoneStandIn } from '../tools/superfone-stand-in/superfone-stand-in';
-import { freePort } from './support/redis-server';
+import { freePort } from '../tools/free-port';
 import { CLIENT_KEYS_JSON, KEYS, SERVER_KEY, testRedisUrl } from './support/test-app';
 import { eventually } from './support/timing';
 
