@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { findClient, parseClientKeys } from '../src/auth/client-keys';
+import { findClient, indexClients, parseClientKeys } from '../src/auth/client-keys';
 
 const run = promisify(execFile);
 const dist = join(__dirname, '..', 'dist');
@@ -31,7 +31,7 @@ describe('built commands', () => {
     const key = /^\s+(sfb_\S+)$/m.exec(stdout)?.[1] as string;
     const entry = JSON.parse(/^\s+(\{.*\})$/m.exec(stdout)?.[1] as string);
     expect(entry).toEqual({ id: 'billing-app', keySha256: expect.stringMatching(/^[0-9a-f]{64}$/), scopes: ['numbers:read', 'numbers:refresh'] });
-    expect(findClient(parseClientKeys(JSON.stringify([entry]), 'CLIENT_KEYS', []), key)?.id).toBe('billing-app');
+    expect(findClient(indexClients(parseClientKeys(JSON.stringify([entry]), 'CLIENT_KEYS', [])), key)?.id).toBe('billing-app');
   });
 
   it('rejects an unknown scope when issuing a key', async () => {

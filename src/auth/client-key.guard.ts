@@ -3,7 +3,7 @@ import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import { AppError } from '../common/app.error';
 import { AppConfig } from '../config/app-config';
-import { ClientKey, findClient, Scope } from './client-keys';
+import { ClientIndex, ClientKey, findClient, indexClients, Scope } from './client-keys';
 import { REQUIRED_SCOPE } from './scopes.decorator';
 
 /** The authenticated client app, attached to the request for logs and rate limits. */
@@ -21,10 +21,14 @@ const MAX_KEY_LENGTH = 512;
  */
 @Injectable()
 export class ClientKeyGuard implements CanActivate {
+  private readonly clients: ClientIndex;
+
   constructor(
     private readonly reflector: Reflector,
-    private readonly config: AppConfig,
-  ) {}
+    config: AppConfig,
+  ) {
+    this.clients = indexClients(config.clients);
+  }
 
   /** Route scopes never change after boot; looked up once per handler, not per request. */
   private readonly scopes = new WeakMap<object, Scope | null>();
@@ -34,7 +38,7 @@ export class ClientKeyGuard implements CanActivate {
     if (!scope) return true;
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
     const key = presentedKey(request);
-    const client = findClient(this.config.clients, key);
+    const client = findClient(this.clients, key);
     if (!client) {
       throw new AppError('UNAUTHENTICATED', 'The client key is not valid.', {
         'www-authenticate': `${REALM}, error="invalid_token"`,

@@ -1,13 +1,15 @@
-import { findClient, issueClientKey, parseClientKeys, sha256 } from './client-keys';
+import { findClient, indexClients, issueClientKey, parseClientKeys, sha256 } from './client-keys';
 
 describe(findClient.name, () => {
-  const clients = parseClientKeys(
-    JSON.stringify([
-      { id: 'a', keySha256: sha256('key-a').toString('hex'), scopes: ['numbers:read'] },
-      { id: 'b', keySha256: sha256('key-b').toString('hex').toUpperCase(), scopes: ['numbers:refresh'] },
-    ]),
-    'CLIENT_KEYS',
-    [],
+  const clients = indexClients(
+    parseClientKeys(
+      JSON.stringify([
+        { id: 'a', keySha256: sha256('key-a').toString('hex'), scopes: ['numbers:read'] },
+        { id: 'b', keySha256: sha256('key-b').toString('hex').toUpperCase(), scopes: ['numbers:refresh'] },
+      ]),
+      'CLIENT_KEYS',
+      [],
+    ),
   );
 
   it('finds the client by the hash of its key (hex in any case)', () => {
@@ -19,7 +21,7 @@ describe(findClient.name, () => {
 
   it('issues keys that the entry it prints admits', () => {
     const sut = issueClientKey('new-app', ['numbers:read']);
-    const admitted = parseClientKeys(JSON.stringify([sut.entry]), 'CLIENT_KEYS', []);
+    const admitted = indexClients(parseClientKeys(JSON.stringify([sut.entry]), 'CLIENT_KEYS', []));
 
     expect(sut.key).toMatch(/^sfb_[A-Za-z0-9_-]{43}$/);
     expect(findClient(admitted, sut.key)?.id).toBe('new-app');

@@ -1,4 +1,4 @@
-import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 
 /** Scopes a client key can carry. */
@@ -57,22 +57,26 @@ export function parseClientKeys(json: string, settingName: string, problems: str
   return clients;
 }
 
-/** One-shot `crypto.hash`: no Hash object per call, about half the cost of createHash on the hot path. */
+/** One-shot `crypto.hash`: no Hash object per call. */
 export function sha256(value: string): Buffer {
   return hash('sha256', value, 'buffer');
 }
 
+/** The configured clients by the lowercase hex SHA-256 of their key, built once at boot. */
+export type ClientIndex = ReadonlyMap<string, ClientKey>;
+
+export function indexClients(clients: readonly ClientKey[]): ClientIndex {
+  return new Map(clients.map((client) => [client.keySha256.toString('hex'), client]));
+}
+
 /**
- * Finds the client whose key hashes to the presented one. Every configured hash is compared,
- * in constant time, so the answer's timing does not reveal which entry (if any) matched.
+ * Finds the client whose key hashes to the presented one: one SHA-256 (hex output, about a third
+ * of the cost of a Buffer output on Node 24) and one Map lookup. The lookup's timing depends only
+ * on the hash of what the caller sent, and learning how that hash relates to a stored one does not
+ * help anyone find a key that produces it, so a constant-time comparison would buy nothing here.
  */
-export function findClient(clients: readonly ClientKey[], presentedKey: string): ClientKey | undefined {
-  const presented = sha256(presentedKey);
-  let match: ClientKey | undefined;
-  for (const client of clients) {
-    if (timingSafeEqual(presented, client.keySha256) && match === undefined) match = client;
-  }
-  return match;
+export function findClient(index: ClientIndex, presentedKey: string): ClientKey | undefined {
+  return index.get(hash('sha256', presentedKey));
 }
 
 /** A new random client key (256 bits, base64url) and the CLIENT_KEYS entry that admits it. */
