@@ -1,6 +1,7 @@
 import { LoggerService } from '@nestjs/common';
 import pino, { DestinationStream, Logger } from 'pino';
 import { AppConfig } from '../config/app-config';
+import { StdoutDestination } from './stdout-destination';
 
 /** Paths pino blanks in every line, wherever a credential could ride along. */
 const REDACTED_PATHS = [
@@ -29,7 +30,7 @@ export class AppLogger {
         base: { service: 'superfone-bff' },
         redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
       },
-      destination ?? transport ?? pino.destination({ sync: false }),
+      destination ?? transport ?? new StdoutDestination(),
     );
   }
 

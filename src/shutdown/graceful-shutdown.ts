@@ -48,7 +48,7 @@ export function installGracefulShutdown(app: NestFastifyApplication, config: App
   process.on('SIGINT', onSignal);
 }
 
-/** Exits once buffered log lines are written (the stdout destination is asynchronous). */
+/** Exits once pending log lines are written (the stdout destination writes once per event-loop turn). */
 function exitAfterFlush(logger: Logger, code: number): void {
   logger.flush(() => process.exit(code));
 }
