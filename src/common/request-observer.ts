@@ -18,8 +18,8 @@ export function registerRequestObserver(fastify: FastifyInstance, logger: Logger
     const route = request.routeOptions.url ?? 'unmatched';
     const cache = (reply as WithCacheResult)[CACHE_RESULT];
     const durationMs = reply.elapsedTime;
-    metrics.httpDurationFor(route, request.method, status).observe(durationMs / 1000);
-    if (cache) metrics.cacheResults.inc({ result: cache });
+    metrics.httpDuration.seriesFor(route, request.method, status).observe(durationMs / 1000);
+    if (cache) metrics.countCacheResult(cache);
     const line = {
       requestId: request.id,
       traceId: request.trace?.traceId,

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { RequestDurationHistogram } from './request-duration.histogram';
 
 /**
  * prom-client gauges whose names end in `_total`, which `promtool check metrics` rejects (that
@@ -20,19 +21,28 @@ export type RedisOperation = 'cache_read' | 'cache_write' | 'lock' | 'rate_limit
 export class Metrics {
   readonly registry = new Registry();
 
-  readonly httpDuration = new Histogram({
+  readonly httpDuration = new RequestDurationHistogram({
     name: 'superfone_bff_http_request_duration_seconds',
     help: 'Time to answer a request, by route template, method and status code.',
-    labelNames: ['route', 'method', 'status_code'] as const,
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-    registers: [this.registry],
+    registry: this.registry,
   });
+
+  /** Cache results counted per request as plain numbers, added to the counter when it is scraped. */
+  private readonly uncountedCacheResults: Record<CacheResult, number> = { hit: 0, miss: 0, stale: 0, refresh: 0, coalesced: 0 };
 
   readonly cacheResults = new Counter({
     name: 'superfone_bff_cache_results_total',
     help: 'Answers of the numbers endpoints by how the cache produced them (coalesced: joined another request\'s upstream call).',
     labelNames: ['result'] as const,
     registers: [this.registry],
+    collect: () => {
+      for (const [result, n] of Object.entries(this.uncountedCacheResults) as [CacheResult, number][]) {
+        if (n === 0) continue;
+        this.cacheResults.inc({ result }, n);
+        this.uncountedCacheResults[result] = 0;
+      }
+    },
   });
 
   readonly upstreamDuration = new Histogram({
@@ -82,17 +92,9 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  private readonly httpDurationChildren = new Map<string, ReturnType<typeof this.httpDuration.labels>>();
-
-  /** The request histogram's series for these labels, resolved once: labels() builds and checks a label object on every call. */
-  httpDurationFor(route: string, method: string, status: number) {
-    const key = `${route} ${method} ${status}`;
-    let child = this.httpDurationChildren.get(key);
-    if (!child) {
-      child = this.httpDuration.labels(route, method, String(status));
-      this.httpDurationChildren.set(key, child);
-    }
-    return child;
+  /** How the cache produced a numbers answer; prom-client's labelled inc() costs more than the rest of the count. */
+  countCacheResult(result: CacheResult): void {
+    this.uncountedCacheResults[result]++;
   }
 
   constructor() {
