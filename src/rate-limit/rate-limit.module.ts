@@ -23,7 +23,8 @@ class RateLimitStorageModule {}
         throttlers: [{ ttl: RATE_LIMIT_WINDOW_MS, limit: config.rateLimitPerMinute }],
       }),
     }),
+    RateLimitStorageModule,
   ],
-  exports: [ThrottlerModule],
+  exports: [ThrottlerModule, RateLimitStorageModule],
 })
 export class RateLimitModule {}

@@ -66,8 +66,16 @@ export class RedisThrottlerStorage implements ThrottlerStorage {
     redis.client?.defineCommand('superfoneBffAddHits', { numberOfKeys: 1, lua: ADD_HITS_SCRIPT });
   }
 
-  /** `ttl` is in milliseconds; the record's times are in seconds. */
+  /** ThrottlerStorage's contract. `ttl` is in milliseconds; the record's times are in seconds. */
   async increment(key: string, ttl: number, limit: number): Promise<ThrottlerStorageRecord> {
+    return this.count(key, ttl, limit);
+  }
+
+  /**
+   * increment() without the promise when the answer is already known (far from the limit, or
+   * Redis unusable): ClientThrottlerGuard calls this, and awaits only the exact-zone answers.
+   */
+  count(key: string, ttl: number, limit: number): ThrottlerStorageRecord | Promise<ThrottlerStorageRecord> {
     const now = Date.now();
     let window = this.windows.get(key);
     if (!window || now >= window.expiresAt) {
@@ -76,15 +84,15 @@ export class RedisThrottlerStorage implements ThrottlerStorage {
     }
     const estimate = window.synced + window.inFlight + window.pending + 1;
     const exactFrom = limit - Math.max(1, Math.ceil(limit * EXACT_ZONE));
+    window.pending++;
     if (estimate <= exactFrom || !this.redisUsable(now)) {
-      window.pending++;
       this.scheduleFlush(key, window, ttl);
       return record(estimate, limit, window.expiresAt - now);
     }
-    window.pending++;
-    const total = await this.flush(key, window, ttl);
-    if (total === undefined) return record(estimate, limit, window.expiresAt - now);
-    return record(total, limit, window.expiresAt - Date.now());
+    const current = window;
+    return this.flush(key, current, ttl).then((total) =>
+      total === undefined ? record(estimate, limit, current.expiresAt - now) : record(total, limit, current.expiresAt - Date.now()),
+    );
   }
 
   private redisUsable(now: number): boolean {
