@@ -1,6 +1,6 @@
 import { HttpService } from '@nestjs/axios';
 import { Injectable } from '@nestjs/common';
-import { isAxiosError } from 'axios';
+import type { AxiosError } from 'axios';
 import type { Logger } from 'pino';
 import { firstValueFrom } from 'rxjs';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -141,4 +141,12 @@ export class SuperfoneClient {
 
 function elapsed(started: number): number {
   return Math.round(performance.now() - started);
+}
+
+/**
+ * axios.isAxiosError's own test. Importing that function from this CommonJS build would load
+ * axios's CommonJS bundle next to the ES module copy @nestjs/axios uses: two axios in memory.
+ */
+function isAxiosError(error: unknown): error is AxiosError {
+  return typeof error === 'object' && error !== null && (error as { isAxiosError?: unknown }).isAxiosError === true;
 }
