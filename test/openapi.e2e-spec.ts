@@ -67,6 +67,9 @@ describe('the OpenAPI description', () => {
 
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toContain('text/html');
+    // The page's own scripts, styles and images may load; API answers allow nothing (numbers e2e).
+    expect(res.headers.get('content-security-policy')).toContain("script-src 'self'");
+    expect(res.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
   });
 
   it('describes both client-key schemes, the filters, the 200 body, the 304 and problem answers', () => {

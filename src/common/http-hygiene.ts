@@ -4,6 +4,7 @@ import type { Socket } from 'node:net';
 import { traceFor, TraceContext } from '../tracing/trace-context';
 import { InvalidRequestError } from './app.error';
 import { PROBLEMS, ProblemCode, problemType } from './problem-codes';
+import { DOCS_PATH_PREFIX, SecurityHeaders } from './security-headers';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -17,10 +18,10 @@ declare module 'fastify' {
  * X-Request-Id, the request joins or starts a trace, and a GET or HEAD with a body is refused
  * (Fastify would accept it).
  */
-export function registerRequestHygiene(fastify: FastifyInstance, securityHeaders: Readonly<Record<string, string>>): void {
+export function registerRequestHygiene(fastify: FastifyInstance, security: { api: SecurityHeaders; docs: SecurityHeaders }): void {
   fastify.decorateRequest('trace', null as unknown as TraceContext);
   fastify.addHook('onRequest', (request, reply, done) => {
-    void reply.headers(securityHeaders).header('x-request-id', request.id);
+    void reply.headers(request.url.startsWith(DOCS_PATH_PREFIX) ? security.docs : security.api).header('x-request-id', request.id);
     request.trace = traceFor(request.headers.traceparent);
     const { method, headers } = request;
     if ((method === 'GET' || method === 'HEAD') && (headers['transfer-encoding'] || Number(headers['content-length']) > 0)) {
