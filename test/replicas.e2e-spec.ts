@@ -1,5 +1,6 @@
+import { Redis } from 'ioredis';
 import { SuperfoneStandIn } from '../tools/superfone-stand-in/superfone-stand-in';
-import { bearer, Harness, json, KEYS, startHarness, startSharedStandIn } from './support/test-app';
+import { bearer, Harness, json, KEYS, startHarness, startSharedStandIn, testRedisUrl } from './support/test-app';
 import { eventually, until } from './support/timing';
 
 /** Three instances of one deployment (same key prefix, same Redis) in this process. */
@@ -18,6 +19,32 @@ describe('replicas sharing a Redis', () => {
   afterEach(async () => {
     await Promise.all(replicas.map((r) => r.close()));
     await standIn.stop();
+  });
+
+  it('answer the first request of a newly started one from the copy in Redis, and leave no refresh lock behind', async () => {
+    // A long Superfone timeout makes the lock's own expiry (timeout + 1 s) far later than the check below.
+    const env = { SUPERFONE_TIMEOUT_MS: '10000' };
+    const first = await startHarness({ standIn, env });
+    replicas = [first];
+    expect((await first.get('/numbers/available', bearer(KEYS.reader))).status).toBe(200);
+    const redis = new Redis(testRedisUrl());
+    try {
+      const keys = async (pattern: string) => redis.keys(`${first.keyPrefix}*${pattern}`);
+      const settled = async () => (await keys('available-numbers')).length === 1 && (await keys('refresh-lock')).length === 0;
+      await eventually(async () => ((await settled()) ? true : undefined), 'the copy in Redis, the lock released');
+      const second = await startHarness({ standIn, env, keyPrefix: first.keyPrefix });
+      replicas.push(second);
+
+      const res = await second.get('/numbers/available', bearer(KEYS.reader));
+
+      expect(res.status).toBe(200);
+      expect(res.headers.get('cache-status')).toMatch(/^superfone-bff; hit; ttl=\d+$/);
+      expect(standIn.calls).toBe(1);
+      // Its local miss asked for the lock together with the copy; having found the copy, it gives the lock back.
+      await eventually(async () => ((await keys('refresh-lock')).length === 0 ? true : undefined), 'the refresh lock released', 3000);
+    } finally {
+      redis.disconnect();
+    }
   });
 
   it('make one upstream call for a concurrent cold burst spread across them', async () => {

@@ -100,30 +100,43 @@ export class NumbersCacheService {
     return { entry, outcome: 'stale', refreshFailed: this.lastRefreshFailed };
   }
 
-  /** A miss in this process: another replica may already have the list in Redis. */
+  /**
+   * A miss in this process: another replica may already have the list in Redis. The refresh
+   * lock is asked for together with the shared copy: the two commands leave in the same turn and
+   * Redis runs them in order, so the read sees whatever a previous lock holder wrote before it
+   * released. A cold start thus waits one round trip before calling Superfone, not three (read,
+   * lock, read again); during a burst of cold requests each round trip waits for the event loop to
+   * get through the requests that arrived meanwhile. The lock is given back when the copy is there.
+   */
   private async loadFromShared(trace?: TraceContext): Promise<CacheRead> {
-    const shared = await this.readShared();
+    const [lock, shared] = await Promise.all([this.lock.acquire(), this.readSharedSurely()]);
     const now = Date.now();
-    if (shared?.isFresh(now)) return { entry: this.install(shared), outcome: 'hit' };
-    if (shared?.isUsable(now)) return this.serveStale(this.install(shared), trace);
-    return { entry: await this.refresh('miss', trace), outcome: 'miss' };
+    if (shared?.isFresh(now) || shared?.isUsable(now)) {
+      // Released before a stale answer's background refresh asks for the lock again (same connection, same order).
+      void this.lock.release(lock);
+      const entry = this.install(shared);
+      return shared.isFresh(now) ? { entry, outcome: 'hit' } : this.serveStale(entry, trace);
+    }
+    return { entry: await this.refresh('miss', trace, lock), outcome: 'miss' };
   }
 
-  private refresh(reason: RefreshReason, trace?: TraceContext): Promise<CachedNumbers> {
-    this.refreshing ??= this.runRefresh(reason, trace).finally(() => (this.refreshing = undefined));
+  /** `held`: a lock attempt already made together with a read of the shared copy (loadFromShared). */
+  private refresh(reason: RefreshReason, trace?: TraceContext, held?: LockAttempt): Promise<CachedNumbers> {
+    if (this.refreshing && held) void this.lock.release(held);
+    this.refreshing ??= this.runRefresh(reason, trace, held).finally(() => (this.refreshing = undefined));
     return this.refreshing;
   }
 
-  private async runRefresh(reason: RefreshReason, trace?: TraceContext): Promise<CachedNumbers> {
+  private async runRefresh(reason: RefreshReason, trace?: TraceContext, held?: LockAttempt): Promise<CachedNumbers> {
     const known = this.local?.fetchedAt ?? 0;
-    const lock = await this.lock.acquire();
+    const lock = held ?? (await this.lock.acquire());
     if (lock.state === 'unavailable') this.metrics.redisErrors.inc({ operation: 'lock' });
     if (lock.state === 'busy') {
       const fromWinner = await this.waitForNewerShared(known);
       if (fromWinner) return this.install(fromWinner);
       // The winner did not deliver in time: keep serving stale if we have it, else fetch ourselves.
       if (reason === 'background' && this.local) return this.local;
-    } else if (lock.state === 'acquired' && reason !== 'forced') {
+    } else if (lock.state === 'acquired' && reason !== 'forced' && !held) {
       // Another replica may have finished a refresh between our miss and our election.
       const shared = await this.readSharedSurely();
       if (shared && shared.fetchedAt > known && shared.isFresh(Date.now())) {
