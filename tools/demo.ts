@@ -36,6 +36,8 @@ async function main(): Promise<void> {
   app.getHttpServer().once('close', () => void standIn.stop());
 
   const shown = url.replace('127.0.0.1', 'localhost');
+  // Boot's log lines are still waiting for the end of this event-loop turn: write them first, so the banner comes last.
+  logger.flush();
   process.stderr.write(
     [
       '',
