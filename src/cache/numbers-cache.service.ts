@@ -111,7 +111,7 @@ export class NumbersCacheService {
   private async loadFromShared(trace?: TraceContext): Promise<CacheRead> {
     const [lock, shared] = await Promise.all([this.lock.acquire(), this.readSharedSurely()]);
     const now = Date.now();
-    if (shared?.isFresh(now) || shared?.isUsable(now)) {
+    if (shared?.isUsable(now)) {
       // Released before a stale answer's background refresh asks for the lock again (same connection, same order).
       void this.lock.release(lock);
       const entry = this.install(shared);

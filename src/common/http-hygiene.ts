@@ -4,7 +4,11 @@ import type { Socket } from 'node:net';
 import { traceFor, TraceContext } from '../tracing/trace-context';
 import { InvalidRequestError } from './app.error';
 import { PROBLEMS, ProblemCode, problemType } from './problem-codes';
-import { DOCS_PATH_PREFIX, SecurityHeaders } from './security-headers';
+import { DOCS_PATH } from '../openapi/openapi';
+import { SecurityHeaders } from './security-headers';
+
+/** Swagger UI and its document (/docs, /docs/…, /docs-json) get the docs security headers. */
+const DOCS_PREFIX = `/${DOCS_PATH}`;
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -21,7 +25,7 @@ declare module 'fastify' {
 export function registerRequestHygiene(fastify: FastifyInstance, security: { api: SecurityHeaders; docs: SecurityHeaders }): void {
   fastify.decorateRequest('trace', null as unknown as TraceContext);
   fastify.addHook('onRequest', (request, reply, done) => {
-    void reply.headers(request.url.startsWith(DOCS_PATH_PREFIX) ? security.docs : security.api).header('x-request-id', request.id);
+    void reply.headers(request.url.startsWith(DOCS_PREFIX) ? security.docs : security.api).header('x-request-id', request.id);
     request.trace = traceFor(request.headers.traceparent);
     const { method, headers } = request;
     if ((method === 'GET' || method === 'HEAD') && (headers['transfer-encoding'] || Number(headers['content-length']) > 0)) {

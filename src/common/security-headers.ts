@@ -4,9 +4,6 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 /** The security headers for one kind of answer. */
 export type SecurityHeaders = Readonly<Record<string, string>>;
 
-/** Where Swagger UI and the OpenAPI document are served (see openapi.ts). */
-export const DOCS_PATH_PREFIX = '/docs';
-
 /**
  * Helmet's headers suited to a JSON API, computed once at boot. They depend only on the options, so running helmet's
  * middleware on every request (as @fastify/helmet does, re-parsing the CSP each time) buys nothing.

@@ -17,19 +17,19 @@ type SyncStream = ReturnType<typeof pino.destination>;
  * reader), rather than buffering without bound.
  */
 export class StdoutDestination implements DestinationStream {
+  private readonly out: SyncStream = pino.destination({ dest: 1, sync: true });
   private lines: string[] = [];
   private scheduled = false;
-  private readonly writePending = () => this.flushSync();
 
-  constructor(private readonly out: SyncStream = pino.destination({ dest: 1, sync: true })) {
-    process.once('exit', this.writePending);
+  constructor() {
+    process.once('exit', this.flushSync);
   }
 
   write(line: string): void {
     this.lines.push(line);
     if (!this.scheduled) {
       this.scheduled = true;
-      setImmediate(this.writePending);
+      setImmediate(this.flushSync);
     }
   }
 
@@ -39,11 +39,12 @@ export class StdoutDestination implements DestinationStream {
     callback?.();
   }
 
-  flushSync(): void {
+  /** Bound, so setImmediate and the exit hook can call it as it is. */
+  readonly flushSync = (): void => {
     this.scheduled = false;
     if (this.lines.length === 0) return;
-    const batch = this.lines.length === 1 ? this.lines[0] : this.lines.join('');
+    const batch = this.lines.join('');
     this.lines = [];
     this.out.write(batch);
-  }
+  };
 }

@@ -11,7 +11,7 @@ export class DurationSeries {
 
   constructor(
     private readonly upperBounds: readonly number[],
-    readonly labels: Readonly<Record<Label, string>>,
+    private readonly labels: Readonly<Record<Label, string>>,
   ) {
     this.counts = new Float64Array(upperBounds.length);
   }

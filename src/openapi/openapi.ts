@@ -2,6 +2,9 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { OPENAPI_SCHEMAS } from './openapi.schemas';
 
+/** Where Swagger UI (`/docs`) and the OpenAPI document (`/docs-json`) are served. */
+export const DOCS_PATH = 'docs';
+
 /** Serves the API description at /docs-json and Swagger UI at /docs. */
 export function setupOpenApi(app: NestFastifyApplication): void {
   const config = new DocumentBuilder()
@@ -16,5 +19,5 @@ export function setupOpenApi(app: NestFastifyApplication): void {
     .build();
   const document = SwaggerModule.createDocument(app, config);
   document.components = { ...document.components, schemas: { ...document.components?.schemas, ...OPENAPI_SCHEMAS } };
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json', raw: ['json'] });
+  SwaggerModule.setup(DOCS_PATH, app, document, { jsonDocumentUrl: `${DOCS_PATH}-json`, raw: ['json'] });
 }
