@@ -15,7 +15,7 @@ import { findNginx, nginxAbsence, nginxVersion } from './nginx';
 import { describeMachine, renderMarkdown, type BenchReport } from './report';
 import { deletePrefix, newContext, startStandIn } from './service';
 import { CLIENT_CORE, isShuttingDown, pinSelf, ROOT, snapshotDist, stop, stopAll } from './servers';
-import { coldStampede, STAMPEDE_DELAY_MS, staleStampede, type StampedeResult } from './stampede';
+import { coldStampede, expiredStampede, STAMPEDE_DELAY_MS, staleStampede, type StampedeResult } from './stampede';
 import { runThroughput } from './throughput';
 
 function intEnv(name: string, fallback: number, min: number, max: number): number {
@@ -115,7 +115,8 @@ async function main(): Promise<void> {
 
     // Each scenario runs once per round: an extra upstream call can be a race that shows only sometimes.
     const scenarios: [string, () => Promise<StampedeResult>][] = [
-      ['(a)', () => coldStampede(ctx, redis, 1, 200)],
+      ['(a) fresh process', () => coldStampede(ctx, redis, 1, 200)],
+      ['(a) warm process', () => expiredStampede(ctx, redis, 200)],
       ['(b)', () => (redis ? coldStampede(ctx, redis, 3, 500) : Promise.reject(new Error('needs Redis')))],
       ['(c)', () => staleStampede(ctx, redis, 200)],
     ];

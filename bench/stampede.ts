@@ -4,9 +4,10 @@
  * upstream call per refresh, cluster-wide, and stale-while-revalidate answering at once.
  */
 import { readFileSync } from 'node:fs';
-import { Agent, request } from 'node:http';
+import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
+import { burst, closeSockets, openSockets, type BurstAnswer } from './burst-client';
 import {
   deletePrefix,
   newPrefix,
@@ -24,17 +25,13 @@ export const STAMPEDE_DELAY_MS = 50;
 /** Time left after the last answer for background refreshes to reach the stand-in. */
 const SETTLE_MS = 500;
 
-interface Answer {
-  readonly status: number;
-  readonly cacheStatus: string;
-  readonly ms: number;
-}
-
 export interface StampedeResult {
   /** (a), (b) or (c), and which run of it: set by the caller. */
   readonly id: string;
   readonly run: number;
   readonly scenario: string;
+  /** cold: nothing cached anywhere, so every client waits for the one upstream call; stale: a stale copy answers at once. */
+  readonly kind: 'cold' | 'stale';
   readonly replicas: number;
   readonly requests: number;
   readonly upstreamCalls: number;
@@ -45,7 +42,7 @@ export interface StampedeResult {
   readonly errors: number;
   /** The services' log lines at warn level or above during the scenario, by message, with counts. */
   readonly warnings: Record<string, number>;
-  /** (c) only: the same burst as fresh hits on the same warm sockets, just before the copy went stale. */
+  /** (a) on a warm process and (c): the same burst as fresh hits on the same sockets, just before the copy expired. */
   readonly freshBurstLatencyMs?: LatencySummary;
   readonly note?: string;
 }
@@ -57,33 +54,11 @@ function classify(cacheStatus: string): string {
   return cacheStatus ? 'other' : 'none';
 }
 
-function get(agent: Agent, url: string, clientKey: string): Promise<Answer> {
-  const started = performance.now();
-  return new Promise((done) => {
-    const req = request(url, { agent, headers: { authorization: `Bearer ${clientKey}` }, timeout: 10_000 }, (res) => {
-      res.resume();
-      res.once('end', () =>
-        done({ status: res.statusCode ?? 0, cacheStatus: String(res.headers['cache-status'] ?? ''), ms: performance.now() - started }),
-      );
-      res.once('error', () => done({ status: 0, cacheStatus: '', ms: performance.now() - started }));
-    });
-    req.once('timeout', () => req.destroy(new Error('timeout')));
-    req.once('error', () => done({ status: 0, cacheStatus: '', ms: performance.now() - started }));
-    req.end();
-  });
-}
-
-/** Fires `n` requests at once, round-robin over `urls`; latency counts from the moment all were fired. */
-async function fire(agent: Agent, urls: readonly string[], n: number, clientKey: string): Promise<Answer[]> {
-  const all: Promise<Answer>[] = [];
-  for (let i = 0; i < n; i++) all.push(get(agent, `${urls[i % urls.length]}/numbers/available`, clientKey));
-  return Promise.all(all);
-}
-
 function tally(
   scenario: string,
+  kind: StampedeResult['kind'],
   replicas: number,
-  answers: readonly Answer[],
+  answers: readonly BurstAnswer[],
   calls: number,
   extra: Pick<StampedeResult, 'freshBurstLatencyMs' | 'note'> = {},
 ): StampedeResult {
@@ -98,6 +73,7 @@ function tally(
     id: '',
     run: 0,
     scenario,
+    kind,
     replicas,
     requests: answers.length,
     upstreamCalls: calls,
@@ -139,27 +115,70 @@ function warnings(services: readonly ServiceProcess[]): Record<string, number> {
   return found;
 }
 
-/** Runs `body` with fresh services on a fresh prefix and a zeroed stand-in; stops and cleans up after. */
+const PATH = '/numbers/available';
+
+/**
+ * Runs `body` with fresh services on a fresh prefix, `n` sockets connected to them round-robin
+ * and a zeroed stand-in; stops and cleans up after.
+ */
 async function withServices(
   ctx: BenchContext,
   redis: Redis | undefined,
   replicas: number,
+  n: number,
   env: Record<string, string>,
-  body: (services: ServiceProcess[], agent: Agent) => Promise<StampedeResult>,
+  body: (services: ServiceProcess[], sockets: Socket[]) => Promise<StampedeResult>,
 ): Promise<StampedeResult> {
   const prefix = newPrefix(ctx);
-  const agent = new Agent({ keepAlive: true, maxSockets: Infinity });
   const services: ServiceProcess[] = [];
+  let sockets: Socket[] = [];
   try {
     for (let i = 0; i < replicas; i++) services.push(await startService(ctx, `stampede-${prefix.slice(-7, -1)}-${i}`, prefix, env));
+    sockets = await openSockets(
+      services.map((s) => s.url),
+      n,
+    );
     await resetStandIn(ctx);
-    const result = await body(services, agent);
+    const result = await body(services, sockets);
     return { ...result, warnings: warnings(services) };
   } finally {
-    agent.destroy();
+    closeSockets(sockets);
     await Promise.all(services.map((s) => stop(s.child)));
     if (redis) await deletePrefix(redis, prefix).catch(() => 0);
   }
+}
+
+/** One burst of `n` requests, then the upstream calls it caused once background work has settled. */
+async function measuredBurst(ctx: BenchContext, sockets: Socket[], clientKey: string): Promise<{ answers: BurstAnswer[]; calls: number }> {
+  const before = await upstreamCalls(ctx);
+  const answers = await burst(sockets, PATH, clientKey);
+  await sleep(SETTLE_MS);
+  return { answers, calls: (await upstreamCalls(ctx)) - before };
+}
+
+/**
+ * Warms a service up the way traffic would: one request fills the cache, then two bursts of `n`
+ * fresh hits on the sockets (the first one gets the JIT going; the second is the reference
+ * latency of a burst that needs no upstream call). Resolves the copy's fetchedAt and that reference.
+ */
+async function warmUp(
+  service: ServiceProcess,
+  sockets: Socket[],
+  clientKey: string,
+): Promise<{ fetchedAt: number; reference: BurstAnswer[]; notFresh: number }> {
+  const warmRes = await fetch(`${service.url}${PATH}`, { headers: { authorization: `Bearer ${clientKey}` } });
+  const warm = (await warmRes.json()) as { meta?: { fetchedAt?: string } };
+  const fetchedAt = Date.parse(warm.meta?.fetchedAt ?? '');
+  if (warmRes.status !== 200 || !Number.isFinite(fetchedAt)) throw new Error(`warm-up answered ${warmRes.status}`);
+  const first = await burst(sockets, PATH, clientKey);
+  const reference = await burst(sockets, PATH, clientKey);
+  const notFresh = [...first, ...reference].filter((a) => classify(a.cacheStatus) !== 'hit').length;
+  return { fetchedAt, reference, notFresh };
+}
+
+/** Sleeps until a copy fetched at `fetchedAt` with a 1 s TTL has expired (fetchedAt has whole-ms precision: 250 ms of margin). */
+async function untilExpired(fetchedAt: number): Promise<void> {
+  await sleep(Math.max(fetchedAt + 1000 + 250 - Date.now(), 0));
 }
 
 /** (a)/(b): `n` concurrent requests on freshly started services with nothing cached anywhere. */
@@ -169,38 +188,43 @@ export async function coldStampede(
   replicas: number,
   n: number,
 ): Promise<StampedeResult> {
-  return withServices(ctx, redis, replicas, {}, async (services, agent) => {
-    const before = await upstreamCalls(ctx);
-    const answers = await fire(agent, services.map((s) => s.url), n, ctx.clientKey);
-    await sleep(SETTLE_MS);
-    const calls = (await upstreamCalls(ctx)) - before;
-    return tally(`${n} concurrent cold requests on ${replicas} process${replicas > 1 ? 'es' : ''}`, replicas, answers, calls);
+  return withServices(ctx, redis, replicas, n, {}, async (_services, sockets) => {
+    const { answers, calls } = await measuredBurst(ctx, sockets, ctx.clientKey);
+    return tally(`${n} concurrent cold requests on ${replicas} freshly started process${replicas > 1 ? 'es' : ''}`, 'cold', replicas, answers, calls);
   });
 }
 
 /**
- * (c): CACHE_TTL_SECONDS=1. One request warms the cache; a burst of `n` fresh hits opens `n`
- * keep-alive sockets (so the stale burst measures the cache, not TCP handshakes); a second burst
- * of `n` fresh hits on those sockets is the reference latency. Once the copy is stale, `n`
- * requests fire together. Expected: all answered at once from the stale copy (about as fast as
- * the reference burst, not the upstream delay later), and one upstream call.
+ * (a) on a process that has served traffic: CACHE_TTL_SECONDS=1 and CACHE_STALE_SECONDS=0, so
+ * once the copy is a second old it is gone from memory and from Redis, and the next requests find
+ * nothing cached anywhere: the cold case an idle endpoint meets in production. Expected: one
+ * upstream call, and every client answered about one upstream delay after the burst.
+ */
+export async function expiredStampede(ctx: BenchContext, redis: Redis | undefined, n: number): Promise<StampedeResult> {
+  const env = { CACHE_TTL_SECONDS: '1', CACHE_STALE_SECONDS: '0' };
+  return withServices(ctx, redis, 1, n, env, async ([service], sockets) => {
+    const { fetchedAt, reference, notFresh } = await warmUp(service, sockets, ctx.clientKey);
+    await untilExpired(fetchedAt);
+    const { answers, calls } = await measuredBurst(ctx, sockets, ctx.clientKey);
+    return tally(`${n} concurrent cold requests on 1 process that has served traffic (its copy expired everywhere)`, 'cold', 1, answers, calls, {
+      freshBurstLatencyMs: summarize(reference.map((a) => a.ms)),
+      note: notFresh > 0 ? `${notFresh} of the ${2 * n} warm-up requests were not fresh hits (the warm-up outlasted the 1 s TTL)` : undefined,
+    });
+  });
+}
+
+/**
+ * (c): CACHE_TTL_SECONDS=1 (stale copies kept the default 300 s). After the same warm-up as
+ * above, once the copy is stale, `n` requests fire together. Expected: all answered at once from
+ * the stale copy (about as fast as the reference burst, not one upstream delay later), and one
+ * upstream call.
  */
 export async function staleStampede(ctx: BenchContext, redis: Redis | undefined, n: number): Promise<StampedeResult> {
-  return withServices(ctx, redis, 1, { CACHE_TTL_SECONDS: '1' }, async ([service], agent) => {
-    const warmRes = await fetch(`${service.url}/numbers/available`, { headers: { authorization: `Bearer ${ctx.clientKey}` } });
-    const warm = (await warmRes.json()) as { meta?: { fetchedAt?: string } };
-    const fetchedAt = Date.parse(warm.meta?.fetchedAt ?? '');
-    if (warmRes.status !== 200 || !Number.isFinite(fetchedAt)) throw new Error(`stale stampede: warm-up answered ${warmRes.status}`);
-    const connect = await fire(agent, [service.url], n, ctx.clientKey);
-    const reference = await fire(agent, [service.url], n, ctx.clientKey);
-    const notFresh = [...connect, ...reference].filter((a) => classify(a.cacheStatus) !== 'hit').length;
-    // fetchedAt has whole-ms precision and the service's clock is this machine's: 250 ms of margin.
-    await sleep(Math.max(fetchedAt + 1000 + 250 - Date.now(), 0));
-    const before = await upstreamCalls(ctx);
-    const answers = await fire(agent, [service.url], n, ctx.clientKey);
-    await sleep(SETTLE_MS);
-    const calls = (await upstreamCalls(ctx)) - before;
-    return tally(`${n} concurrent requests on an expired (stale) entry, 1 process`, 1, answers, calls, {
+  return withServices(ctx, redis, 1, n, { CACHE_TTL_SECONDS: '1' }, async ([service], sockets) => {
+    const { fetchedAt, reference, notFresh } = await warmUp(service, sockets, ctx.clientKey);
+    await untilExpired(fetchedAt);
+    const { answers, calls } = await measuredBurst(ctx, sockets, ctx.clientKey);
+    return tally(`${n} concurrent requests on an expired (stale) entry, 1 process`, 'stale', 1, answers, calls, {
       freshBurstLatencyMs: summarize(reference.map((a) => a.ms)),
       note: notFresh > 0 ? `${notFresh} of the ${2 * n} warm-up requests were not fresh hits (the warm-up outlasted the 1 s TTL)` : undefined,
     });
