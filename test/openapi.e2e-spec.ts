@@ -62,14 +62,36 @@ describe('the OpenAPI description', () => {
     await expect(SwaggerParser.validate(structuredClone(document) as never)).resolves.toBeDefined();
   });
 
-  it('serves Swagger UI at /docs', async () => {
-    const res = await h.get('/docs');
+  it('serves Swagger UI at /docs/ (and redirects /docs there), reading the document from /docs-json', async () => {
+    const bare = await fetch(`${h.url}/docs`, { redirect: 'manual' });
+    expect(bare.status).toBe(301);
+    expect(bare.headers.get('location')).toBe('docs/');
 
+    const res = await h.get('/docs/');
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toContain('text/html');
     // The page's own scripts, styles and images may load; API answers allow nothing (numbers e2e).
     expect(res.headers.get('content-security-policy')).toContain("script-src 'self'");
     expect(res.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+    const page = await res.text();
+    const assets = [...page.matchAll(/(?:src|href)="\.?\/?([^"]+)"/g)].map((m) => m[1]);
+    expect(assets).toEqual(expect.arrayContaining(['swagger-ui.css', 'swagger-ui-bundle.js', 'swagger-initializer.js']));
+    for (const asset of assets) expect({ asset, status: (await h.get(`/docs/${asset}`)).status }).toEqual({ asset, status: 200 });
+
+    const initializer = await (await h.get('/docs/swagger-initializer.js')).text();
+    expect(initializer).toContain("url: '../docs-json'");
+    expect(initializer).not.toContain('petstore');
+  });
+
+  it('serves only the Swagger UI files from swagger-ui-dist under /docs/', async () => {
+    for (const path of ['/docs/package.json', '/docs/swagger-ui-bundle.js.map', '/docs/README.md', '/docs/../package.json']) {
+      const res = await h.get(path);
+      expect({ path, status: res.status, type: res.headers.get('content-type') }).toEqual({
+        path,
+        status: 404,
+        type: 'application/problem+json; charset=utf-8',
+      });
+    }
   });
 
   it('describes both client-key schemes, the filters, the 200 body, the 304 and problem answers', () => {

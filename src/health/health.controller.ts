@@ -1,5 +1,5 @@
 import { Controller, Get } from '@nestjs/common';
-import { ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiResponse, ApiTags } from '../openapi/swagger-decorators';
 import { HealthCheck, HealthCheckService, HealthIndicatorFunction, HealthIndicatorService } from '@nestjs/terminus';
 import { ApiProblems } from '../openapi/api-docs.decorators';
 import { NumbersCacheService } from '../cache/numbers-cache.service';
