@@ -144,6 +144,11 @@ function stampedeVerdict(runs: readonly StampedeResult[], delayMs: number): stri
     line +=
       `; client p99 within ${COLD_MARGIN_MS} ms of the upstream's ${delayMs} ms (≤ ${delayMs + COLD_MARGIN_MS} ms) in every run: ` +
       `${within ? 'yes' : '**NO**'} (${p99s.map((p) => fixed(p, 1)).join(', ')} ms)`;
+    if (first.freshBurstLatencyMs) {
+      line +=
+        `; the same burst as fresh hits, just before on the same sockets: p99 ${runs.map((s) => fixed(s.freshBurstLatencyMs?.p99, 1)).join(', ')} ms, ` +
+        `so waiting for Superfone added ${runs.map((s) => fixed(s.latencyMs.p99 - (s.freshBurstLatencyMs?.p99 ?? 0), 1)).join(', ')} ms`;
+    }
   }
   if (first.kind === 'stale') {
     const atOnce = runs.map((s) => answeredAtOnce(s, delayMs));

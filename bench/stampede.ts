@@ -156,29 +156,47 @@ async function measuredBurst(ctx: BenchContext, sockets: Socket[], clientKey: st
   return { answers, calls: (await upstreamCalls(ctx)) - before };
 }
 
+/** The copy's lifetime in the warm scenarios: long enough for a warm-up and a reference burst while it is fresh. */
+const WARM_TTL_SECONDS = 3;
+/** Warm-up bursts run until this long after the copy was fetched (at least two of them). */
+const WARM_UP_UNTIL_MS = 1200;
+/** The reference burst fires this long after the fetch, after an idle pause like the measured burst's. */
+const REFERENCE_AT_MS = 1600;
+
+interface WarmUp {
+  readonly fetchedAt: number;
+  readonly requests: number;
+  /** The same burst as the measured one, as fresh hits, after an idle pause: what the burst itself costs. */
+  readonly reference: BurstAnswer[];
+  readonly notFresh: number;
+}
+
 /**
- * Warms a service up the way traffic would: one request fills the cache, then two bursts of `n`
- * fresh hits on the sockets (the first one gets the JIT going; the second is the reference
- * latency of a burst that needs no upstream call). Resolves the copy's fetchedAt and that reference.
+ * Warms a service up the way traffic would: one request fills the cache, then bursts of `n`
+ * fresh hits on the sockets for about a second (the JIT needs a few thousand requests, not a
+ * few hundred, before a burst costs what it costs on a process that has been serving), a pause,
+ * and one more burst of fresh hits as the reference.
  */
-async function warmUp(
-  service: ServiceProcess,
-  sockets: Socket[],
-  clientKey: string,
-): Promise<{ fetchedAt: number; reference: BurstAnswer[]; notFresh: number }> {
+async function warmUp(service: ServiceProcess, sockets: Socket[], clientKey: string): Promise<WarmUp> {
   const warmRes = await fetch(`${service.url}${PATH}`, { headers: { authorization: `Bearer ${clientKey}` } });
   const warm = (await warmRes.json()) as { meta?: { fetchedAt?: string } };
   const fetchedAt = Date.parse(warm.meta?.fetchedAt ?? '');
   if (warmRes.status !== 200 || !Number.isFinite(fetchedAt)) throw new Error(`warm-up answered ${warmRes.status}`);
-  const first = await burst(sockets, PATH, clientKey);
+  const answers: BurstAnswer[] = [];
+  while (answers.length < 2 * sockets.length || Date.now() < fetchedAt + WARM_UP_UNTIL_MS) answers.push(...(await burst(sockets, PATH, clientKey)));
+  await sleep(Math.max(fetchedAt + REFERENCE_AT_MS - Date.now(), 0));
   const reference = await burst(sockets, PATH, clientKey);
-  const notFresh = [...first, ...reference].filter((a) => classify(a.cacheStatus) !== 'hit').length;
-  return { fetchedAt, reference, notFresh };
+  const notFresh = [...answers, ...reference].filter((a) => classify(a.cacheStatus) !== 'hit').length;
+  return { fetchedAt, requests: answers.length + reference.length, reference, notFresh };
 }
 
-/** Sleeps until a copy fetched at `fetchedAt` with a 1 s TTL has expired (fetchedAt has whole-ms precision: 250 ms of margin). */
+/** Sleeps until a copy fetched at `fetchedAt` has expired (fetchedAt has whole-ms precision: 250 ms of margin). */
 async function untilExpired(fetchedAt: number): Promise<void> {
-  await sleep(Math.max(fetchedAt + 1000 + 250 - Date.now(), 0));
+  await sleep(Math.max(fetchedAt + WARM_TTL_SECONDS * 1000 + 250 - Date.now(), 0));
+}
+
+function warmUpNote({ notFresh, requests }: WarmUp): string | undefined {
+  return notFresh > 0 ? `${notFresh} of the ${requests} warm-up requests were not fresh hits (the warm-up outlasted the TTL)` : undefined;
 }
 
 /** (a)/(b): `n` concurrent requests on freshly started services with nothing cached anywhere. */
@@ -195,38 +213,38 @@ export async function coldStampede(
 }
 
 /**
- * (a) on a process that has served traffic: CACHE_TTL_SECONDS=1 and CACHE_STALE_SECONDS=0, so
- * once the copy is a second old it is gone from memory and from Redis, and the next requests find
+ * (a) on a process that has served traffic: CACHE_TTL_SECONDS=3 and CACHE_STALE_SECONDS=0, so
+ * once the copy is three seconds old it is gone from memory and from Redis, and the next requests find
  * nothing cached anywhere: the cold case an idle endpoint meets in production. Expected: one
  * upstream call, and every client answered about one upstream delay after the burst.
  */
 export async function expiredStampede(ctx: BenchContext, redis: Redis | undefined, n: number): Promise<StampedeResult> {
-  const env = { CACHE_TTL_SECONDS: '1', CACHE_STALE_SECONDS: '0' };
+  const env = { CACHE_TTL_SECONDS: String(WARM_TTL_SECONDS), CACHE_STALE_SECONDS: '0' };
   return withServices(ctx, redis, 1, n, env, async ([service], sockets) => {
-    const { fetchedAt, reference, notFresh } = await warmUp(service, sockets, ctx.clientKey);
-    await untilExpired(fetchedAt);
+    const warm = await warmUp(service, sockets, ctx.clientKey);
+    await untilExpired(warm.fetchedAt);
     const { answers, calls } = await measuredBurst(ctx, sockets, ctx.clientKey);
     return tally(`${n} concurrent cold requests on 1 process that has served traffic (its copy expired everywhere)`, 'cold', 1, answers, calls, {
-      freshBurstLatencyMs: summarize(reference.map((a) => a.ms)),
-      note: notFresh > 0 ? `${notFresh} of the ${2 * n} warm-up requests were not fresh hits (the warm-up outlasted the 1 s TTL)` : undefined,
+      freshBurstLatencyMs: summarize(warm.reference.map((a) => a.ms)),
+      note: warmUpNote(warm),
     });
   });
 }
 
 /**
- * (c): CACHE_TTL_SECONDS=1 (stale copies kept the default 300 s). After the same warm-up as
+ * (c): CACHE_TTL_SECONDS=3 (stale copies kept the default 300 s). After the same warm-up as
  * above, once the copy is stale, `n` requests fire together. Expected: all answered at once from
  * the stale copy (about as fast as the reference burst, not one upstream delay later), and one
  * upstream call.
  */
 export async function staleStampede(ctx: BenchContext, redis: Redis | undefined, n: number): Promise<StampedeResult> {
-  return withServices(ctx, redis, 1, n, { CACHE_TTL_SECONDS: '1' }, async ([service], sockets) => {
-    const { fetchedAt, reference, notFresh } = await warmUp(service, sockets, ctx.clientKey);
-    await untilExpired(fetchedAt);
+  return withServices(ctx, redis, 1, n, { CACHE_TTL_SECONDS: String(WARM_TTL_SECONDS) }, async ([service], sockets) => {
+    const warm = await warmUp(service, sockets, ctx.clientKey);
+    await untilExpired(warm.fetchedAt);
     const { answers, calls } = await measuredBurst(ctx, sockets, ctx.clientKey);
     return tally(`${n} concurrent requests on an expired (stale) entry, 1 process`, 'stale', 1, answers, calls, {
-      freshBurstLatencyMs: summarize(reference.map((a) => a.ms)),
-      note: notFresh > 0 ? `${notFresh} of the ${2 * n} warm-up requests were not fresh hits (the warm-up outlasted the 1 s TTL)` : undefined,
+      freshBurstLatencyMs: summarize(warm.reference.map((a) => a.ms)),
+      note: warmUpNote(warm),
     });
   });
 }
