@@ -125,7 +125,7 @@ const counts = (record: Record<string, number>): string =>
 function answeredAtOnce(s: StampedeResult, delayMs: number): boolean {
   const fromCache = (s.cacheCounts.stale ?? 0) + (s.cacheCounts.hit ?? 0);
   // Waiting for Superfone would add the upstream delay on top of what the same burst costs as fresh hits.
-  return fromCache === s.requests && s.latencyMs.p99 < (s.freshBurstLatencyMs?.p99 ?? 0) + delayMs;
+  return fromCache === s.requests && s.latencyMs.p99 < (s.reference?.latencyMs.p99 ?? 0) + delayMs;
 }
 
 /** The cold-stampede latency target: every client answered within 50 ms of the upstream's own delay. */
@@ -135,26 +135,27 @@ const COLD_MARGIN_MS = 50;
 function stampedeVerdict(runs: readonly StampedeResult[], delayMs: number): string {
   const calls = runs.map((s) => s.upstreamCalls);
   const first = runs[0];
+  const expected = first.kind === 'shared' ? 0 : 1;
   let line =
     `**${first.id}** ${first.scenario}: upstream calls per run ${calls.join(', ')}; ` +
-    `one upstream call in every run: ${calls.every((c) => c === 1) ? 'yes' : '**NO**'}`;
+    `${expected === 0 ? 'no' : 'one'} upstream call in every run: ${calls.every((c) => c === expected) ? 'yes' : '**NO**'}`;
   if (first.kind === 'cold' && first.replicas === 1) {
     const p99s = runs.map((s) => s.latencyMs.p99);
     const within = p99s.every((p99) => p99 <= delayMs + COLD_MARGIN_MS);
     line +=
       `; client p99 within ${COLD_MARGIN_MS} ms of the upstream's ${delayMs} ms (≤ ${delayMs + COLD_MARGIN_MS} ms) in every run: ` +
       `${within ? 'yes' : '**NO**'} (${p99s.map((p) => fixed(p, 1)).join(', ')} ms)`;
-    if (first.freshBurstLatencyMs) {
+    if (first.reference) {
       line +=
-        `; the same burst as fresh hits, just before on the same sockets: p99 ${runs.map((s) => fixed(s.freshBurstLatencyMs?.p99, 1)).join(', ')} ms, ` +
-        `so waiting for Superfone added ${runs.map((s) => fixed(s.latencyMs.p99 - (s.freshBurstLatencyMs?.p99 ?? 0), 1)).join(', ')} ms`;
+        `; ${first.reference.label}: p99 ${runs.map((s) => fixed(s.reference?.latencyMs.p99, 1)).join(', ')} ms, ` +
+        `so waiting for Superfone added ${runs.map((s) => fixed(s.latencyMs.p99 - (s.reference?.latencyMs.p99 ?? Number.NaN), 1)).join(', ')} ms`;
     }
   }
   if (first.kind === 'stale') {
     const atOnce = runs.map((s) => answeredAtOnce(s, delayMs));
     line +=
       `; every client answered at once from the stale copy: ${atOnce.every(Boolean) ? 'yes' : '**NO**'} ` +
-      `(${runs.map((s) => `${s.cacheCounts.stale ?? 0} stale + ${s.cacheCounts.hit ?? 0} fresh of ${s.requests}, p99 ${fixed(s.latencyMs.p99, 1)} ms vs ${fixed(s.freshBurstLatencyMs?.p99, 1)} ms for fresh hits`).join('; ')})`;
+      `(${runs.map((s) => `${s.cacheCounts.stale ?? 0} stale + ${s.cacheCounts.hit ?? 0} fresh of ${s.requests}, p99 ${fixed(s.latencyMs.p99, 1)} ms vs ${fixed(s.reference?.latencyMs.p99, 1)} ms for fresh hits`).join('; ')})`;
   }
   const warnings: Record<string, number> = {};
   for (const s of runs) for (const [k, v] of Object.entries(s.warnings)) warnings[k] = (warnings[k] ?? 0) + v;
@@ -169,11 +170,9 @@ function stampedeRows(s: StampedeResult): string[] {
   const rows = [
     `| ${s.id} run ${s.run} | ${s.upstreamCalls} | ${counts(s.statusCounts)} | ${counts(s.cacheCounts)} | ${fixed(s.latencyMs.p50, 1)} | ${fixed(s.latencyMs.p99, 1)} | ${fixed(s.latencyMs.max, 1)} |`,
   ];
-  if (s.freshBurstLatencyMs) {
-    rows.push(
-      `| ${s.id} run ${s.run}, reference: the same burst of fresh hits on the same sockets just before | | | | ` +
-        `${fixed(s.freshBurstLatencyMs.p50, 1)} | ${fixed(s.freshBurstLatencyMs.p99, 1)} | ${fixed(s.freshBurstLatencyMs.max, 1)} |`,
-    );
+  if (s.reference) {
+    const { label, latencyMs } = s.reference;
+    rows.push(`| ${s.id} run ${s.run}, reference: ${label} | | | | ${fixed(latencyMs.p50, 1)} | ${fixed(latencyMs.p99, 1)} | ${fixed(latencyMs.max, 1)} |`);
   }
   return rows;
 }

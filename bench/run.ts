@@ -15,7 +15,7 @@ import { findNginx, nginxAbsence, nginxVersion } from './nginx';
 import { describeMachine, renderMarkdown, type BenchReport } from './report';
 import { deletePrefix, newContext, startStandIn } from './service';
 import { CLIENT_CORE, isShuttingDown, pinSelf, ROOT, snapshotDist, stop, stopAll } from './servers';
-import { coldStampede, expiredStampede, STAMPEDE_DELAY_MS, staleStampede, type StampedeResult } from './stampede';
+import { coldStampede, expiredStampede, sharedCopyStampede, STAMPEDE_DELAY_MS, staleStampede, type StampedeResult } from './stampede';
 import { runThroughput } from './throughput';
 
 function intEnv(name: string, fallback: number, min: number, max: number): number {
@@ -114,8 +114,11 @@ async function main(): Promise<void> {
     }
 
     // Each scenario runs once per round: an extra upstream call can be a race that shows only sometimes.
+    const FRESH = '(a) fresh process';
+    const FRESH_REFERENCE = '(a) fresh process, copy in Redis';
     const scenarios: [string, () => Promise<StampedeResult>][] = [
-      ['(a) fresh process', () => coldStampede(ctx, redis, 1, 200)],
+      [FRESH, () => coldStampede(ctx, redis, 1, 200)],
+      [FRESH_REFERENCE, () => sharedCopyStampede(ctx, redis, 200)],
       ['(a) warm process', () => expiredStampede(ctx, redis, 200)],
       ['(b)', () => (redis ? coldStampede(ctx, redis, 3, 500) : Promise.reject(new Error('needs Redis')))],
       ['(c)', () => staleStampede(ctx, redis, 200)],
@@ -137,6 +140,11 @@ async function main(): Promise<void> {
         }
       }
     }
+    // A cold burst on a fresh process is compared with the same burst on a fresh process that needs no upstream call.
+    report.stampedes = report.stampedes.map((s) => {
+      const shared = s.id === FRESH && report.stampedes.find((r) => r.id === FRESH_REFERENCE && r.run === s.run);
+      return shared ? { ...s, reference: { label: `${FRESH_REFERENCE}, same round`, latencyMs: shared.latencyMs } } : s;
+    });
     await stop(standIn);
   } finally {
     await cleanup();

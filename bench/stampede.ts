@@ -30,8 +30,11 @@ export interface StampedeResult {
   readonly id: string;
   readonly run: number;
   readonly scenario: string;
-  /** cold: nothing cached anywhere, so every client waits for the one upstream call; stale: a stale copy answers at once. */
-  readonly kind: 'cold' | 'stale';
+  /**
+   * cold: nothing cached anywhere, so every client waits for the one upstream call; stale: a
+   * stale copy answers at once; shared: the copy is in Redis, so no upstream call at all.
+   */
+  readonly kind: 'cold' | 'stale' | 'shared';
   readonly replicas: number;
   readonly requests: number;
   readonly upstreamCalls: number;
@@ -42,8 +45,12 @@ export interface StampedeResult {
   readonly errors: number;
   /** The services' log lines at warn level or above during the scenario, by message, with counts. */
   readonly warnings: Record<string, number>;
-  /** (a) on a warm process and (c): the same burst as fresh hits on the same sockets, just before the copy expired. */
-  readonly freshBurstLatencyMs?: LatencySummary;
+  /**
+   * What the same burst costs when nobody waits for Superfone: fresh hits on the same sockets just
+   * before the copy expired ((a) on a warm process, (c)), or the copy-in-Redis run of the same
+   * round ((a) on a fresh process; attached by run.ts).
+   */
+  readonly reference?: { readonly label: string; readonly latencyMs: LatencySummary };
   readonly note?: string;
 }
 
@@ -60,7 +67,7 @@ function tally(
   replicas: number,
   answers: readonly BurstAnswer[],
   calls: number,
-  extra: Pick<StampedeResult, 'freshBurstLatencyMs' | 'note'> = {},
+  extra: Pick<StampedeResult, 'reference' | 'note'> = {},
 ): StampedeResult {
   const statusCounts: Record<string, number> = {};
   const cacheCounts: Record<string, number> = {};
@@ -117,26 +124,36 @@ function warnings(services: readonly ServiceProcess[]): Record<string, number> {
 
 const PATH = '/numbers/available';
 
+interface Setup {
+  readonly replicas: number;
+  /** How many sockets to connect (one request each per burst). */
+  readonly sockets: number;
+  readonly env?: Record<string, string>;
+  /** Which services the sockets connect to, round-robin: all of them unless said otherwise. */
+  readonly socketsOn?: (services: ServiceProcess[]) => ServiceProcess[];
+}
+
 /**
- * Runs `body` with fresh services on a fresh prefix, `n` sockets connected to them round-robin
- * and a zeroed stand-in; stops and cleans up after.
+ * Runs `body` with fresh services on a fresh prefix, the sockets connected and a zeroed
+ * stand-in; stops and cleans up after.
  */
 async function withServices(
   ctx: BenchContext,
   redis: Redis | undefined,
-  replicas: number,
-  n: number,
-  env: Record<string, string>,
+  setup: Setup,
   body: (services: ServiceProcess[], sockets: Socket[]) => Promise<StampedeResult>,
 ): Promise<StampedeResult> {
   const prefix = newPrefix(ctx);
   const services: ServiceProcess[] = [];
   let sockets: Socket[] = [];
   try {
-    for (let i = 0; i < replicas; i++) services.push(await startService(ctx, `stampede-${prefix.slice(-7, -1)}-${i}`, prefix, env));
+    for (let i = 0; i < setup.replicas; i++) {
+      services.push(await startService(ctx, `stampede-${prefix.slice(-7, -1)}-${i}`, prefix, setup.env));
+    }
+    const targets = setup.socketsOn?.(services) ?? services;
     sockets = await openSockets(
-      services.map((s) => s.url),
-      n,
+      targets.map((s) => s.url),
+      setup.sockets,
     );
     await resetStandIn(ctx);
     const result = await body(services, sockets);
@@ -162,6 +179,8 @@ const WARM_TTL_SECONDS = 3;
 const WARM_UP_UNTIL_MS = 1200;
 /** The reference burst fires this long after the fetch, after an idle pause like the measured burst's. */
 const REFERENCE_AT_MS = 1600;
+
+const SAME_SOCKETS = 'the same burst of fresh hits on the same sockets just before';
 
 interface WarmUp {
   readonly fetchedAt: number;
@@ -206,9 +225,27 @@ export async function coldStampede(
   replicas: number,
   n: number,
 ): Promise<StampedeResult> {
-  return withServices(ctx, redis, replicas, n, {}, async (_services, sockets) => {
+  return withServices(ctx, redis, { replicas, sockets: n }, async (_services, sockets) => {
     const { answers, calls } = await measuredBurst(ctx, sockets, ctx.clientKey);
     return tally(`${n} concurrent cold requests on ${replicas} freshly started process${replicas > 1 ? 'es' : ''}`, 'cold', replicas, answers, calls);
+  });
+}
+
+/**
+ * The reference for (a) on a fresh process: the same burst on a freshly started process whose
+ * peer has already put the copy in Redis (a rolling deploy's new replica). It reads the copy
+ * once and answers from it: no upstream call, so its latency is what the burst costs a
+ * JIT-cold process.
+ */
+export async function sharedCopyStampede(ctx: BenchContext, redis: Redis | undefined, n: number): Promise<StampedeResult> {
+  if (!redis) throw new Error('needs Redis');
+  const setup = { replicas: 2, sockets: n, socketsOn: ([, fresh]: ServiceProcess[]) => [fresh] };
+  return withServices(ctx, redis, setup, async ([peer], sockets) => {
+    const res = await fetch(`${peer.url}${PATH}`, { headers: { authorization: `Bearer ${ctx.clientKey}` } });
+    await res.arrayBuffer();
+    if (res.status !== 200) throw new Error(`the peer answered ${res.status}`);
+    const { answers, calls } = await measuredBurst(ctx, sockets, ctx.clientKey);
+    return tally(`${n} concurrent requests on 1 freshly started process whose peer already put the copy in Redis`, 'shared', 1, answers, calls);
   });
 }
 
@@ -220,12 +257,12 @@ export async function coldStampede(
  */
 export async function expiredStampede(ctx: BenchContext, redis: Redis | undefined, n: number): Promise<StampedeResult> {
   const env = { CACHE_TTL_SECONDS: String(WARM_TTL_SECONDS), CACHE_STALE_SECONDS: '0' };
-  return withServices(ctx, redis, 1, n, env, async ([service], sockets) => {
+  return withServices(ctx, redis, { replicas: 1, sockets: n, env }, async ([service], sockets) => {
     const warm = await warmUp(service, sockets, ctx.clientKey);
     await untilExpired(warm.fetchedAt);
     const { answers, calls } = await measuredBurst(ctx, sockets, ctx.clientKey);
     return tally(`${n} concurrent cold requests on 1 process that has served traffic (its copy expired everywhere)`, 'cold', 1, answers, calls, {
-      freshBurstLatencyMs: summarize(warm.reference.map((a) => a.ms)),
+      reference: { label: SAME_SOCKETS, latencyMs: summarize(warm.reference.map((a) => a.ms)) },
       note: warmUpNote(warm),
     });
   });
@@ -238,12 +275,13 @@ export async function expiredStampede(ctx: BenchContext, redis: Redis | undefine
  * upstream call.
  */
 export async function staleStampede(ctx: BenchContext, redis: Redis | undefined, n: number): Promise<StampedeResult> {
-  return withServices(ctx, redis, 1, n, { CACHE_TTL_SECONDS: String(WARM_TTL_SECONDS) }, async ([service], sockets) => {
+  const env = { CACHE_TTL_SECONDS: String(WARM_TTL_SECONDS) };
+  return withServices(ctx, redis, { replicas: 1, sockets: n, env }, async ([service], sockets) => {
     const warm = await warmUp(service, sockets, ctx.clientKey);
     await untilExpired(warm.fetchedAt);
     const { answers, calls } = await measuredBurst(ctx, sockets, ctx.clientKey);
     return tally(`${n} concurrent requests on an expired (stale) entry, 1 process`, 'stale', 1, answers, calls, {
-      freshBurstLatencyMs: summarize(warm.reference.map((a) => a.ms)),
+      reference: { label: SAME_SOCKETS, latencyMs: summarize(warm.reference.map((a) => a.ms)) },
       note: warmUpNote(warm),
     });
   });
