@@ -91,9 +91,9 @@ export function spawnPinned(
   return child;
 }
 
-/** Starts `node <script>` pinned to the server core. */
-export function spawnNodeServer(name: string, script: string, env: NodeJS.ProcessEnv, logPath?: string): Child {
-  return spawnPinned(name, SERVER_CORE, process.execPath, [script], env, logPath);
+/** Starts `node [nodeFlags] <script>` pinned to the server core. */
+export function spawnNodeServer(name: string, script: string, env: NodeJS.ProcessEnv, logPath?: string, nodeFlags: string[] = []): Child {
+  return spawnPinned(name, SERVER_CORE, process.execPath, [...nodeFlags, script], env, logPath);
 }
 
 /** SIGTERM, then SIGKILL after `graceMs`; resolves once the process is gone. */

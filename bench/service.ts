@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { freePort } from '../tools/free-port';
-import { distPath, spawnNodeServer, waitForStatus, type Child } from './servers';
+import { distPath, ROOT, spawnNodeServer, waitForStatus, type Child } from './servers';
 
 export interface BenchContext {
   readonly tmpDir: string;
@@ -89,7 +89,18 @@ export interface ServiceProcess {
 }
 
 /**
- * Starts `node dist/src/main.js` on the server core and waits for /health/ready.
+ * The V8 flags `npm start` runs the service with, and so the image (a packaging test holds the
+ * Dockerfile's CMD to `npm start`): the bench measures what ships.
+ */
+function startFlags(): string[] {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } };
+  const argv = pkg.scripts.start.trim().split(/\s+/);
+  if (argv[0] !== 'node' || argv.at(-1) !== 'dist/src/main.js') throw new Error(`unexpected npm start: ${pkg.scripts.start}`);
+  return argv.slice(1, -1);
+}
+
+/**
+ * Starts `node <npm start's flags> dist/src/main.js` on the server core and waits for /health/ready.
  * `env` overrides (e.g. CACHE_TTL_SECONDS) are applied last.
  */
 export async function startService(
@@ -125,11 +136,10 @@ export async function startService(
       RATE_LIMIT_PER_MINUTE: '1000000',
       // Draining delays exist for Kubernetes endpoints; here they would only slow every stop.
       SHUTDOWN_DELAY_MS: '0',
-      // The V8 flag the image and `npm start` run with (see the Dockerfile's CMD).
-      NODE_OPTIONS: '--max-semi-space-size=8',
       ...env,
     },
     logPath,
+    startFlags(),
   );
   const url = `http://127.0.0.1:${port}`;
   try {

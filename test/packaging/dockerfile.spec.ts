@@ -107,7 +107,7 @@ describe('Dockerfile', () => {
     const cmd = ops(final, 'CMD');
     expect(cmd).toHaveLength(1);
     const argv = JSON.parse(cmd[0].args) as string[];
-    expect(argv).toEqual(['node', '--max-semi-space-size=8', 'dist/src/main.js']);
+    expect(argv).toEqual(['node', '--max-semi-space-size=8', '--heap-growing-percent=20', 'dist/src/main.js']);
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
     expect(pkg.scripts.start).toBe(argv.join(' '));
     expect(ops(final, 'ENTRYPOINT')).toEqual([]);
