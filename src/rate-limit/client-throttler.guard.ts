@@ -24,6 +24,8 @@ export class ClientThrottlerGuard extends ThrottlerGuard {
   @Inject(AppConfig) private readonly config: AppConfig;
   /** The module's storage (storageService), typed as itself: count() answers without a promise on the fast path. */
   @Inject(RedisThrottlerStorage) private readonly counter: RedisThrottlerStorage;
+  /** RateLimit-Policy values by limit: a client's limit never changes after boot, so each is built once. */
+  private readonly policies = new Map<number, string>();
 
   /**
    * The library's canActivate resolves five route decorators and three option resolvers on every
@@ -39,7 +41,7 @@ export class ClientThrottlerGuard extends ThrottlerGuard {
     const { totalHits, timeToExpire, isBlocked } = counted instanceof Promise ? await counted : counted;
     void http
       .getResponse<FastifyReply>()
-      .header('ratelimit-policy', `"${POLICY}";q=${limit};w=${WINDOW_SECONDS}`)
+      .header('ratelimit-policy', this.policyFor(limit))
       .header('ratelimit', `"${POLICY}";r=${Math.max(limit - totalHits, 0)};t=${timeToExpire}`);
     if (isBlocked) {
       this.metrics.rateLimited.inc({ client: client.id });
@@ -48,5 +50,11 @@ export class ClientThrottlerGuard extends ThrottlerGuard {
       });
     }
     return true;
+  }
+
+  private policyFor(limit: number): string {
+    let policy = this.policies.get(limit);
+    if (policy === undefined) this.policies.set(limit, (policy = `"${POLICY}";q=${limit};w=${WINDOW_SECONDS}`));
+    return policy;
   }
 }
