@@ -94,9 +94,15 @@ describe('Helm chart helm/superfone-bff', () => {
       expect(doc.warnings).toEqual([]);
     });
 
-    it('has 2-3 ci values files', () => {
-      expect(ciFiles.length).toBeGreaterThanOrEqual(2);
-      expect(ciFiles.length).toBeLessThanOrEqual(3);
+    it('has a ci values file per Redis topology besides the key-source shapes', () => {
+      expect(ciFiles.sort()).toEqual([
+        'existing-secret-values.yaml',
+        'full-values.yaml',
+        'no-redis-values.yaml',
+        'redis-cluster-values.yaml',
+        'redis-sentinel-values.yaml',
+        'redis-url-values.yaml',
+      ]);
     });
 
     it('Chart.yaml is a v2 chart for Kubernetes >= 1.30 whose appVersion is the package version', () => {
@@ -130,6 +136,15 @@ describe('Helm chart helm/superfone-bff', () => {
       expect(validate(values) ? [] : validate.errors).toEqual([]);
     });
 
+    it.each([
+      ['sentinel with TLS, ACL user and both passwords', { redis: { sentinel: { nodes: ['s-0.s:26379', '10.0.0.7:26379', '[fd00::7]:26379'], masterName: 'superfone', password: { existingSecret: 'redis-auth', key: 'sentinel-password' } }, username: 'bff', password: { existingSecret: 'redis-auth', key: 'redis-password' }, tls: { enabled: true, ca: { existingSecret: 'redis-ca', key: 'ca.crt' } } } }],
+      ['a cluster', { redis: { cluster: { nodes: ['c-0.c:6379', 'c-1.c:65535'] } } }],
+      ['a URL with a password from a Secret file', { redis: { url: 'rediss://r.example:6380/0', password: { existingSecret: 'managed-redis', key: 'password' } } }],
+    ])('accepts %s', (_label, override) => {
+      const validate = validator();
+      expect(validate(merge(values, override as Tree)) ? [] : validate.errors).toEqual([]);
+    });
+
     it.each(ciFiles)('accepts values.yaml merged with ci/%s (as Helm validates it)', (file) => {
       const validate = validator();
       const merged = merge(values, parse(read(join(CHART, 'ci', file))) as Tree);
@@ -144,6 +159,17 @@ describe('Helm chart helm/superfone-bff', () => {
       ['a CORS origin with a path', { config: { corsOrigins: ['https://app.example.com/x'] } }],
       ['a zero shutdown timeout', { shutdown: { timeoutSeconds: 0 } }],
       ['a PDB that blocks every eviction', { podDisruptionBudget: { maxUnavailable: 0 } }],
+      ['sentinel and url topologies at once', { redis: { url: 'redis://r:6379', sentinel: { nodes: ['s:26379'] } } }],
+      ['sentinel and cluster topologies at once', { redis: { sentinel: { nodes: ['s:26379'] }, cluster: { nodes: ['c:6379'] } } }],
+      ['cluster and a URL in the chart Secret at once', { redis: { cluster: { nodes: ['c:6379'] } }, secrets: { redisUrl: 'redis://r:6379' } }],
+      ['a URL and a URL Secret at once', { redis: { url: 'redis://r:6379', existingSecret: 'redis-url' } }],
+      ['a sentinel without a port', { redis: { sentinel: { nodes: ['sentinel-0'] } } }],
+      ['a cluster node with port 0', { redis: { cluster: { nodes: ['c:0'] } } }],
+      ['a node list as one comma-separated string', { redis: { cluster: { nodes: 'a:6379,b:6379' } } }],
+      ['an empty sentinel master name', { redis: { sentinel: { nodes: ['s:26379'], masterName: '' } } }],
+      ['a Redis password as a plain value', { redis: { password: 'hunter2' } }],
+      ['a Secret name Kubernetes would refuse', { redis: { password: { existingSecret: 'Redis_Auth', key: 'password' } } }],
+      ['an unknown key under redis.tls', { redis: { tls: { enabled: true, insecure: true } } }],
     ])('rejects %s', (_label, override) => {
       expect(validator()(merge(values, override as Tree))).toBe(false);
     });
@@ -255,6 +281,18 @@ describe('Helm chart helm/superfone-bff', () => {
     it('the secret fields default to empty', () => {
       expect(values.secrets).toEqual({ existingSecret: '', superfoneApiKey: '', clientKeys: [], redisUrl: '' });
       expect(get(values, ['redis', 'url'])).toBe('');
+      // Redis and sentinel passwords and the CA exist only as references to the operator's Secrets.
+      for (const ref of [['redis', 'password'], ['redis', 'sentinel', 'password'], ['redis', 'tls', 'ca']]) {
+        expect(Object.keys(get(values, ref) as Tree).sort()).toEqual(['existingSecret', 'key']);
+        expect(get(values, [...ref, 'existingSecret'])).toBe('');
+      }
+    });
+
+    it('chooses no Redis topology by default', () => {
+      expect(get(values, ['redis', 'sentinel', 'nodes'])).toEqual([]);
+      expect(get(values, ['redis', 'cluster', 'nodes'])).toEqual([]);
+      expect(get(values, ['redis', 'existingSecret'])).toBe('');
+      expect(get(values, ['redis', 'tls', 'enabled'])).toBe(false);
     });
 
     it('no key that names a credential holds a value, and no string looks like one', () => {

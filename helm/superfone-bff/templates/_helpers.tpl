@@ -51,6 +51,43 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 /etc/superfone-bff/secrets
 {{- end }}
 
+{{/* Where the Redis password, sentinel password and CA certificate are mounted (a read-only projected volume). */}}
+{{- define "superfone-bff.redisSecretDir" -}}
+/var/run/secrets/superfone-bff/redis
+{{- end }}
+
+{{/*
+The Redis topology the values choose: url, sentinel, cluster or none. With more than one set,
+superfone-bff.validate fails the render before this matters.
+*/}}
+{{- define "superfone-bff.redisTopology" -}}
+{{- $r := .Values.redis }}
+{{- if $r.sentinel.nodes }}sentinel
+{{- else if $r.cluster.nodes }}cluster
+{{- else if or $r.url $r.existingSecret .Values.secrets.redisUrl }}url
+{{- else }}none
+{{- end }}
+{{- end }}
+
+{{/*
+The files of the Redis volume, as a YAML list of {env, secret, key, path}: one per *_FILE setting
+whose Secret is set. Empty when there are none (then there is no volume either).
+*/}}
+{{- define "superfone-bff.redisFiles" -}}
+{{- $r := .Values.redis }}
+{{- $files := list }}
+{{- if $r.password.existingSecret }}
+{{- $files = append $files (dict "env" "REDIS_PASSWORD_FILE" "secret" $r.password.existingSecret "key" $r.password.key "path" "password") }}
+{{- end }}
+{{- if $r.sentinel.password.existingSecret }}
+{{- $files = append $files (dict "env" "REDIS_SENTINEL_PASSWORD_FILE" "secret" $r.sentinel.password.existingSecret "key" $r.sentinel.password.key "path" "sentinel-password") }}
+{{- end }}
+{{- if $r.tls.ca.existingSecret }}
+{{- $files = append $files (dict "env" "REDIS_TLS_CA_FILE" "secret" $r.tls.ca.existingSecret "key" $r.tls.ca.key "path" "ca.crt") }}
+{{- end }}
+{{- with $files }}{{ toYaml . }}{{ end }}
+{{- end }}
+
 {{/* Label a pod carries to be let through the NetworkPolicy when networkPolicy.ingressFrom is set. */}}
 {{- define "superfone-bff.clientLabel" -}}
 {{- printf "%s-client" (include "superfone-bff.fullname" . | trunc 56 | trimSuffix "-") }}
@@ -80,12 +117,30 @@ The kubelet's grace countdown starts before the preStop hook runs, so the sleep 
 {{- fail "set secrets.existingSecret (recommended) or secrets.clientKeys" }}
 {{- end }}
 {{- end }}
-{{- $redisSources := 0 }}
-{{- if .Values.redis.url }}{{ $redisSources = add1 $redisSources }}{{ end }}
-{{- if .Values.redis.existingSecret }}{{ $redisSources = add1 $redisSources }}{{ end }}
-{{- if $s.redisUrl }}{{ $redisSources = add1 $redisSources }}{{ end }}
-{{- if gt $redisSources 1 }}
-{{- fail "set only one of redis.url, redis.existingSecret and secrets.redisUrl" }}
+{{- /* One Redis topology at a time, as the app requires (the schema says the same; this also holds with --skip-schema-validation). */}}
+{{- $r := .Values.redis }}
+{{- $chosen := list }}
+{{- if $r.url }}{{ $chosen = append $chosen "redis.url" }}{{ end }}
+{{- if $r.existingSecret }}{{ $chosen = append $chosen "redis.existingSecret" }}{{ end }}
+{{- if $s.redisUrl }}{{ $chosen = append $chosen "secrets.redisUrl" }}{{ end }}
+{{- if $r.sentinel.nodes }}{{ $chosen = append $chosen "redis.sentinel.nodes" }}{{ end }}
+{{- if $r.cluster.nodes }}{{ $chosen = append $chosen "redis.cluster.nodes" }}{{ end }}
+{{- if gt (len $chosen) 1 }}
+{{- fail (printf "%s are set: choose one Redis topology (a URL: redis.url, redis.existingSecret or secrets.redisUrl; redis.sentinel.nodes; or redis.cluster.nodes)" (join " and " $chosen)) }}
+{{- end }}
+{{- $topology := include "superfone-bff.redisTopology" . }}
+{{- if eq $topology "none" }}
+{{- range $name, $set := dict "redis.username" $r.username "redis.password.existingSecret" $r.password.existingSecret "redis.tls.enabled" $r.tls.enabled "redis.tls.ca.existingSecret" $r.tls.ca.existingSecret }}
+{{- if $set }}
+{{- fail (printf "%s is set but no Redis is configured: set redis.url, redis.existingSecret, redis.sentinel.nodes or redis.cluster.nodes" $name) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- if and $r.sentinel.password.existingSecret (ne $topology "sentinel") }}
+{{- fail "redis.sentinel.password.existingSecret is set but redis.sentinel.nodes is empty: the sentinel password is for the sentinel topology only" }}
+{{- end }}
+{{- if and $r.tls.ca.existingSecret (not $r.tls.enabled) (or (eq $topology "sentinel" "cluster") (hasPrefix "redis://" $r.url)) }}
+{{- fail "redis.tls.ca.existingSecret is set but TLS is off: set redis.tls.enabled=true (or use a rediss:// URL)" }}
 {{- end }}
 {{- if and (gt (int .Values.metrics.port) 0) (eq (int .Values.metrics.port) (int .Values.containerPort)) }}
 {{- fail "metrics.port must differ from containerPort (or be 0 to share it)" }}
