@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { RedisConnection } from '../src/cache/redis.connection';
+import { RedisConnection } from '../src/redis/redis.connection';
 import { freePort } from '../tools/free-port';
 import { OwnedRedis, startOwnedRedis } from './support/redis-server';
 import { bearer, Harness, json, KEYS, startHarness } from './support/test-app';

@@ -2,7 +2,9 @@ import { createHash } from 'node:crypto';
 
 /**
  * Redis key names. Each carries REDIS_KEY_PREFIX and a fingerprint of the Superfone key (never
- * the key), so two deployments with different Superfone keys never share entries.
+ * the key), so two deployments with different Superfone keys never share entries. The
+ * fingerprint is a Redis Cluster hash tag (`{…}`): the copy and its refresh lock live in one
+ * slot, so anything that touches them together works on a cluster.
  */
 export class CacheKeys {
   readonly numbers: string;
@@ -10,7 +12,7 @@ export class CacheKeys {
 
   constructor(prefix: string, superfoneApiKey: string) {
     const fingerprint = createHash('sha256').update(superfoneApiKey).digest('hex').slice(0, 16);
-    const base = `${prefix}${fingerprint}:available-numbers`;
+    const base = `${prefix}{${fingerprint}}:available-numbers`;
     this.numbers = base;
     this.refreshLock = `${base}:refresh-lock`;
   }

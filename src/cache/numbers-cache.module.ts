@@ -2,17 +2,18 @@ import { CacheModule } from '@nestjs/cache-manager';
 import { Module } from '@nestjs/common';
 import { Keyv } from 'keyv';
 import { AppConfig } from '../config/app-config';
+import { RedisConnection } from '../redis/redis.connection';
+import { RedisModule } from '../redis/redis.module';
 import { SuperfoneModule } from '../superfone/superfone.module';
 import { CacheKeys } from './cache-keys';
 import { IoredisKeyvStore } from './ioredis-keyv.store';
 import { NumbersCacheService } from './numbers-cache.service';
-import { RedisConnection } from './redis.connection';
-import { RedisModule } from './redis.module';
 import { RefreshLock } from './refresh-lock';
+import { SharedCopies } from './shared-copies';
 
 /**
- * The caching tier: cache-manager over an ioredis-backed Keyv store when REDIS_URL is set
- * (its in-memory store otherwise), and the service that owns the freshness rules.
+ * The caching tier: cache-manager over an ioredis-backed Keyv store when a Redis topology is
+ * configured (its in-memory store otherwise), and the service that owns the freshness rules.
  */
 @Module({
   imports: [
@@ -23,13 +24,14 @@ import { RefreshLock } from './refresh-lock';
       inject: [RedisConnection],
       useFactory: (redis: RedisConnection) => ({
         stores: redis.client
-          ? [new Keyv({ store: new IoredisKeyvStore(redis.client), useKeyPrefix: false, throwOnErrors: true })]
+          ? [new Keyv({ store: new IoredisKeyvStore(redis), useKeyPrefix: false, throwOnErrors: true })]
           : [new Keyv({ useKeyPrefix: false })],
       }),
     }),
   ],
   providers: [
     NumbersCacheService,
+    SharedCopies,
     RefreshLock,
     { provide: CacheKeys, inject: [AppConfig], useFactory: (c: AppConfig) => new CacheKeys(c.redis.keyPrefix, c.superfone.apiKey) },
   ],

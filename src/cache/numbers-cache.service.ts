@@ -1,17 +1,11 @@
-import { CACHE_MANAGER } from '@nestjs/cache-manager';
-import { Inject, Injectable } from '@nestjs/common';
-import type { Cache } from 'cache-manager';
-import type { Logger } from 'pino';
+import { Injectable } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AppConfig } from '../config/app-config';
-import { AppLogger } from '../logging/app-logger';
 import { Metrics } from '../metrics/metrics';
 import type { TraceContext } from '../tracing/trace-context';
 import { SuperfoneClient } from '../superfone/superfone.client';
-import { CacheKeys } from './cache-keys';
-import { CachedNumbers, CacheTiming } from './cached-numbers';
-import { RedisConnection } from './redis.connection';
+import { CachedNumbers } from './cached-numbers';
 import { LockAttempt, RefreshLock } from './refresh-lock';
+import { SharedCopies } from './shared-copies';
 
 /** How a request was served, for Cache-Status, logs and metrics. */
 export type CacheOutcome = 'hit' | 'miss' | 'stale' | 'refresh';
@@ -25,47 +19,50 @@ export interface CacheRead {
   readonly coalesced?: boolean;
 }
 
-type RefreshReason = 'miss' | 'background' | 'forced';
-const READ_FAILED = Symbol('readFailed');
+type LoadReason = 'miss' | 'background' | 'forced';
+/** Where a load's copy came from: already shared, fetched here, or fetched by the replica holding the lock. */
+type LoadSource = 'shared' | 'upstream' | 'winner' | 'local';
+
+interface Loaded {
+  readonly entry: CachedNumbers;
+  readonly source: LoadSource;
+}
+
+/** One load in flight in this process; every caller in the meantime joins it. */
+interface Load {
+  promise: Promise<Loaded>;
+  /** Set by a forced refresh (also one that arrived while this load was still deciding): go to Superfone. */
+  upstreamWanted: boolean;
+}
 
 /** After a failed refresh, stale hits wait this long before starting another. */
-const REFRESH_RETRY_AFTER_FAILURE_MS = 1000;
+export const REFRESH_RETRY_AFTER_FAILURE_MS = 1000;
 /** How often a replica that lost the refresh election looks for the winner's result. */
-const WAIT_POLL_MS = 20;
+export const WAIT_POLL_MS = 20;
 
 /**
  * Owns the freshness rules for the available-numbers list:
- * - in-process tier (the last copy, with its pre-serialized views) in front of the shared tier
- *   (cache-manager over Redis, or its in-memory store without REDIS_URL);
+ * - the in-process tier (the last copy, with its pre-serialized views) in front of the shared
+ *   tier (SharedCopies: cache-manager over Redis, or its in-memory store without Redis);
  * - fresh for CACHE_TTL_SECONDS, then stale for CACHE_STALE_SECONDS: a stale hit answers at once
- *   and starts one background refresh (stale-while-revalidate);
- * - concurrent misses in a process share one refresh; replicas elect one refresher through
- *   RefreshLock and the others wait briefly for its result;
- * - Redis failures never fail a request: they cost one short-deadline call and fall through.
+ *   and starts one background refresh (stale-while-revalidate), at most one a second after failures;
+ * - one load at a time per process (misses, background and forced refreshes all join it);
+ *   replicas elect one refresher through RefreshLock and the others wait for its copy.
+ * Each load owns its lock attempt and gives it back in one place (`finish`).
  */
 @Injectable()
 export class NumbersCacheService {
-  private readonly timing: CacheTiming;
-  private readonly logger: Logger;
   private local: CachedNumbers | undefined;
-  private loading: Promise<CacheRead> | undefined;
-  private refreshing: Promise<CachedNumbers> | undefined;
+  private loading: Load | undefined;
   private refreshRetryAt = 0;
   private lastRefreshFailed = false;
 
   constructor(
-    @Inject(CACHE_MANAGER) private readonly shared: Cache,
+    private readonly shared: SharedCopies,
     private readonly upstream: SuperfoneClient,
     private readonly lock: RefreshLock,
-    private readonly keys: CacheKeys,
-    private readonly redis: RedisConnection,
-    config: AppConfig,
     private readonly metrics: Metrics,
-    logger: AppLogger,
-  ) {
-    this.logger = logger.child(NumbersCacheService.name);
-    this.timing = { ttlMs: config.cache.ttlSeconds * 1000, staleMs: config.cache.staleSeconds * 1000 };
-  }
+  ) {}
 
   /**
    * The list as the cache rules say to serve it now. Throws an UpstreamError when nothing usable
@@ -76,15 +73,31 @@ export class NumbersCacheService {
     const local = this.local;
     if (local?.isFresh(now)) return { entry: local, outcome: 'hit' };
     if (local?.isUsable(now)) return this.serveStale(local, trace);
-    if (this.loading) return { ...(await this.loading), coalesced: true };
-    this.loading = this.loadFromShared(trace).finally(() => (this.loading = undefined));
-    return this.loading;
+    const coalesced = this.loading !== undefined;
+    const { entry, source } = await this.load('miss', trace).promise;
+    if (source === 'shared' || source === 'local') {
+      if (entry.isFresh(Date.now())) return { entry, outcome: 'hit', coalesced };
+      return { ...this.serveStale(entry, trace), coalesced };
+    }
+    return { entry, outcome: 'miss', coalesced };
   }
 
-  /** POST /numbers/available/refresh: fetch upstream now (joining a refresh already running). */
+  /**
+   * POST /numbers/available/refresh: fetch from Superfone now. A load already running is told to
+   * go to Superfone if it has not decided yet, and joined; a load that settled for the shared
+   * copy is followed by a forced one. A running load's upstream failure is this request's too.
+   */
   async forceRefresh(trace?: TraceContext): Promise<CacheRead> {
-    const coalesced = this.refreshing !== undefined;
-    return { entry: await this.refresh('forced', trace), outcome: 'refresh', coalesced };
+    const running = this.loading;
+    if (running) {
+      running.upstreamWanted = true;
+      const joined = await running.promise;
+      if (joined.source === 'upstream' || joined.source === 'winner') return { entry: joined.entry, outcome: 'refresh', coalesced: true };
+    }
+    const coalesced = this.loading !== undefined;
+    const load = this.load('forced', trace);
+    load.upstreamWanted = true;
+    return { entry: (await load.promise).entry, outcome: 'refresh', coalesced };
   }
 
   /** Age in seconds of the copy this process holds, for health reports. */
@@ -93,88 +106,87 @@ export class NumbersCacheService {
   }
 
   private serveStale(entry: CachedNumbers, trace?: TraceContext): CacheRead {
-    if (!this.refreshing && Date.now() >= this.refreshRetryAt) {
+    if (!this.loading && Date.now() >= this.refreshRetryAt) {
       // Failures are already logged and classified by the upstream client.
-      this.refresh('background', trace).catch(() => undefined);
+      this.load('background', trace).promise.catch(() => undefined);
     }
     return { entry, outcome: 'stale', refreshFailed: this.lastRefreshFailed };
   }
 
+  /** The load in flight, or a new one for `reason`. */
+  private load(reason: LoadReason, trace?: TraceContext): Load {
+    if (this.loading) return this.loading;
+    const load = { upstreamWanted: reason === 'forced' } as Load;
+    load.promise = this.runLoad(load, reason, trace).finally(() => {
+      if (this.loading === load) this.loading = undefined;
+    });
+    this.loading = load;
+    return load;
+  }
+
   /**
-   * A miss in this process: another replica may already have the list in Redis. The refresh
-   * lock is asked for together with the shared copy: the two commands leave in the same turn and
-   * Redis runs them in order, so the read sees whatever a previous lock holder wrote before it
-   * released. A cold start thus waits one round trip before calling Superfone, not three (read,
-   * lock, read again); during a burst of cold requests each round trip waits for the event loop to
-   * get through the requests that arrived meanwhile. The lock is given back when the copy is there.
+   * The lock is asked for together with the shared copy: both commands leave in the same turn and
+   * Redis runs them in order, so a cold start waits one round trip before it knows whether to call
+   * Superfone, not three (read, lock, read again).
    */
-  private async loadFromShared(trace?: TraceContext): Promise<CacheRead> {
-    const [lock, shared] = await Promise.all([this.lock.acquire(), this.readSharedSurely()]);
-    const now = Date.now();
-    if (shared?.isUsable(now)) {
-      // Released before a stale answer's background refresh asks for the lock again (same connection, same order).
-      void this.lock.release(lock);
-      const entry = this.install(shared);
-      return shared.isFresh(now) ? { entry, outcome: 'hit' } : this.serveStale(entry, trace);
-    }
-    return { entry: await this.refresh('miss', trace, lock), outcome: 'miss' };
-  }
-
-  /** `held`: a lock attempt already made together with a read of the shared copy (loadFromShared). */
-  private refresh(reason: RefreshReason, trace?: TraceContext, held?: LockAttempt): Promise<CachedNumbers> {
-    if (this.refreshing && held) void this.lock.release(held);
-    this.refreshing ??= this.runRefresh(reason, trace, held).finally(() => (this.refreshing = undefined));
-    return this.refreshing;
-  }
-
-  private async runRefresh(reason: RefreshReason, trace?: TraceContext, held?: LockAttempt): Promise<CachedNumbers> {
+  private async runLoad(load: Load, reason: LoadReason, trace?: TraceContext): Promise<Loaded> {
     const known = this.local?.fetchedAt ?? 0;
-    const lock = held ?? (await this.lock.acquire());
-    if (lock.state === 'unavailable') this.metrics.redisErrors.inc({ operation: 'lock' });
-    if (lock.state === 'busy') {
-      const fromWinner = await this.waitForNewerShared(known);
-      if (fromWinner) return this.install(fromWinner);
-      // The winner did not deliver in time: keep serving stale if we have it, else fetch ourselves.
-      if (reason === 'background' && this.local) return this.local;
-    } else if (lock.state === 'acquired' && reason !== 'forced' && !held) {
-      // Another replica may have finished a refresh between our miss and our election.
-      const shared = await this.readSharedSurely();
-      if (shared && shared.fetchedAt > known && shared.isFresh(Date.now())) {
-        await this.lock.release(lock);
-        return this.install(shared);
+    const [lock, shared] = await Promise.all([this.lock.acquire(), load.upstreamWanted ? undefined : this.shared.read()]);
+    if (lock.state === 'unavailable' && this.shared.reachable) this.metrics.redisErrors.inc({ operation: 'lock' });
+    let published: CachedNumbers | undefined;
+    try {
+      const now = Date.now();
+      if (!load.upstreamWanted && shared && shared.fetchedAt > known && shared.isUsable(now) && (reason !== 'background' || shared.isFresh(now))) {
+        return { entry: this.install(shared), source: 'shared' };
       }
+      if (lock.state === 'busy') {
+        const fromWinner = await this.waitForNewerShared(Math.max(known, shared?.fetchedAt ?? 0));
+        if (fromWinner) return { entry: this.install(fromWinner), source: 'winner' };
+        // The winner did not deliver in time: keep serving stale if we have it, else fetch ourselves.
+        if (reason === 'background' && this.local) return { entry: this.local, source: 'local' };
+      }
+      published = await this.fetchUpstream(trace);
+      return { entry: published, source: 'upstream' };
+    } finally {
+      this.finish(lock, published);
     }
-    return this.fetchUpstream(lock, trace);
   }
 
-  private async fetchUpstream(lock: LockAttempt, trace?: TraceContext): Promise<CachedNumbers> {
-    let numbers;
+  /**
+   * The one place a lock attempt ends. With a new copy, everyone waiting here is answered first;
+   * the shared write and then the release follow on the next turn of the event loop (sent while
+   * hundreds of answers are being written, the write's short deadline would fire before its reply
+   * is read); the release comes after the write, so a replica that waited finds the copy. Without
+   * one, the release leaves at once, before any later lock attempt on the same connection.
+   */
+  private finish(lock: LockAttempt, published: CachedNumbers | undefined): void {
+    if (!published) {
+      void this.lock.release(lock);
+      return;
+    }
+    setImmediate(() => void this.shared.write(published).finally(() => this.lock.release(lock)));
+  }
+
+  private async fetchUpstream(trace?: TraceContext): Promise<CachedNumbers> {
     try {
-      numbers = await this.upstream.fetchAvailableNumbers(trace);
+      const numbers = await this.upstream.fetchAvailableNumbers(trace);
+      const entry = this.install(new CachedNumbers(numbers, Date.now(), this.shared.timing));
+      this.lastRefreshFailed = false;
+      this.refreshRetryAt = 0;
+      return entry;
     } catch (error) {
       this.lastRefreshFailed = true;
       this.refreshRetryAt = Date.now() + REFRESH_RETRY_AFTER_FAILURE_MS;
-      void this.lock.release(lock);
       throw error;
     }
-    const entry = this.install(new CachedNumbers(numbers, Date.now(), this.timing));
-    this.lastRefreshFailed = false;
-    this.refreshRetryAt = 0;
-    // Everyone waiting here is answered first; the shared write and then the lock release follow
-    // on the next turn of the event loop. Sent while hundreds of answers are being written, the
-    // write's short Redis deadline would fire before its reply is read. Other replicas are
-    // polling Redis for that write, not waiting on this process.
-    setImmediate(() => void this.writeShared(entry).then(() => this.lock.release(lock)));
-    return entry;
   }
-
 
   /** Polls the shared tier until a copy newer than `known` appears, for at most one lock lifetime. */
   private async waitForNewerShared(known: number): Promise<CachedNumbers | undefined> {
     const deadline = Date.now() + this.lock.ttlMs;
-    while (Date.now() < deadline && this.redis.isReady) {
+    while (Date.now() < deadline && this.shared.reachable) {
       await sleep(WAIT_POLL_MS);
-      const shared = await this.readShared();
+      const shared = await this.shared.read();
       if (shared && shared.fetchedAt > known) return shared;
     }
     return undefined;
@@ -188,46 +200,4 @@ export class NumbersCacheService {
     }
     return this.local;
   }
-
-  /**
-   * The shared tier's copy; undefined when there is none or Redis failed (counted and logged).
-   * Read through the Keyv store itself, not cache-manager's get(), which hides errors as misses.
-   */
-  private async readShared(): Promise<CachedNumbers | undefined> {
-    const read = await this.tryReadShared();
-    return read === READ_FAILED ? undefined : read;
-  }
-
-  /** Like readShared(), but a failed read is retried while the connection is up (a busy loop's timeout). */
-  private async readSharedSurely(): Promise<CachedNumbers | undefined> {
-    const deadline = Date.now() + this.lock.ttlMs;
-    for (;;) {
-      const read = await this.tryReadShared();
-      if (read !== READ_FAILED || !this.redis.isReady || Date.now() > deadline) return read === READ_FAILED ? undefined : read;
-    }
-  }
-
-  private async tryReadShared(): Promise<CachedNumbers | undefined | typeof READ_FAILED> {
-    try {
-      const value = await this.shared.stores[0].get<unknown>(this.keys.numbers);
-      return value === undefined ? undefined : CachedNumbers.fromShared(value, this.timing);
-    } catch (error) {
-      this.metrics.redisErrors.inc({ operation: 'cache_read' });
-      this.logger.warn({ err: errorMessage(error) }, 'shared cache read failed');
-      return READ_FAILED;
-    }
-  }
-
-  private async writeShared(entry: CachedNumbers): Promise<void> {
-    try {
-      await this.shared.set(this.keys.numbers, entry.toShared(), this.timing.ttlMs + this.timing.staleMs);
-    } catch (error) {
-      this.metrics.redisErrors.inc({ operation: 'cache_write' });
-      this.logger.warn({ err: errorMessage(error) }, 'shared cache write failed; serving from the in-process tier');
-    }
-  }
-}
-
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -1,20 +1,47 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { AppConfig } from '../config/app-config';
+import type { RedisClient } from '../redis/redis-client.factory';
+import { RedisConnection } from '../redis/redis.connection';
 import { CacheKeys } from './cache-keys';
-import { RedisConnection } from './redis.connection';
-
-/** Deletes the lock only if it still holds our token, so a slow owner never frees another's lock. */
-const RELEASE_SCRIPT = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
-
-export type LockAttempt =
-  | { readonly state: 'acquired'; readonly token?: string }
-  | { readonly state: 'busy' }
-  | { readonly state: 'unavailable' };
 
 /**
- * The cluster-wide refresh lock: replicas sharing a Redis elect one refresher with
- * SET NX PX and a random token. Without Redis (or while it is down) every process may refresh.
+ * Takes the lock for ARGV[1] (a token) for ARGV[2] ms. 1: ours (also when a retried attempt had
+ * landed already); 0: another holder's; -1: the key holds something that is not a lock of ours
+ * (another type, or no expiry), which would otherwise block every refresh forever.
+ */
+const ACQUIRE_SCRIPT = `
+local kind = redis.call('TYPE', KEYS[1]).ok
+if kind == 'none' then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+if kind ~= 'string' or redis.call('PTTL', KEYS[1]) < 0 then return -1 end
+if redis.call('GET', KEYS[1]) == ARGV[1] then return 1 end
+return 0`;
+
+/** Deletes the lock only if it still holds our token, so a slow owner never frees another's lock. */
+const RELEASE_SCRIPT = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
+
+type WithScripts = RedisClient & {
+  superfoneBffAcquireLock(key: string, token: string, ttlMs: number): Promise<number>;
+  superfoneBffReleaseLock(key: string, token: string): Promise<number>;
+};
+
+/**
+ * - acquired: this process refreshes for everyone;
+ * - busy: another replica does; wait for its copy;
+ * - unavailable: no Redis, Redis failing, or a foreign value under the lock: refresh alone.
+ * `token` is kept whatever the state: a timed-out attempt may have landed, and release() frees it then.
+ */
+export interface LockAttempt {
+  readonly state: 'acquired' | 'busy' | 'unavailable';
+  readonly token: string;
+}
+
+/**
+ * The cluster-wide refresh lock: replicas sharing a Redis elect one refresher with a random
+ * token and an expiry. Without Redis (or while it fails) every process may refresh.
  */
 @Injectable()
 export class RefreshLock {
@@ -27,42 +54,27 @@ export class RefreshLock {
     config: AppConfig,
   ) {
     this.ttlMs = config.superfone.timeoutMs + 1000;
+    redis.client?.defineCommand('superfoneBffAcquireLock', { numberOfKeys: 1, lua: ACQUIRE_SCRIPT });
+    redis.client?.defineCommand('superfoneBffReleaseLock', { numberOfKeys: 1, lua: RELEASE_SCRIPT });
   }
 
-  /**
-   * Tries to take the lock. A command that times out while the connection is up may still have
-   * landed (a busy event loop reads the reply after the deadline fired), so the outcome is then
-   * read back from the lock itself rather than guessed: guessing "unavailable" would make every
-   * replica call Superfone, guessing "busy" could leave nobody refreshing.
-   */
   async acquire(): Promise<LockAttempt> {
-    const client = this.redis.client;
-    if (!client) return { state: 'acquired' };
     const token = randomUUID();
-    const deadline = Date.now() + this.ttlMs;
-    while (Date.now() < deadline) {
-      try {
-        const result = await client.set(this.keys.refreshLock, token, 'PX', this.ttlMs, 'NX');
-        return result === 'OK' ? { state: 'acquired', token } : { state: 'busy' };
-      } catch {
-        if (!this.redis.isReady) return { state: 'unavailable' };
-      }
-      try {
-        const holder = await client.get(this.keys.refreshLock);
-        if (holder === token) return { state: 'acquired', token };
-        if (holder !== null) return { state: 'busy' };
-        // Nobody holds it: our SET did not land. Try again.
-      } catch {
-        if (!this.redis.isReady) return { state: 'unavailable' };
-      }
+    if (!this.redis.client) return { state: 'acquired', token };
+    try {
+      const result = await this.redis.run('lock', (client) => (client as WithScripts).superfoneBffAcquireLock(this.keys.refreshLock, token, this.ttlMs));
+      return { state: result === 1 ? 'acquired' : result === 0 ? 'busy' : 'unavailable', token };
+    } catch {
+      // Counted and logged by RedisConnection.
+      return { state: 'unavailable', token };
     }
-    return { state: 'unavailable' };
   }
 
+  /** Gives the lock back if this attempt holds it (or may hold it, after a timeout). */
   async release(attempt: LockAttempt): Promise<void> {
-    if (attempt.state !== 'acquired' || !attempt.token || !this.redis.client) return;
+    if (attempt.state === 'busy' || !this.redis.client) return;
     try {
-      await this.redis.client.eval(RELEASE_SCRIPT, 1, this.keys.refreshLock, attempt.token);
+      await this.redis.run('lock', (client) => (client as WithScripts).superfoneBffReleaseLock(this.keys.refreshLock, attempt.token));
     } catch {
       // The lock expires by itself after ttlMs.
     }

@@ -1,4 +1,5 @@
 import type { ClientKey } from '../auth/client-keys';
+import type { RedisSettings } from './redis-settings';
 
 /** Log levels pino understands; LOG_LEVEL must be one of them. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -17,12 +18,7 @@ export class AppConfig {
     readonly timeoutMs: number;
   };
   readonly clients: readonly ClientKey[];
-  readonly redis: {
-    /** Absent: the in-process tier alone serves. */
-    readonly url: string | undefined;
-    readonly keyPrefix: string;
-    readonly commandTimeoutMs: number;
-  };
+  readonly redis: RedisSettings;
   readonly cache: {
     readonly ttlSeconds: number;
     readonly staleSeconds: number;

@@ -22,7 +22,7 @@ describe(loadConfig.name, () => {
       port: 3000,
       host: '0.0.0.0',
       superfone: { baseUrl: 'https://prod-api.superfone.co.in/superfone', apiKey: 'server-key', timeoutMs: 3000 },
-      redis: { url: undefined, keyPrefix: 'superfone-bff:', commandTimeoutMs: 50 },
+      redis: { topology: undefined, username: undefined, password: undefined, tls: false, tlsCa: undefined, keyPrefix: 'superfone-bff:', commandTimeoutMs: 50 },
       cache: { ttlSeconds: 30, staleSeconds: 300 },
       corsOrigins: [],
       logLevel: 'info',
@@ -99,7 +99,88 @@ describe(loadConfig.name, () => {
   it('accepts a password-protected REDIS_URL and trims a trailing slash from the base URL', () => {
     const sut = loadConfig({ ...minimal, REDIS_URL: 'redis://:pw@10.0.0.5:6380/2', SUPERFONE_BASE_URL: 'http://stand-in:4010/superfone/' });
 
-    expect(sut.redis.url).toBe('redis://:pw@10.0.0.5:6380/2');
+    expect(sut.redis.topology).toEqual({ kind: 'url', url: 'redis://:pw@10.0.0.5:6380/2' });
     expect(sut.superfone.baseUrl).toBe('http://stand-in:4010/superfone');
+  });
+
+  describe('Redis topologies', () => {
+    const files: Record<string, string> = { '/run/redis-pw': 's3cret\n', '/run/sentinel-pw': 'sentinel-s3cret', '/run/ca.pem': '-----BEGIN CERTIFICATE-----\nMIIB\n' };
+    const readFile = (path: string) => {
+      if (!(path in files)) throw new Error('ENOENT');
+      return files[path];
+    };
+
+    it('reads a Sentinel group with its master name, passwords from files, TLS and an own CA', () => {
+      const sut = loadConfig(
+        {
+          ...minimal,
+          REDIS_SENTINELS: 'sentinel-0.redis:26379, sentinel-1.redis:26379,[::1]:26380',
+          REDIS_SENTINEL_MASTER: 'cache-master',
+          REDIS_SENTINEL_PASSWORD_FILE: '/run/sentinel-pw',
+          REDIS_USERNAME: 'superfone-bff',
+          REDIS_PASSWORD_FILE: '/run/redis-pw',
+          REDIS_TLS: 'true',
+          REDIS_TLS_CA_FILE: '/run/ca.pem',
+        },
+        readFile,
+      );
+
+      expect(sut.redis).toMatchObject({
+        topology: {
+          kind: 'sentinel',
+          masterName: 'cache-master',
+          sentinelPassword: 'sentinel-s3cret',
+          sentinels: [
+            { host: 'sentinel-0.redis', port: 26379 },
+            { host: 'sentinel-1.redis', port: 26379 },
+            { host: '::1', port: 26380 },
+          ],
+        },
+        username: 'superfone-bff',
+        password: 's3cret',
+        tls: true,
+        tlsCa: files['/run/ca.pem'],
+      });
+    });
+
+    it('defaults the Sentinel master name to mymaster, and reads cluster seed nodes', () => {
+      expect(loadConfig({ ...minimal, REDIS_SENTINELS: 's:26379' }).redis.topology).toMatchObject({ kind: 'sentinel', masterName: 'mymaster' });
+      expect(loadConfig({ ...minimal, REDIS_CLUSTER_NODES: 'a:7000,b:7001' }).redis.topology).toEqual({
+        kind: 'cluster',
+        nodes: [
+          { host: 'a', port: 7000 },
+          { host: 'b', port: 7001 },
+        ],
+      });
+    });
+
+    it('turns TLS on for a rediss:// URL', () => {
+      expect(loadConfig({ ...minimal, REDIS_URL: 'rediss://cache.example:6380' }).redis.tls).toBe(true);
+    });
+
+    it('refuses two topologies at once in one line naming them, never their values', () => {
+      const problems = problemsOf({ ...minimal, REDIS_URL: 'redis://:hunter2@a:6379', REDIS_CLUSTER_NODES: 'secret-host:7000' });
+
+      expect(problems).toEqual(['REDIS_URL and REDIS_CLUSTER_NODES are both set; set only one Redis topology']);
+      expect(problemsOf({ ...minimal, REDIS_URL: 'redis://a', REDIS_SENTINELS: 'b:1', REDIS_CLUSTER_NODES: 'c:2' })).toEqual([
+        'REDIS_URL and REDIS_SENTINELS and REDIS_CLUSTER_NODES are all set; set only one Redis topology',
+      ]);
+    });
+
+    it('names malformed node lists, unreadable files and a password given twice', () => {
+      const problems = problemsOf(
+        { ...minimal, REDIS_SENTINELS: 'ok:1,hunter2', REDIS_PASSWORD: 'x', REDIS_PASSWORD_FILE: '/run/redis-pw', REDIS_TLS_CA_FILE: '/missing.pem', REDIS_TLS: 'yes' },
+        readFile,
+      );
+
+      expect(problems).toEqual([
+        'REDIS_SENTINELS must be a comma-separated list of host:port',
+        'REDIS_PASSWORD and REDIS_PASSWORD_FILE are both set; set only one',
+        'REDIS_TLS must be true or false',
+        'REDIS_TLS_CA_FILE names a file that cannot be read',
+      ]);
+      expect(problems.join('\n')).not.toContain('hunter2');
+      expect(problemsOf({ ...minimal, REDIS_CLUSTER_NODES: 'a:0' })).toEqual(['REDIS_CLUSTER_NODES must be a comma-separated list of host:port']);
+    });
   });
 });

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseClientKeys } from '../auth/client-keys';
 import { AppConfig, LOG_LEVELS, LogLevel } from './app-config';
+import { RedisNodeAddress, RedisSettings, RedisTopology, TOPOLOGY_SETTINGS } from './redis-settings';
 
 /** Thrown when one or more settings are missing or malformed; lists every one by name, never a value. */
 export class ConfigError extends Error {
@@ -34,11 +35,7 @@ export function loadConfig(env: Env, readFile: ReadFile = readUtf8): AppConfig {
       timeoutMs: s.int('SUPERFONE_TIMEOUT_MS', 3000, 100, 60000),
     },
     clients: parseClientKeys(s.secret('CLIENT_KEYS'), s.sourceName('CLIENT_KEYS'), problems),
-    redis: {
-      url: s.redisUrl('REDIS_URL'),
-      keyPrefix: s.text('REDIS_KEY_PREFIX', 'superfone-bff:'),
-      commandTimeoutMs: s.int('REDIS_COMMAND_TIMEOUT_MS', 50, 5, 5000),
-    },
+    redis: redisSettings(s),
     cache: {
       ttlSeconds: s.int('CACHE_TTL_SECONDS', 30, 1, 86400),
       staleSeconds: s.int('CACHE_STALE_SECONDS', 300, 0, 604800),
@@ -68,6 +65,33 @@ export function loadConfig(env: Env, readFile: ReadFile = readUtf8): AppConfig {
   return config;
 }
 
+function redisSettings(s: Settings): RedisSettings {
+  const chosen = TOPOLOGY_SETTINGS.filter((name) => s.isSet(name));
+  if (chosen.length > 1) s.problem(`${chosen.join(' and ')} are ${chosen.length === 2 ? 'both' : 'all'} set; set only one Redis topology`);
+  const url = s.redisUrl('REDIS_URL');
+  let topology: RedisTopology | undefined;
+  if (chosen[0] === 'REDIS_URL' && url) topology = { kind: 'url', url };
+  if (chosen[0] === 'REDIS_SENTINELS') {
+    topology = {
+      kind: 'sentinel',
+      sentinels: s.nodeList('REDIS_SENTINELS'),
+      masterName: s.text('REDIS_SENTINEL_MASTER', 'mymaster'),
+      sentinelPassword: s.optionalSecret('REDIS_SENTINEL_PASSWORD'),
+    };
+  }
+  if (chosen[0] === 'REDIS_CLUSTER_NODES') topology = { kind: 'cluster', nodes: s.nodeList('REDIS_CLUSTER_NODES') };
+  const caFile = s.text('REDIS_TLS_CA_FILE', '');
+  return {
+    topology,
+    username: s.isSet('REDIS_USERNAME') ? s.text('REDIS_USERNAME', '') : undefined,
+    password: s.optionalSecret('REDIS_PASSWORD'),
+    tls: s.bool('REDIS_TLS', false) || url?.startsWith('rediss:') === true,
+    tlsCa: caFile ? s.fileText('REDIS_TLS_CA_FILE', caFile) : undefined,
+    keyPrefix: s.text('REDIS_KEY_PREFIX', 'superfone-bff:'),
+    commandTimeoutMs: s.int('REDIS_COMMAND_TIMEOUT_MS', 50, 5, 5000),
+  };
+}
+
 function resolvable(moduleName: string): boolean {
   try {
     require.resolve(moduleName);
@@ -93,6 +117,46 @@ class Settings {
   private fail<T>(name: string, why: string, fallback: T): T {
     this.problems.push(`${name} ${why}`);
     return fallback;
+  }
+
+  /** A problem that names several settings at once (the message starts with their names). */
+  problem(message: string): void {
+    this.problems.push(message);
+  }
+
+  isSet(name: string): boolean {
+    return this.raw(name) !== undefined;
+  }
+
+  /** `host:port,host:port`: Redis sentinels or cluster seed nodes. */
+  nodeList(name: string): RedisNodeAddress[] {
+    const entries = (this.raw(name) ?? '').split(',').map((e) => e.trim()).filter(Boolean);
+    const nodes = entries.map((entry) => {
+      const match = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(entry);
+      const port = match ? Number(match[2]) : 0;
+      return match && port > 0 && port <= 65535 ? { host: match[1].replace(/^\[|\]$/g, ''), port } : undefined;
+    });
+    if (nodes.length === 0 || nodes.some((n) => n === undefined)) {
+      return this.fail(name, 'must be a comma-separated list of host:port', []);
+    }
+    return nodes as RedisNodeAddress[];
+  }
+
+  /** The text of the file a setting names (a CA certificate, say). */
+  fileText(name: string, path: string): string | undefined {
+    try {
+      const text = this.readFile(path);
+      return text.trim() === '' ? this.fail(name, 'names an empty file', undefined) : text;
+    } catch {
+      return this.fail(name, 'names a file that cannot be read', undefined);
+    }
+  }
+
+  /** An optional secret from NAME or NAME_FILE (not both). */
+  optionalSecret(name: string): string | undefined {
+    if (this.raw(name) === undefined && this.raw(`${name}_FILE`) === undefined) return undefined;
+    const value = this.secret(name);
+    return value === '' ? undefined : value;
   }
 
   int(name: string, fallback: number, min: number, max: number): number {

@@ -1,7 +1,7 @@
 import { Global, Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { NumbersCacheModule } from '../cache/numbers-cache.module';
-import { RedisModule } from '../cache/redis.module';
+import { RedisModule } from '../redis/redis.module';
 import { SuperfoneModule } from '../superfone/superfone.module';
 import { HealthController } from './health.controller';
 import { LifecycleHealthIndicator } from './lifecycle.health';

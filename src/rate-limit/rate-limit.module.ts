@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { ThrottlerModule } from '@nestjs/throttler';
-import { RedisModule } from '../cache/redis.module';
+import { RedisModule } from '../redis/redis.module';
 import { AppConfig } from '../config/app-config';
 import { RATE_LIMIT_WINDOW_MS } from './rate-limit.constants';
 import { RedisThrottlerStorage } from './redis-throttler.storage';

@@ -2,10 +2,10 @@ import { Injectable } from '@nestjs/common';
 import type { ThrottlerStorage } from '@nestjs/throttler';
 import type { ThrottlerStorageRecord } from '@nestjs/throttler/dist/throttler-storage-record.interface';
 import type { Logger } from 'pino';
-import { RedisConnection } from '../cache/redis.connection';
+import { isTimeout } from '../redis/redis-gate';
+import { RedisConnection } from '../redis/redis.connection';
 import { AppConfig } from '../config/app-config';
 import { AppLogger } from '../logging/app-logger';
-import { Metrics } from '../metrics/metrics';
 
 /**
  * Adds N hits atomically and starts the window on the first ones; returns the window's total
@@ -30,6 +30,12 @@ interface Window {
   synced: number;
   /** Hits sent to Redis, not yet answered. */
   inFlight: number;
+  /**
+   * Hits whose flush timed out: they may have landed in Redis or not. Counted here, never sent
+   * again (a resend would count them twice on every replica); forgotten at the next answered
+   * flush, whose total includes them if they landed (one connection runs commands in order).
+   */
+  unconfirmed: number;
   /** Hits not yet sent. */
   pending: number;
   flushScheduled: boolean;
@@ -59,7 +65,6 @@ export class RedisThrottlerStorage implements ThrottlerStorage {
   constructor(
     private readonly redis: RedisConnection,
     private readonly config: AppConfig,
-    private readonly metrics: Metrics,
     logger: AppLogger,
   ) {
     this.logger = logger.child(RedisThrottlerStorage.name);
@@ -79,13 +84,15 @@ export class RedisThrottlerStorage implements ThrottlerStorage {
     const now = Date.now();
     let window = this.windows.get(key);
     if (!window || now >= window.expiresAt) {
-      window = { expiresAt: now + ttl, synced: 0, inFlight: 0, pending: 0, flushScheduled: false };
+      window = { expiresAt: now + ttl, synced: 0, inFlight: 0, unconfirmed: 0, pending: 0, flushScheduled: false };
       this.windows.set(key, window);
     }
-    const estimate = window.synced + window.inFlight + window.pending + 1;
+    const estimate = window.synced + window.inFlight + window.unconfirmed + window.pending + 1;
     const exactFrom = limit - Math.max(1, Math.ceil(limit * EXACT_ZONE));
     window.pending++;
-    if (estimate <= exactFrom || !this.redisUsable(now)) {
+    const redisUsable = this.redisUsable(now);
+    if (!redisUsable && this.redis.client && !this.usingFallback) this.noteRedis(false);
+    if (estimate <= exactFrom || !redisUsable) {
       this.scheduleFlush(key, window, ttl);
       return record(estimate, limit, window.expiresAt - now);
     }
@@ -96,7 +103,7 @@ export class RedisThrottlerStorage implements ThrottlerStorage {
   }
 
   private redisUsable(now: number): boolean {
-    return this.redis.client !== undefined && now >= this.redisRetryAt;
+    return this.redis.isUsable && now >= this.redisRetryAt;
   }
 
   private scheduleFlush(key: string, window: Window, ttl: number): void {
@@ -115,28 +122,34 @@ export class RedisThrottlerStorage implements ThrottlerStorage {
     window.pending = 0;
     window.inFlight += hits;
     try {
-      const client = this.redis.client as unknown as WithAddHits;
-      const [total, remainingMs] = await client.superfoneBffAddHits(`${this.config.redis.keyPrefix}rate:${key}`, ttl, hits);
+      const [total, remainingMs] = await this.redis.run(
+        'rate_limit',
+        (client) => (client as unknown as WithAddHits).superfoneBffAddHits(`${this.config.redis.keyPrefix}rate:${key}`, ttl, hits),
+        { retryOnTimeout: false },
+      );
       window.inFlight -= hits;
+      window.unconfirmed = 0;
       window.synced = Math.max(window.synced, total);
       window.expiresAt = Date.now() + remainingMs;
       this.noteRedis(true);
       return total;
     } catch (error) {
       window.inFlight -= hits;
-      window.pending += hits;
+      // A timed-out increment may still land: keep it counted here only. Anything else surely did not run.
+      if (isTimeout(error)) window.unconfirmed += hits;
+      else window.pending += hits;
       this.redisRetryAt = Date.now() + RETRY_AFTER_FAILURE_MS;
-      this.metrics.redisErrors.inc({ operation: 'rate_limit' });
-      this.noteRedis(false, error);
+      this.noteRedis(false);
       return undefined;
     }
   }
 
-  private noteRedis(ok: boolean, error?: unknown): void {
+  /** One line when counting falls back to this process and one when Redis counts again (the failures themselves are logged by RedisConnection). */
+  private noteRedis(ok: boolean): void {
     if (ok === !this.usingFallback) return;
     this.usingFallback = !ok;
     if (ok) this.logger.info('rate limits counted in Redis again');
-    else this.logger.warn({ err: (error as Error).message }, 'rate limits falling back to per-process counting: Redis failed');
+    else this.logger.warn('rate limits falling back to per-process counting: Redis failed');
   }
 }
 
