@@ -1,5 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Metrics } from '../metrics/metrics';
 import type { TraceContext } from '../tracing/trace-context';
 import { SuperfoneClient } from '../superfone/superfone.client';
@@ -185,19 +184,21 @@ export class NumbersCacheService {
   private async waitForNewerShared(known: number): Promise<CachedNumbers | undefined> {
     const deadline = Date.now() + this.lock.ttlMs;
     while (Date.now() < deadline && this.shared.reachable) {
-      await sleep(WAIT_POLL_MS);
+      await new Promise((resolve) => setTimeout(resolve, WAIT_POLL_MS));
       const shared = await this.shared.read();
       if (shared && shared.fetchedAt > known) return shared;
     }
     return undefined;
   }
 
-  /** Keeps the newest copy: a slow refresh finishing late never replaces a newer one. */
+  /**
+   * Makes `entry` the copy this process serves. Loads run one at a time and only ever install a
+   * copy newer than the one they started with, so this never goes back in time; across replicas,
+   * the shared tier's write refuses an older copy (IoredisKeyvStore).
+   */
   private install(entry: CachedNumbers): CachedNumbers {
-    if (!this.local || entry.fetchedAt >= this.local.fetchedAt) {
-      this.local = entry;
-      this.metrics.cachedCopyFetchedAt.set(entry.fetchedAt / 1000);
-    }
-    return this.local;
+    this.local = entry;
+    this.metrics.cachedCopyFetchedAt.set(entry.fetchedAt / 1000);
+    return entry;
   }
 }

@@ -7,8 +7,9 @@ import { CacheKeys } from './cache-keys';
 
 /**
  * Takes the lock for ARGV[1] (a token) for ARGV[2] ms. 1: ours (also when a retried attempt had
- * landed already); 0: another holder's; -1: the key holds something that is not a lock of ours
- * (another type, or no expiry), which would otherwise block every refresh forever.
+ * landed already, or the holder is one of this process's earlier tokens, ARGV[3…], whose release
+ * never reached Redis); 0: another holder's; -1: the key holds something that is not a lock of
+ * ours (another type, or no expiry), which would otherwise block every refresh forever.
  */
 const ACQUIRE_SCRIPT = `
 local kind = redis.call('TYPE', KEYS[1]).ok
@@ -17,14 +18,24 @@ if kind == 'none' then
   return 1
 end
 if kind ~= 'string' or redis.call('PTTL', KEYS[1]) < 0 then return -1 end
-if redis.call('GET', KEYS[1]) == ARGV[1] then return 1 end
+local holder = redis.call('GET', KEYS[1])
+if holder == ARGV[1] then return 1 end
+for i = 3, #ARGV do
+  if holder == ARGV[i] then
+    redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+    return 1
+  end
+end
 return 0`;
+
+/** Most earlier tokens remembered: each is at most one lock lifetime old when it matters. */
+const MAX_LEFTOVERS = 8;
 
 /** Deletes the lock only if it still holds our token, so a slow owner never frees another's lock. */
 const RELEASE_SCRIPT = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
 
 type WithScripts = RedisClient & {
-  superfoneBffAcquireLock(key: string, token: string, ttlMs: number): Promise<number>;
+  superfoneBffAcquireLock(key: string, token: string, ttlMs: number, ...leftovers: string[]): Promise<number>;
   superfoneBffReleaseLock(key: string, token: string): Promise<number>;
 };
 
@@ -47,6 +58,11 @@ export interface LockAttempt {
 export class RefreshLock {
   /** The lock outlives the longest refresh, so a crashed owner frees it on its own. */
   readonly ttlMs: number;
+  /**
+   * Tokens of this process whose release failed (Redis paused or down) and that may still hold
+   * the lock: the next attempt takes such a lock over instead of waiting for itself.
+   */
+  private readonly leftovers = new Set<string>();
 
   constructor(
     private readonly redis: RedisConnection,
@@ -62,7 +78,11 @@ export class RefreshLock {
     const token = randomUUID();
     if (!this.redis.client) return { state: 'acquired', token };
     try {
-      const result = await this.redis.run('lock', (client) => (client as WithScripts).superfoneBffAcquireLock(this.keys.refreshLock, token, this.ttlMs));
+      const leftovers = [...this.leftovers];
+      const result = await this.redis.run('lock', (client) =>
+        (client as WithScripts).superfoneBffAcquireLock(this.keys.refreshLock, token, this.ttlMs, ...leftovers),
+      );
+      if (result === 1) this.leftovers.clear();
       return { state: result === 1 ? 'acquired' : result === 0 ? 'busy' : 'unavailable', token };
     } catch {
       // Counted and logged by RedisConnection.
@@ -76,7 +96,9 @@ export class RefreshLock {
     try {
       await this.redis.run('lock', (client) => (client as WithScripts).superfoneBffReleaseLock(this.keys.refreshLock, attempt.token));
     } catch {
-      // The lock expires by itself after ttlMs.
+      // It expires by itself after ttlMs; until then this process's next attempt may take it over.
+      if (this.leftovers.size >= MAX_LEFTOVERS) this.leftovers.delete(this.leftovers.values().next().value as string);
+      this.leftovers.add(attempt.token);
     }
   }
 }

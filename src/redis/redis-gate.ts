@@ -17,17 +17,6 @@ export class RedisTimeoutError extends Error {
 /** After an attempt and its retry both time out, commands are refused this long. */
 export const PAUSE_AFTER_TIMEOUTS_MS = 1000;
 
-export interface GateClock {
-  now(): number;
-  /** Resolves after `ms`; its timer must not keep the process alive. */
-  sleep(ms: number): Promise<void>;
-}
-
-const realClock: GateClock = {
-  now: () => Date.now(),
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms).unref()),
-};
-
 export function isTimeout(error: unknown): boolean {
   return error instanceof RedisTimeoutError || (error instanceof Error && error.message === 'Command timed out');
 }
@@ -47,14 +36,11 @@ export class RedisGate {
   private pausedUntil = 0;
   private probing = false;
 
-  constructor(
-    private readonly timeoutMs: number,
-    private readonly clock: GateClock = realClock,
-  ) {}
+  constructor(private readonly timeoutMs: number) {}
 
   /** True while commands are refused without being sent. */
   get paused(): boolean {
-    return this.pausedUntil > 0 && (this.clock.now() < this.pausedUntil || this.probing);
+    return this.pausedUntil > 0 && (Date.now() < this.pausedUntil || this.probing);
   }
 
   /**
@@ -64,21 +50,21 @@ export class RedisGate {
   async run<T>(command: () => Promise<T>, retryOnTimeout = true): Promise<T> {
     let probe = false;
     if (this.pausedUntil > 0) {
-      if (this.clock.now() < this.pausedUntil) throw new RedisUnavailableError('paused after timeouts');
+      if (Date.now() < this.pausedUntil) throw new RedisUnavailableError('paused after timeouts');
       if (this.probing) throw new RedisUnavailableError('paused after timeouts, probe in flight');
       this.probing = probe = true;
     }
     try {
       const result = await this.attempt(command).catch(async (error: unknown) => {
         if (!isTimeout(error) || probe || !retryOnTimeout) throw error;
-        await this.clock.sleep(Math.max(1, Math.round(this.timeoutMs / 5)));
-        if (this.pausedUntil > this.clock.now()) throw error;
+        await new Promise((resolve) => setTimeout(resolve, Math.max(1, Math.round(this.timeoutMs / 5))));
+        if (this.pausedUntil > Date.now()) throw error;
         return this.attempt(command);
       });
       this.pausedUntil = 0;
       return result;
     } catch (error) {
-      if (isTimeout(error)) this.pausedUntil = this.clock.now() + PAUSE_AFTER_TIMEOUTS_MS;
+      if (isTimeout(error)) this.pausedUntil = Date.now() + PAUSE_AFTER_TIMEOUTS_MS;
       else if (probe) this.pausedUntil = 0;
       throw error;
     } finally {

@@ -1,11 +1,11 @@
-import { Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, OnApplicationShutdown, OnModuleInit, Optional } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { AppConfig } from '../config/app-config';
 import { AppLogger } from '../logging/app-logger';
 import { RepeatedWarning } from '../logging/repeated-warning';
 import { Metrics } from '../metrics/metrics';
-import { createRedisClient, describeTopology, RedisClient } from './redis-client.factory';
+import { describeTopology, RedisClient } from './redis-client.factory';
 import { RedisGate, RedisUnavailableError } from './redis-gate';
 
 /** How long boot waits for a configured Redis before carrying on without it. */
@@ -20,17 +20,20 @@ export type RedisOperation = 'cache_read' | 'cache_write' | 'lock' | 'rate_limit
  * grey-failure rules, counts failures and logs them summarized. ioredis keeps reconnecting in the
  * background, so a Redis that comes back is used again without a restart.
  */
+/** The ioredis client RedisModule builds for the configured topology (undefined without one). */
+export const REDIS_CLIENT = Symbol('REDIS_CLIENT');
+
 @Injectable()
 export class RedisConnection implements OnModuleInit, OnApplicationShutdown {
-  readonly client: RedisClient | undefined;
   /** Where Redis is, safe to log. */
   readonly host: string | undefined;
   private readonly gate: RedisGate;
   private readonly logger: Logger;
   private readonly connectionWarning: RepeatedWarning;
-  private readonly commandWarnings = new Map<RedisOperation, RepeatedWarning>();
+  private readonly commandWarning: RepeatedWarning;
 
   constructor(
+    @Optional() @Inject(REDIS_CLIENT) readonly client: RedisClient | undefined,
     private readonly config: AppConfig,
     private readonly metrics: Metrics,
     logger: AppLogger,
@@ -38,9 +41,9 @@ export class RedisConnection implements OnModuleInit, OnApplicationShutdown {
     this.logger = logger.child(RedisConnection.name);
     const settings = config.redis;
     this.gate = new RedisGate(settings.commandTimeoutMs);
-    this.client = settings.topology ? createRedisClient({ ...settings, topology: settings.topology }) : undefined;
     this.host = settings.topology ? describeTopology(settings.topology) : undefined;
     this.connectionWarning = new RepeatedWarning(this.logger, 'redis connection error');
+    this.commandWarning = new RepeatedWarning(this.logger, 'redis command failed');
     this.client?.on('error', (error: Error) => this.connectionWarning.warn({ redisHost: this.host, err: error.message }));
     this.client?.on('ready', () => this.connectionWarning.recovered('redis connection ready', { redisHost: this.host }));
   }
@@ -69,19 +72,13 @@ export class RedisConnection implements OnModuleInit, OnApplicationShutdown {
     if (!client) throw new RedisUnavailableError('not configured');
     try {
       const result = await this.gate.run(() => command(client), options.retryOnTimeout ?? true);
-      this.commandWarnings.get(operation)?.recovered(`redis ${operation} works again`);
+      if (this.commandWarning.active) this.commandWarning.recovered('redis commands work again', { redisHost: this.host });
       return result;
     } catch (error) {
       this.metrics.redisErrors.inc({ operation });
-      this.warningFor(operation).warn({ redisHost: this.host, err: errorMessage(error) });
+      this.commandWarning.warn({ redisHost: this.host, operation, err: errorMessage(error) });
       throw error;
     }
-  }
-
-  private warningFor(operation: RedisOperation): RepeatedWarning {
-    let warning = this.commandWarnings.get(operation);
-    if (!warning) this.commandWarnings.set(operation, (warning = new RepeatedWarning(this.logger, `redis ${operation} failed`)));
-    return warning;
   }
 
   /** Proves a configured Redis with a real write and read; a failure is logged loudly, not fatal. */

@@ -1,6 +1,18 @@
 import { Module } from '@nestjs/common';
-import { RedisConnection } from './redis.connection';
+import { AppConfig } from '../config/app-config';
+import { createRedisClient } from './redis-client.factory';
+import { REDIS_CLIENT, RedisConnection } from './redis.connection';
 
 /** Provides the service's one Redis connection to the cache, the refresh lock, rate limits and health. */
-@Module({ providers: [RedisConnection], exports: [RedisConnection] })
+@Module({
+  providers: [
+    {
+      provide: REDIS_CLIENT,
+      inject: [AppConfig],
+      useFactory: ({ redis }: AppConfig) => (redis.topology ? createRedisClient({ ...redis, topology: redis.topology }) : undefined),
+    },
+    RedisConnection,
+  ],
+  exports: [RedisConnection],
+})
 export class RedisModule {}

@@ -1,0 +1,103 @@
+import { PAUSE_AFTER_TIMEOUTS_MS, RedisGate, RedisTimeoutError, RedisUnavailableError } from './redis-gate';
+
+const TIMEOUT_MS = 50;
+
+/** A command that answers after `ms` (never, when undefined), counting its calls. */
+function command(ms: number | undefined, reply: unknown = 'OK') {
+  const fn = jest.fn(() => new Promise((resolve) => (ms === undefined ? undefined : setTimeout(() => resolve(reply), ms))));
+  return fn;
+}
+
+describe(RedisGate.name, () => {
+  beforeEach(() => jest.useFakeTimers({ now: 0 }));
+  afterEach(() => jest.useRealTimers());
+
+  async function settle<T>(promise: Promise<T>, advanceMs: number): Promise<{ value?: T; error?: unknown; at: number }> {
+    const out: { value?: T; error?: unknown; at: number } = { at: -1 };
+    promise.then(
+      (value) => Object.assign(out, { value, at: Date.now() }),
+      (error: unknown) => Object.assign(out, { error, at: Date.now() }),
+    );
+    await jest.advanceTimersByTimeAsync(advanceMs);
+    return out;
+  }
+
+  it('answers within the deadline without a retry', async () => {
+    const gate = new RedisGate(TIMEOUT_MS);
+    const cmd = command(10);
+
+    expect(await settle(gate.run(cmd), 100)).toEqual({ value: 'OK', at: 10 });
+    expect(cmd).toHaveBeenCalledTimes(1);
+  });
+
+  it('retries a timeout once, after a short pause, so a caller waits about twice the deadline', async () => {
+    const gate = new RedisGate(TIMEOUT_MS);
+    const cmd = jest.fn().mockImplementationOnce(command(undefined)).mockImplementationOnce(command(5));
+
+    const result = await settle(gate.run(cmd), 200);
+
+    expect(result).toEqual({ value: 'OK', at: TIMEOUT_MS + TIMEOUT_MS / 5 + 5 });
+    expect(cmd).toHaveBeenCalledTimes(2);
+    expect(gate.paused).toBe(false);
+  });
+
+  it('does not retry an error Redis answered with, nor pause', async () => {
+    const gate = new RedisGate(TIMEOUT_MS);
+    const cmd = jest.fn(() => Promise.reject(new Error('READONLY You can\'t write against a read only replica.')));
+
+    const result = await settle(gate.run(cmd), 10);
+
+    expect((result.error as Error).message).toMatch(/^READONLY/);
+    expect(cmd).toHaveBeenCalledTimes(1);
+    expect(gate.paused).toBe(false);
+  });
+
+  it('does not retry a command that must not run twice', async () => {
+    const gate = new RedisGate(TIMEOUT_MS);
+    const cmd = command(undefined);
+
+    const result = await settle(gate.run(cmd, false), 200);
+
+    expect(result.error).toBeInstanceOf(RedisTimeoutError);
+    expect(result.at).toBe(TIMEOUT_MS);
+    expect(cmd).toHaveBeenCalledTimes(1);
+  });
+
+  it('after a timed-out retry, refuses every command without sending it, then lets one probe through', async () => {
+    const gate = new RedisGate(TIMEOUT_MS);
+    const hung = command(undefined);
+
+    const first = await settle(gate.run(hung), 200);
+    expect(first.error).toBeInstanceOf(RedisTimeoutError);
+    expect(first.at).toBe(2 * TIMEOUT_MS + TIMEOUT_MS / 5);
+    expect(gate.paused).toBe(true);
+
+    const refused = command(1);
+    const during = await settle(gate.run(refused), 0);
+    expect(during.error).toBeInstanceOf(RedisUnavailableError);
+    expect(refused).not.toHaveBeenCalled();
+
+    jest.setSystemTime(first.at + PAUSE_AFTER_TIMEOUTS_MS);
+    const probe = command(10);
+    const probing = settle(gate.run(probe), 0);
+    const alongside = command(1);
+    expect((await settle(gate.run(alongside), 0)).error).toBeInstanceOf(RedisUnavailableError);
+    expect(alongside).not.toHaveBeenCalled();
+    await jest.advanceTimersByTimeAsync(10);
+    expect((await probing).value).toBe('OK');
+    expect(gate.paused).toBe(false);
+  });
+
+  it('a probe that times out pauses again without a retry', async () => {
+    const gate = new RedisGate(TIMEOUT_MS);
+    await settle(gate.run(command(undefined)), 200);
+    jest.advanceTimersByTime(PAUSE_AFTER_TIMEOUTS_MS);
+    const probe = command(undefined);
+
+    const result = await settle(gate.run(probe), 200);
+
+    expect(result.error).toBeInstanceOf(RedisTimeoutError);
+    expect(probe).toHaveBeenCalledTimes(1);
+    expect(gate.paused).toBe(true);
+  });
+});
