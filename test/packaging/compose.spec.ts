@@ -1,12 +1,13 @@
 /**
  * Checks docker-compose.yml and the demo env file at the YAML level, and, when a Compose CLI is on
- * PATH, has it resolve the default and demo setups (`config -q`). Nothing is built or started.
+ * PATH, has it resolve the default, demo and sentinel setups (`config -q`). Nothing is built or
+ * started; the sentinels' config-writing script runs in sh with a stand-in for redis-server.
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { parse, parseDocument } from 'yaml';
 
 const ROOT = join(__dirname, '..', '..');
@@ -20,6 +21,8 @@ interface Service {
   command?: string[];
   environment?: Record<string, string>;
   profiles?: string[];
+  ports?: string[];
+  user?: string;
   healthcheck?: { test: string[] };
   depends_on?: Record<string, { condition: string }>;
   cap_drop?: string[];
@@ -50,9 +53,19 @@ const sha256Hex = (value: string) => createHash('sha256').update(value, 'utf8').
 const seconds = (duration: string) => Number(/^(\d+)s$/.exec(duration)?.[1] ?? NaN);
 
 describe('docker-compose.yml', () => {
-  it('parses cleanly and defines the service, Redis and the stand-in', () => {
+  it('parses cleanly and defines the service, Redis, the stand-in and the sentinel profile', () => {
     expect(parseDocument(composeText).errors).toEqual([]);
-    expect(Object.keys(services).sort()).toEqual(['redis', 'superfone-bff', 'superfone-stand-in']);
+    expect(Object.keys(services).sort()).toEqual([
+      'redis',
+      'redis-master',
+      'redis-replica',
+      'sentinel-1',
+      'sentinel-2',
+      'sentinel-3',
+      'superfone-bff',
+      'superfone-bff-sentinel',
+      'superfone-stand-in',
+    ]);
   });
 
   it('requires a real SUPERFONE_API_KEY and CLIENT_KEYS, failing with a message when unset', () => {
@@ -82,7 +95,7 @@ describe('docker-compose.yml', () => {
     expect(bff.depends_on).toEqual({ redis: { condition: 'service_healthy' } });
   });
 
-  it.each(['superfone-bff', 'redis', 'superfone-stand-in'])('%s is locked down: no capabilities, no new privileges, read-only with /tmp', (name) => {
+  it.each(Object.keys(services))('%s is locked down: no capabilities, no new privileges, read-only with /tmp', (name) => {
     const s = services[name];
     expect(s.cap_drop).toEqual(['ALL']);
     expect(s.security_opt).toEqual(['no-new-privileges:true']);
@@ -92,6 +105,117 @@ describe('docker-compose.yml', () => {
 
   it('gives the service time to drain on stop (SHUTDOWN_DELAY_MS 5 s + SHUTDOWN_TIMEOUT_MS 20 s)', () => {
     expect(seconds(bff.stop_grace_period ?? '')).toBeGreaterThan(25);
+  });
+});
+
+describe('docker-compose.yml "sentinel" profile', () => {
+  const SENTINELS = ['sentinel-1', 'sentinel-2', 'sentinel-3'];
+  const NODES = ['redis-master', 'redis-replica'];
+  const bffSentinel = services['superfone-bff-sentinel'];
+  /** `--flag value` from an argv list. */
+  const flag = (argv: string[] | undefined, name: string) => {
+    const i = (argv ?? []).indexOf(name);
+    return i < 0 ? undefined : argv!.slice(i + 1, i + (name === '--replicaof' ? 3 : 2)).join(' ');
+  };
+
+  /**
+   * Runs a sentinel's command in sh as the container would (compose's `$$` already turned into `$`),
+   * with its config path moved to a scratch directory and a redis-server that only records its argv.
+   * Returns the config file it wrote and the argv redis-server got.
+   */
+  function runSentinelScript(name: string): { config: string[]; argv: string[] } {
+    const [shell, dashC, script] = services[name].command!;
+    expect([shell, dashC]).toEqual(['sh', '-c']);
+    // Every $ is for sh, so each is written $$: a single one would be Compose's to replace (with nothing).
+    expect(script.replace(/\$\$/g, '')).not.toContain('$');
+    const scratch = mkdtempSync(join(tmpdir(), 'compose-sentinel-'));
+    try {
+      writeFileSync(join(scratch, 'redis-server'), '#!/bin/sh\nprintf "%s\\n" "$@"\n');
+      chmodSync(join(scratch, 'redis-server'), 0o755);
+      // The config path must lie in the container's tmpfs: the root filesystem is read-only.
+      const configPath = /^cat > (\S+) <<EOF$/m.exec(script)?.[1] ?? '';
+      expect(services[name].tmpfs).toContain(dirname(configPath));
+      const local = script.replace(/\$\$/g, '$').split(configPath).join(join(scratch, 'sentinel.conf'));
+      const result = spawnSync('sh', ['-c', local], {
+        encoding: 'utf8',
+        env: { PATH: `${scratch}:${process.env.PATH ?? ''}`, ...services[name].environment },
+      });
+      expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: '' });
+      const config = readFileSync(join(scratch, 'sentinel.conf'), 'utf8').trim().split('\n');
+      const argv = result.stdout.trim().split('\n').map((a) => a.split(join(scratch, 'sentinel.conf')).join(configPath));
+      return { config, argv };
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
+  }
+
+  it('adds its services only in the sentinel profile', () => {
+    for (const name of ['superfone-bff-sentinel', ...NODES, ...SENTINELS]) expect(services[name].profiles).toEqual(['sentinel']);
+  });
+
+  it('runs a master and one replica of it, each announcing its own service name', () => {
+    for (const name of NODES) {
+      expect(services[name].image).toMatch(/^redis:7-alpine/);
+      expect(services[name].user).toBe('redis');
+      expect(services[name].healthcheck?.test).toEqual(['CMD', 'redis-cli', 'ping']);
+      // Container IPs change on recreation; names do not (and the sentinels resolve them).
+      expect(flag(services[name].command, '--replica-announce-ip')).toBe(name);
+      expect(flag(services[name].command, '--save')).toBe('');
+    }
+    expect(flag(services['redis-master'].command, '--replicaof')).toBeUndefined();
+    expect(flag(services['redis-replica'].command, '--replicaof')).toBe('redis-master 6379');
+    expect(services['redis-replica'].depends_on).toEqual({ 'redis-master': { condition: 'service_healthy' } });
+  });
+
+  it.each(SENTINELS)('%s writes its config into /tmp and runs redis-server --sentinel on it', (name) => {
+    const { config, argv } = runSentinelScript(name);
+    expect(argv).toEqual(['/tmp/sentinel.conf', '--sentinel']);
+    expect(config).toEqual([
+      'port 26379',
+      'dir /tmp',
+      // Before `monitor`: without resolve-hostnames Sentinel accepts IP addresses only.
+      'sentinel resolve-hostnames yes',
+      'sentinel announce-hostnames yes',
+      `sentinel announce-ip ${name}`,
+      'sentinel monitor mymaster redis-master 6379 2',
+      'sentinel down-after-milliseconds mymaster 5000',
+      'sentinel failover-timeout mymaster 20000',
+      'sentinel parallel-syncs mymaster 1',
+    ]);
+    expect(services[name].image).toMatch(/^redis:7-alpine/);
+    expect(services[name].user).toBe('redis');
+    expect(services[name].depends_on).toEqual({
+      'redis-master': { condition: 'service_healthy' },
+      'redis-replica': { condition: 'service_healthy' },
+    });
+    expect(services[name].healthcheck?.test.join(' ')).toContain('SENTINEL CKQUORUM mymaster');
+  });
+
+  it('has three sentinels and a quorum of 2, a majority of them', () => {
+    const quorums = SENTINELS.map((name) => Number(/^sentinel monitor \S+ \S+ \d+ (\d+)$/m.exec(runSentinelScript(name).config.join('\n'))?.[1]));
+    expect(quorums).toEqual([2, 2, 2]);
+    expect(quorums[0]).toBe(Math.floor(SENTINELS.length / 2) + 1);
+    expect(Object.keys(services).filter((n) => /sentinel monitor/.test(services[n].command?.join(' ') ?? '')).sort()).toEqual(SENTINELS);
+  });
+
+  it('points a second copy of the service at the sentinels, not at a Redis node', () => {
+    const env = bffSentinel.environment!;
+    expect(env.REDIS_SENTINELS).toBe(SENTINELS.map((n) => `${n}:26379`).join(','));
+    expect(env.REDIS_SENTINEL_MASTER).toBe('mymaster');
+    // One topology only: the app refuses to boot with two.
+    expect(Object.keys(env).filter((k) => ['REDIS_URL', 'REDIS_CLUSTER_NODES'].includes(k))).toEqual([]);
+    expect(bffSentinel.depends_on).toEqual(Object.fromEntries(SENTINELS.map((n) => [n, { condition: 'service_healthy' }])));
+    // Same image and keys as the default service, on its own loopback port.
+    expect(bffSentinel.build).toEqual(bff.build);
+    for (const key of ['SUPERFONE_API_KEY', 'CLIENT_KEYS', 'SUPERFONE_BASE_URL', 'LOG_FORMAT']) expect(env[key]).toBe(bff.environment?.[key]);
+    expect(bffSentinel.ports).toEqual(['127.0.0.1:${BFF_SENTINEL_PORT:-3001}:3000']);
+    expect(bff.ports).toEqual(['127.0.0.1:${BFF_PORT:-3000}:3000']);
+    expect(seconds(bffSentinel.stop_grace_period ?? '')).toBeGreaterThan(25);
+  });
+
+  it('the header comment shows how to start it and force a failover', () => {
+    expect(composeText).toContain('--profile sentinel up');
+    expect(composeText).toContain('docker compose exec sentinel-1 redis-cli -p 26379 SENTINEL FAILOVER mymaster');
   });
 });
 
@@ -164,5 +288,18 @@ describe(`Compose CLI resolves the setups (${cli ? cli.join(' ') : 'absent: not 
     expect(JSON.parse(env.CLIENT_KEYS)).toEqual(JSON.parse(demoEnv.CLIENT_KEYS));
     expect(env.SUPERFONE_API_KEY).toBe(DEMO_SUPERFONE_KEY);
     expect(resolved.services['superfone-stand-in'].environment?.SUPERFONE_API_KEY).toBe(DEMO_SUPERFONE_KEY);
+  });
+
+  it('sentinel setup: valid, and the sentinel script keeps its own variable', () => {
+    const vars = { SUPERFONE_API_KEY: 'placeholder-superfone-key', CLIENT_KEYS: '[]' };
+    const sentinelArgs = ['--env-file', emptyEnvFile, '--profile', 'sentinel', '-f', 'docker-compose.yml', 'config'];
+    const check = runCompose([...sentinelArgs, '-q'], vars);
+    expect({ status: check.status, stderr: check.stderr }).toEqual({ status: 0, stderr: '' });
+
+    // SENTINEL_ANNOUNCE_HOST is for sh, not Compose: written $$ in the file, so Compose does not blank it
+    // (`config` prints it escaped again).
+    const resolved = parse(runCompose(sentinelArgs, vars).stdout) as { services: Record<string, Service> };
+    expect(resolved.services['sentinel-2'].command?.[2]).toMatch(/sentinel announce-ip \$\$?SENTINEL_ANNOUNCE_HOST$/m);
+    expect(resolved.services['superfone-bff-sentinel'].environment?.REDIS_SENTINELS).toBe('sentinel-1:26379,sentinel-2:26379,sentinel-3:26379');
   });
 });
