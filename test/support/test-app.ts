@@ -100,7 +100,7 @@ export async function startSharedStandIn(): Promise<SuperfoneStandIn> {
   return standIn;
 }
 
-function standInBaseUrl(standIn: SuperfoneStandIn): string {
+export function standInBaseUrl(standIn: SuperfoneStandIn): string {
   const url = baseUrls.get(standIn);
   if (!url) throw new Error('start shared stand-ins with startSharedStandIn()');
   return url;
