@@ -1,5 +1,6 @@
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { Redis } from 'ioredis';
+import { tmpdir } from 'node:os';
 import { freePort } from '../../tools/free-port';
 
 /** A redis-server child process owned by the tests (never the machine's shared one). */
@@ -37,7 +38,8 @@ export async function startOwnedRedis(): Promise<OwnedRedis> {
   let child: ChildProcess | undefined;
 
   const start = async (): Promise<void> => {
-    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    // --dir: a replica's full sync still writes an RDB file on the master; keep it out of the work tree.
+    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', tmpdir()], {
       stdio: 'ignore',
     });
     const deadline = Date.now() + 5000;
