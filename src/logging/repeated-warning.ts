@@ -1,45 +1,71 @@
 import type { Logger } from 'pino';
 
-/** How long a repeated warning stays quiet before its count is logged. */
+/** At most one line per this interval for one kind of warning. */
 export const SUMMARY_INTERVAL_MS = 10_000;
 
 /**
- * A warning that may fire once per request while a dependency is failing (Redis down, say) is
- * logged the first time, then counted: the next line, at most once per SUMMARY_INTERVAL_MS, says
- * how many were left out. `recovered()` logs the end of the episode with the final count.
+ * A warning that may fire once per request while a dependency fails (Redis down, say), or flap
+ * between failing and working, is logged at most once per SUMMARY_INTERVAL_MS:
+ * - the first failure is logged at once;
+ * - what happens within the interval is counted, and one line at its end says where things
+ *   stand (still failing, or working again) and how many events it summarizes (`repeated`).
  */
 export class RepeatedWarning {
+  private failing = false;
+  /** The state the last line told, and when. */
+  private loggedFailing = false;
+  private lastLineAt = Number.NEGATIVE_INFINITY;
   private suppressed = 0;
-  private loggedAt: number | undefined;
+  private fields: Record<string, unknown> = {};
+  private recoveryMessage = '';
+  private timer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly logger: Logger,
     private readonly message: string,
-    private readonly now: () => number = Date.now,
   ) {}
 
   get active(): boolean {
-    return this.loggedAt !== undefined;
+    return this.failing;
   }
 
   warn(fields: Record<string, unknown> = {}): void {
-    const now = this.now();
-    if (this.loggedAt !== undefined && now - this.loggedAt < SUMMARY_INTERVAL_MS) {
-      this.suppressed++;
-      return;
-    }
-    const repeated = this.suppressed;
-    this.suppressed = 0;
-    this.loggedAt = now;
-    this.logger.warn(repeated > 0 ? { ...fields, repeated } : fields, repeated > 0 ? `${this.message} (${repeated} more times since the last line)` : this.message);
+    this.failing = true;
+    this.fields = fields;
+    this.record();
   }
 
-  /** Ends an episode: one info line with what was left out, and the next warning is logged at once. */
+  /** The failure is over; logged (at most once per interval) if a failure was logged or counted. */
   recovered(message: string, fields: Record<string, unknown> = {}): void {
-    if (this.loggedAt === undefined) return;
+    if (!this.failing) return;
+    this.failing = false;
+    this.fields = fields;
+    this.recoveryMessage = message;
+    this.record();
+  }
+
+  private record(): void {
+    if (Date.now() - this.lastLineAt >= SUMMARY_INTERVAL_MS) {
+      this.line();
+      return;
+    }
+    this.suppressed++;
+    this.timer ??= setTimeout(() => {
+      this.timer = undefined;
+      if (this.suppressed > 0) this.line();
+    }, this.lastLineAt + SUMMARY_INTERVAL_MS - Date.now()).unref();
+  }
+
+  private line(): void {
     const repeated = this.suppressed;
+    const fields = repeated > 0 ? { ...this.fields, repeated } : this.fields;
+    if (this.failing) {
+      this.logger.warn(fields, repeated > 0 ? `${this.message} (${repeated} events since the last line)` : this.message);
+    } else if (this.loggedFailing || repeated > 0) {
+      this.logger.info(fields, this.recoveryMessage);
+    }
+    this.loggedFailing = this.failing;
     this.suppressed = 0;
-    this.loggedAt = undefined;
-    this.logger.info(repeated > 0 ? { ...fields, repeated } : fields, message);
+    this.lastLineAt = Date.now();
   }
 }

@@ -1,11 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import type { ThrottlerStorage } from '@nestjs/throttler';
 import type { ThrottlerStorageRecord } from '@nestjs/throttler/dist/throttler-storage-record.interface';
-import type { Logger } from 'pino';
 import { isTimeout } from '../redis/redis-gate';
 import { RedisConnection } from '../redis/redis.connection';
 import { AppConfig } from '../config/app-config';
 import { AppLogger } from '../logging/app-logger';
+import { RepeatedWarning } from '../logging/repeated-warning';
 
 /**
  * Adds N hits atomically and starts the window on the first ones; returns the window's total
@@ -58,7 +58,7 @@ type WithAddHits = { superfoneBffAddHits(key: string, ttlMs: number, hits: numbe
 @Injectable()
 export class RedisThrottlerStorage implements ThrottlerStorage {
   private readonly windows = new Map<string, Window>();
-  private readonly logger: Logger;
+  private readonly fallbackWarning: RepeatedWarning;
   private usingFallback = false;
   private redisRetryAt = 0;
 
@@ -67,7 +67,7 @@ export class RedisThrottlerStorage implements ThrottlerStorage {
     private readonly config: AppConfig,
     logger: AppLogger,
   ) {
-    this.logger = logger.child(RedisThrottlerStorage.name);
+    this.fallbackWarning = new RepeatedWarning(logger.child(RedisThrottlerStorage.name), 'rate limits falling back to per-process counting: Redis failed');
     redis.client?.defineCommand('superfoneBffAddHits', { numberOfKeys: 1, lua: ADD_HITS_SCRIPT });
   }
 
@@ -144,12 +144,12 @@ export class RedisThrottlerStorage implements ThrottlerStorage {
     }
   }
 
-  /** One line when counting falls back to this process and one when Redis counts again (the failures themselves are logged by RedisConnection). */
+  /** Falling back and counting in Redis again, summarized (the failures themselves are logged by RedisConnection). */
   private noteRedis(ok: boolean): void {
     if (ok === !this.usingFallback) return;
     this.usingFallback = !ok;
-    if (ok) this.logger.info('rate limits counted in Redis again');
-    else this.logger.warn('rate limits falling back to per-process counting: Redis failed');
+    if (ok) this.fallbackWarning.recovered('rate limits counted in Redis again');
+    else this.fallbackWarning.warn();
   }
 }
 

@@ -1,4 +1,5 @@
 import { Inject, Injectable, OnApplicationShutdown, OnModuleInit, Optional } from '@nestjs/common';
+import { Cluster } from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { AppConfig } from '../config/app-config';
@@ -94,6 +95,9 @@ export class RedisConnection implements OnModuleInit, OnApplicationShutdown {
       const read = await this.client.get(probeKey);
       await this.client.del(probeKey);
       if (read !== 'ok') throw new Error('read back a different value');
+      // A cluster client connects to each node on its first command; a cold burst would spend its
+      // Redis deadline on those connections. Connect to every master now.
+      if (this.client instanceof Cluster) await Promise.all(this.client.nodes('master').map((node) => node.ping()));
       this.logger.info({ redisHost: this.host }, 'redis proven with a write and a read');
     } catch (error) {
       this.logger.error(

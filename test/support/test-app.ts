@@ -50,6 +50,11 @@ export interface HarnessOptions {
   redisUrl?: string;
   /** Share one key prefix between several apps (replicas of one deployment). */
   keyPrefix?: string;
+  /**
+   * Redis settings of another topology (REDIS_SENTINELS, REDIS_CLUSTER_NODES, TLS, ACL user…)
+   * instead of the suite's REDIS_URL; the test owns that Redis and throws it away, keys and all.
+   */
+  redisEnv?: Record<string, string>;
 }
 
 /**
@@ -61,7 +66,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const standIn = options.standIn ?? new SuperfoneStandIn({ apiKey: SERVER_KEY });
   const baseUrl = ownsStandIn ? await standIn.start() : standInBaseUrl(standIn);
   const keyPrefix = options.keyPrefix ?? `superfone-bff-test:${randomUUID()}:`;
-  const redisUrl = options.withoutRedis ? undefined : (options.redisUrl ?? testRedisUrl());
+  const redisUrl = options.withoutRedis || options.redisEnv ? undefined : (options.redisUrl ?? testRedisUrl());
   const config = loadConfig({
     PORT: '0',
     HOST: '127.0.0.1',
@@ -72,6 +77,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     REDIS_URL: redisUrl,
     REDIS_KEY_PREFIX: keyPrefix,
     LOG_LEVEL: 'info',
+    ...options.redisEnv,
     ...options.env,
   });
   const logs: string[] = [];
