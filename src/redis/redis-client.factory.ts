@@ -55,8 +55,10 @@ export function createRedisClient(settings: RedisSettings & { topology: RedisTop
         ...(tls && { sentinelTLS: tls }),
         sentinelCommandTimeout: CONNECT_TIMEOUT_MS,
         sentinelRetryStrategy: retryStrategy,
-        // Listens for +switch-master on the sentinels, so a failover is followed at once.
-        failoverDetector: true,
+        // No +switch-master subscription (ioredis' failoverDetector): its sentinel connections can
+        // outlive quit() after a failover and reconnect forever. A failover is followed anyway: a
+        // killed master drops the connection, and a demoted one answers READONLY, which reconnects.
+        failoverDetector: false,
       });
     case 'cluster': {
       const { lazyConnect, enableOfflineQueue, ...nodeOptions } = common;
