@@ -94,6 +94,11 @@ function report(name: string, figures: Record<string, unknown>): void {
   if (process.env.REDIS_REPORT) process.stdout.write(`${name}: ${JSON.stringify(figures)}\n`);
 }
 
+/** The commands the service sends, and nothing else: what an operator grants its ACL user. */
+const SERVICE_ACL = '~superfone-bff-test:* resetchannels -@all +get +set +del +exists +ping +info +evalsha +eval +script|load +type +pttl +incrby +pexpire';
+/** On a cluster, the client also reads the slot map and the cluster's state. */
+const CLUSTER_ACL = `${SERVICE_ACL} +cluster|slots +cluster|info`;
+
 afterAll(async () => {
   await stopAllStarted();
 });
@@ -143,15 +148,16 @@ afterAll(async () => {
   }, 90_000);
 });
 
-(clusterAvailable() ? describe : describe.skip)('on Redis Cluster (3 masters, 3 replicas)', () => {
+(clusterAvailable() ? describe : describe.skip)('on Redis Cluster (3 masters, 3 replicas), as an ACL user', () => {
   let cluster: RedisClusterTopology;
   let standIn: SuperfoneStandIn;
   let replicas: Harness[] = [];
 
   beforeAll(async () => {
-    cluster = await startCluster();
+    cluster = await startCluster({ aclUser: { name: 'superfone-bff', password: 'cluster-acl-pw', rules: CLUSTER_ACL } });
     standIn = await startSharedStandIn();
-    replicas = await startReplicas(standIn, { REDIS_CLUSTER_NODES: cluster.seeds }, { CACHE_TTL_SECONDS: '2' });
+    const redisEnv = { REDIS_CLUSTER_NODES: cluster.seeds, REDIS_USERNAME: 'superfone-bff', REDIS_PASSWORD: 'cluster-acl-pw' };
+    replicas = await startReplicas(standIn, redisEnv, { CACHE_TTL_SECONDS: '2' });
     // On a busy machine a replica may finish booting before its cluster client has the slot map.
     for (const r of replicas) {
       await eventually(async () => ((await r.get('/health/deps')).status === 200 ? true : undefined), 'the replica connected to the cluster', 10_000);
@@ -221,8 +227,6 @@ afterAll(async () => {
   }, 60_000);
 });
 
-/** The commands the service sends, and nothing else: what an operator grants its ACL user. */
-const SERVICE_ACL = '~superfone-bff-test:* resetchannels -@all +get +set +del +exists +ping +info +evalsha +eval +script|load +type +pttl +incrby +pexpire';
 
 (tlsAvailable() ? describe : describe.skip)('on Redis with TLS (own CA) and an ACL user', () => {
   let tls: TlsFiles;
