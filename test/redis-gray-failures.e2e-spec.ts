@@ -82,6 +82,7 @@ describe('a Redis that answers wrongly', () => {
       expect(wrongType).toBeLessThanOrEqual(5);
       const warnings = h.logs.map((l) => JSON.parse(l) as { level: number; msg: string }).filter((l) => l.level === 40);
       expect(warnings.length).toBeLessThanOrEqual(4);
+      expect(warnings).toContainEqual(expect.objectContaining({ msg: expect.stringContaining('the refresh lock key holds a value this service did not write') }));
     } finally {
       admin.disconnect();
     }

@@ -24,6 +24,7 @@ describe('Redis scripts on a real Redis', () => {
     LOG_LEVEL: 'silent',
   });
   const keys = new CacheKeys(prefix, 'server-key');
+  const logger = new AppLogger(config);
   const connections: RedisConnection[] = [];
   let probe: Redis;
 
@@ -48,7 +49,7 @@ describe('Redis scripts on a real Redis', () => {
   });
 
   it('the lock: one holder; release checks the token, so an expired owner never frees the next holder', async () => {
-    const [a, b] = [new RefreshLock(connections[0], keys, config), new RefreshLock(connections[1], keys, config)];
+    const [a, b] = [new RefreshLock(connections[0], keys, config, logger), new RefreshLock(connections[1], keys, config, logger)];
 
     const first = await a.acquire();
     expect(first.state).toBe('acquired');
@@ -64,7 +65,7 @@ describe('Redis scripts on a real Redis', () => {
   });
 
   it('the lock: a retried attempt that had landed is ours; a foreign value is reported, not waited on', async () => {
-    const lock = new RefreshLock(connections[0], keys, config);
+    const lock = new RefreshLock(connections[0], keys, config, logger);
     const attempt = await lock.acquire();
     const client = connections[0].client as unknown as { superfoneBffAcquireLock(k: string, t: string, ms: number): Promise<number> };
 
@@ -82,7 +83,7 @@ describe('Redis scripts on a real Redis', () => {
   it('the lock: a token whose release never reached Redis is taken over by the same process', async () => {
     const own = connection();
     await own.onModuleInit();
-    const lock = new RefreshLock(own, keys, config);
+    const lock = new RefreshLock(own, keys, config, logger);
     const stuck = await lock.acquire();
     const ended = once(own.client!, 'end');
     own.client!.disconnect();
@@ -95,7 +96,7 @@ describe('Redis scripts on a real Redis', () => {
 
     expect(next.state).toBe('acquired');
     expect(await probe.get(keys.refreshLock)).toBe(next.token);
-    expect((await new RefreshLock(connections[1], keys, config).acquire()).state).toBe('busy');
+    expect((await new RefreshLock(connections[1], keys, config, logger).acquire()).state).toBe('busy');
   });
 
   it('the shared copy: an older copy never replaces a newer one; a foreign value is overwritten', async () => {

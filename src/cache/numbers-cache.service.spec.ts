@@ -66,7 +66,7 @@ function replica(redis: FakeRedis | undefined, upstream: FakeUpstream): Replica 
   const connection = new RedisConnection(redis as unknown as RedisClient | undefined, config, metrics, logger);
   const store = redis ? new Keyv({ store: new IoredisKeyvStore(connection), useKeyPrefix: false, throwOnErrors: true }) : new Keyv();
   const shared = new SharedCopies(createCache({ stores: [store] }), keys, connection, config);
-  const lock = new RefreshLock(connection, keys, config);
+  const lock = new RefreshLock(connection, keys, config, logger);
   return { cache: new NumbersCacheService(shared, upstream as unknown as SuperfoneClient, lock, metrics), logs };
 }
 

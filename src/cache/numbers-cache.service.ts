@@ -131,7 +131,6 @@ export class NumbersCacheService {
   private async runLoad(load: Load, reason: LoadReason, trace?: TraceContext): Promise<Loaded> {
     const known = this.local?.fetchedAt ?? 0;
     const [lock, shared] = await Promise.all([this.lock.acquire(), load.upstreamWanted ? undefined : this.shared.read()]);
-    if (lock.state === 'unavailable' && this.shared.reachable) this.metrics.redisErrors.inc({ operation: 'lock' });
     let published: CachedNumbers | undefined;
     try {
       const now = Date.now();

@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { AppConfig } from '../config/app-config';
+import { AppLogger } from '../logging/app-logger';
+import { RepeatedWarning } from '../logging/repeated-warning';
 import type { RedisClient } from '../redis/redis-client.factory';
 import { RedisConnection } from '../redis/redis.connection';
 import { CacheKeys } from './cache-keys';
@@ -63,13 +65,19 @@ export class RefreshLock {
    * the lock: the next attempt takes such a lock over instead of waiting for itself.
    */
   private readonly leftovers = new Set<string>();
+  private readonly foreignWarning: RepeatedWarning;
 
   constructor(
     private readonly redis: RedisConnection,
     private readonly keys: CacheKeys,
     config: AppConfig,
+    logger: AppLogger,
   ) {
     this.ttlMs = config.superfone.timeoutMs + 1000;
+    this.foreignWarning = new RepeatedWarning(
+      logger.child(RefreshLock.name),
+      'the refresh lock key holds a value this service did not write: every replica refreshes on its own until it is deleted',
+    );
     redis.client?.defineCommand('superfoneBffAcquireLock', { numberOfKeys: 1, lua: ACQUIRE_SCRIPT });
     redis.client?.defineCommand('superfoneBffReleaseLock', { numberOfKeys: 1, lua: RELEASE_SCRIPT });
   }
@@ -83,6 +91,8 @@ export class RefreshLock {
         (client as WithScripts).superfoneBffAcquireLock(this.keys.refreshLock, token, this.ttlMs, ...leftovers),
       );
       if (result === 1) this.leftovers.clear();
+      if (result === -1) this.foreignWarning.warn({ key: this.keys.refreshLock });
+      else this.foreignWarning.recovered('the refresh lock key is usable again');
       return { state: result === 1 ? 'acquired' : result === 0 ? 'busy' : 'unavailable', token };
     } catch {
       // Counted and logged by RedisConnection.
