@@ -192,6 +192,26 @@ describe('NumbersCacheService cold path (fake clock, fake Redis)', () => {
     expect(answer.settledAt).toBeLessThanOrEqual(T0 + 1 + LOCK_TTL_MS + 20 + 100);
   });
 
+  it('a background refresh whose winner never delivers fetches itself once the stale copy has expired', async () => {
+    const a = replica(redis, upstream);
+    await Promise.all([a.cache.read(), jest.advanceTimersByTimeAsync(100)]);
+    // Another replica takes the lock and hangs in Superfone.
+    upstream.behaviour = { kind: 'hang' };
+    jest.setSystemTime(T0 + 100 + (TTL_S + STALE_S) * 1000 - 1000);
+    await redis.superfoneBffAcquireLock(keys.refreshLock, 'the-other-replica', LOCK_TTL_MS);
+    upstream.behaviour = { kind: 'ok', delayMs: 100 };
+
+    expect(await a.cache.read()).toMatchObject({ outcome: 'stale' });
+    await jest.advanceTimersByTimeAsync(1500);
+    // The stale copy has expired meanwhile: a request joins the background refresh.
+    const joined = track(a.cache.read());
+    await jest.advanceTimersByTimeAsync(LOCK_TTL_MS);
+
+    expect(joined.value).toMatchObject({ outcome: 'miss', coalesced: true });
+    expect(joined.value?.entry.isUsable(Date.now())).toBe(true);
+    expect(upstream.calls).toBe(2);
+  });
+
   it('a lock that expired under a slow owner is not freed by that owner', async () => {
     upstream.behaviour = { kind: 'ok', delayMs: LOCK_TTL_MS + 500 };
     const slow = replica(redis, upstream);

@@ -141,7 +141,7 @@ export class NumbersCacheService {
         const fromWinner = await this.waitForNewerShared(Math.max(known, shared?.fetchedAt ?? 0));
         if (fromWinner) return { entry: this.install(fromWinner), source: 'winner' };
         // The winner did not deliver in time: keep serving stale if we have it, else fetch ourselves.
-        if (reason === 'background' && this.local) return { entry: this.local, source: 'local' };
+        if (reason === 'background' && this.local?.isUsable(Date.now())) return { entry: this.local, source: 'local' };
       }
       published = await this.fetchUpstream(trace);
       return { entry: published, source: 'upstream' };
