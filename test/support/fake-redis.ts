@@ -14,6 +14,10 @@ export class FakeRedis {
   mode: FakeRedisMode = { kind: 'ok' };
   /** Every command received, by name (custom commands under their defined names). */
   readonly sent: string[] = [];
+  /** Every command received with its arguments, in order. */
+  readonly calls: { name: string; args: unknown[] }[] = [];
+  /** Commands answered with an error reply (Redis alive, the command refused), by name. */
+  readonly failing = new Set<string>();
   private readonly data = new Map<string, Stored>();
   /** Commands a hung Redis has not answered: what a real client would keep queued. */
   readonly unanswered: Reply[] = [];
@@ -84,8 +88,10 @@ export class FakeRedis {
   /** Every command goes through here: `client.get(...)`, `client.superfoneBffAcquireLock(...)`. */
   private command(name: string, args: unknown[]): Promise<unknown> {
     this.sent.push(name);
+    this.calls.push({ name, args });
     const handler = this.handlers.get(name);
     if (!handler) return Promise.reject(new Error(`ERR unknown command '${name}'`));
+    if (this.failing.has(name)) return Promise.reject(new Error(`ERR ${name} refused by the test`));
     const mode = this.mode;
     return new Promise((resolve, reject) => {
       const answer = () => {
