@@ -100,4 +100,84 @@ describe(RedisGate.name, () => {
     expect(probe).toHaveBeenCalledTimes(1);
     expect(gate.paused).toBe(true);
   });
+  it('treats ioredis\' own "Command timed out" like its deadline: retried once, then a pause', async () => {
+    const gate = new RedisGate(TIMEOUT_MS);
+    const cmd = jest.fn(() => Promise.reject(new Error('Command timed out')));
+
+    const result = await settle(gate.run(cmd), 200);
+
+    expect((result.error as Error).message).toBe('Command timed out');
+    expect(cmd).toHaveBeenCalledTimes(2);
+    expect(gate.paused).toBe(true);
+  });
+
+  it('is paused only until the pause ends and while the one probe is in flight', async () => {
+    const gate = new RedisGate(TIMEOUT_MS);
+    expect(gate.paused).toBe(false);
+    const first = await settle(gate.run(command(undefined)), 200);
+    expect(gate.paused).toBe(true);
+
+    jest.setSystemTime(first.at + PAUSE_AFTER_TIMEOUTS_MS - 1);
+    expect(gate.paused).toBe(true);
+    jest.setSystemTime(first.at + PAUSE_AFTER_TIMEOUTS_MS);
+    // Commands would be sent again (the next one as the probe): not paused.
+    expect(gate.paused).toBe(false);
+    const probing = settle(gate.run(command(10)), 0);
+    expect(gate.paused).toBe(true);
+    await jest.advanceTimersByTimeAsync(10);
+    expect((await probing).value).toBe('OK');
+    expect(gate.paused).toBe(false);
+  });
+
+  it('does not retry a timed-out command once another command\'s retry has paused Redis meanwhile', async () => {
+    const gate = new RedisGate(TIMEOUT_MS);
+    const earlier = settle(gate.run(command(undefined)), 0);
+    // Sent just before the earlier command's retry times out; its own retry would fall into the pause.
+    await jest.advanceTimersByTimeAsync(2 * TIMEOUT_MS + TIMEOUT_MS / 5 - 5);
+    const later = command(undefined);
+
+    const result = await settle(gate.run(later), 200);
+
+    expect((await earlier).error).toBeInstanceOf(RedisTimeoutError);
+    expect(result.error).toBeInstanceOf(RedisTimeoutError);
+    expect(later).toHaveBeenCalledTimes(1);
+  });
+
+  it('a probe answered with an error ends the pause: Redis is alive, and commands flow again', async () => {
+    const gate = new RedisGate(TIMEOUT_MS);
+    const first = await settle(gate.run(command(undefined)), 200);
+    jest.setSystemTime(first.at + PAUSE_AFTER_TIMEOUTS_MS);
+
+    const probe = await settle(gate.run(() => Promise.reject(new Error('READONLY You can\'t write against a read only replica.'))), 0);
+    const a = command(5);
+    const b = command(5);
+    const both = settle(Promise.all([gate.run(a), gate.run(b)]), 10);
+
+    expect((probe.error as Error).message).toMatch(/^READONLY/);
+    expect(gate.paused).toBe(false);
+    expect((await both).value).toEqual(['OK', 'OK']);
+  });
+
+  it('pauses again after a second hang, and probes again after that pause', async () => {
+    const gate = new RedisGate(TIMEOUT_MS);
+    const first = await settle(gate.run(command(undefined)), 200);
+    jest.setSystemTime(first.at + PAUSE_AFTER_TIMEOUTS_MS);
+    expect((await settle(gate.run(command(1)), 1)).value).toBe('OK');
+
+    const second = await settle(gate.run(command(undefined)), 200);
+    expect(gate.paused).toBe(true);
+    jest.setSystemTime(second.at + PAUSE_AFTER_TIMEOUTS_MS);
+    const probe = command(1);
+
+    expect((await settle(gate.run(probe), 1)).value).toBe('OK');
+    expect(probe).toHaveBeenCalledTimes(1);
+  });
+
+  it('leaves no deadline timer behind once a command has answered', async () => {
+    const gate = new RedisGate(TIMEOUT_MS);
+
+    await settle(gate.run(command(1)), 1);
+
+    expect(jest.getTimerCount()).toBe(0);
+  });
 });
