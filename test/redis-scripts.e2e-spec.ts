@@ -23,7 +23,7 @@ describe('Redis scripts on a real Redis', () => {
     REDIS_COMMAND_TIMEOUT_MS: '1000',
     LOG_LEVEL: 'silent',
   });
-  const keys = new CacheKeys(prefix, 'server-key');
+  let keys: CacheKeys;
   const logger = new AppLogger(config);
   const connections: RedisConnection[] = [];
   let probe: Redis;
@@ -35,17 +35,22 @@ describe('Redis scripts on a real Redis', () => {
     return c;
   }
 
-  beforeAll(async () => {
+  beforeAll(() => {
     probe = new Redis(testRedisUrl());
-    for (const c of [connection(), connection()]) await c.onModuleInit();
   });
-  afterAll(async () => {
-    await Promise.all(connections.map((c) => c.onApplicationShutdown()));
-    await deleteKeys(testRedisUrl(), prefix);
-    probe.disconnect();
+  // The service's objects are made per test, not in beforeAll: Stryker takes code that runs
+  // outside a test for "static" mutants, which it must test against every spec.
+  beforeEach(async () => {
+    keys = new CacheKeys(prefix, 'server-key');
+    for (const c of [connection(), connection()]) await c.onModuleInit();
   });
   afterEach(async () => {
     await probe.del(keys.refreshLock, keys.numbers);
+    await Promise.all(connections.splice(0).map((c) => c.onApplicationShutdown()));
+  });
+  afterAll(async () => {
+    await deleteKeys(testRedisUrl(), prefix);
+    probe.disconnect();
   });
 
   it('the lock: one holder; release checks the token, so an expired owner never frees the next holder', async () => {

@@ -37,7 +37,11 @@ const config = loadConfig({
   CACHE_STALE_SECONDS: String(STALE_S),
   LOG_LEVEL: 'warn',
 });
-const keys = new CacheKeys(config.redis.keyPrefix, config.superfone.apiKey);
+/**
+ * Made in beforeEach rather than when the file loads: Stryker takes code that runs at import for
+ * "static" mutants, which it must test against every spec.
+ */
+let keys: CacheKeys;
 
 /** Superfone as the cache sees it: each call answers after `delayMs`, fails, or never answers. */
 class FakeUpstream {
@@ -57,6 +61,7 @@ class FakeUpstream {
 interface Replica {
   readonly cache: NumbersCacheService;
   readonly logs: string[];
+  readonly metrics: Metrics;
 }
 
 function replica(redis: FakeRedis | undefined, upstream: FakeUpstream): Replica {
@@ -67,7 +72,7 @@ function replica(redis: FakeRedis | undefined, upstream: FakeUpstream): Replica 
   const store = redis ? new Keyv({ store: new IoredisKeyvStore(connection), useKeyPrefix: false, throwOnErrors: true }) : new Keyv();
   const shared = new SharedCopies(createCache({ stores: [store] }), keys, connection, config);
   const lock = new RefreshLock(connection, keys, config, logger);
-  return { cache: new NumbersCacheService(shared, upstream as unknown as SuperfoneClient, lock, metrics), logs };
+  return { cache: new NumbersCacheService(shared, upstream as unknown as SuperfoneClient, lock, metrics), logs, metrics };
 }
 
 /** Settles a promise while advancing the fake clock; records when it settled. */
@@ -88,6 +93,7 @@ describe('NumbersCacheService cold path (fake clock, fake Redis)', () => {
 
   beforeEach(() => {
     jest.useFakeTimers({ now: T0 });
+    keys = new CacheKeys(config.redis.keyPrefix, config.superfone.apiKey);
     redis = FakeRedis.create();
     upstream = new FakeUpstream();
   });
@@ -315,5 +321,144 @@ describe('NumbersCacheService cold path (fake clock, fake Redis)', () => {
 
     expect(upstream.calls).toBe(1);
     expect(answers.every((a) => a.settledAt === T0 + 100)).toBe(true);
+  });
+  it('a cold read that joins another one says it was coalesced; the one that started the load does not', async () => {
+    const { cache } = replica(redis, upstream);
+
+    const first = track(cache.read());
+    const second = track(cache.read());
+    await jest.advanceTimersByTimeAsync(100);
+
+    expect(first.value).toMatchObject({ outcome: 'miss', coalesced: false });
+    expect(second.value).toMatchObject({ outcome: 'miss', coalesced: true });
+  });
+
+  it('a forced refresh with nothing running is not coalesced', async () => {
+    const { cache } = replica(redis, upstream);
+
+    const post = track(cache.forceRefresh());
+    await jest.advanceTimersByTimeAsync(100);
+
+    expect(post.value).toMatchObject({ outcome: 'refresh', coalesced: false, entry: { fetchedAt: T0 + 100 } });
+  });
+
+  it('a new replica whose first read finds a stale shared copy answers stale and refreshes it in the background', async () => {
+    const first = replica(redis, upstream);
+    await Promise.all([first.cache.read(), jest.advanceTimersByTimeAsync(100)]);
+    await jest.advanceTimersByTimeAsync(10);
+    jest.setSystemTime(T0 + 100 + TTL_S * 1000);
+    const second = replica(redis, upstream);
+
+    const answer = await second.cache.read();
+    await jest.advanceTimersByTimeAsync(100);
+
+    expect(answer).toMatchObject({ outcome: 'stale', entry: { fetchedAt: T0 + 100 } });
+    expect(upstream.calls).toBe(2);
+    expect(await second.cache.read()).toMatchObject({ outcome: 'hit', entry: { fetchedAt: T0 + 100 + TTL_S * 1000 + 100 } });
+  });
+
+  it('a background refresh does not settle for a shared copy that is newer than its own but stale too', async () => {
+    const a = replica(redis, upstream);
+    const b = replica(redis, upstream);
+    await Promise.all([a.cache.read(), jest.advanceTimersByTimeAsync(100)]);
+    jest.setSystemTime(T0 + 10_000);
+    await Promise.all([b.cache.forceRefresh(), jest.advanceTimersByTimeAsync(100)]);
+    await jest.advanceTimersByTimeAsync(10);
+    // Both copies are stale now; the shared one (b's) is the newer.
+    jest.setSystemTime(T0 + 10_100 + TTL_S * 1000);
+
+    expect(await a.cache.read()).toMatchObject({ outcome: 'stale', entry: { fetchedAt: T0 + 100 } });
+    await jest.advanceTimersByTimeAsync(100);
+
+    expect(upstream.calls).toBe(3);
+    expect(await a.cache.read()).toMatchObject({ outcome: 'hit', entry: { fetchedAt: T0 + 10_100 + TTL_S * 1000 + 100 } });
+  });
+
+  it('a background refresh that finds the lock busy waits for a copy newer than both its own and the shared one', async () => {
+    const a = replica(redis, upstream);
+    const b = replica(redis, upstream);
+    const c = replica(redis, upstream);
+    await Promise.all([a.cache.read(), jest.advanceTimersByTimeAsync(100)]);
+    jest.setSystemTime(T0 + 10_000);
+    await Promise.all([b.cache.forceRefresh(), jest.advanceTimersByTimeAsync(100)]);
+    await jest.advanceTimersByTimeAsync(10);
+    const staleAt = T0 + 10_100 + TTL_S * 1000;
+    jest.setSystemTime(staleAt);
+    // c refreshes (slowly) and holds the lock.
+    upstream.behaviour = { kind: 'ok', delayMs: 500 };
+    const refreshing = track(c.cache.forceRefresh());
+    await jest.advanceTimersByTimeAsync(1);
+
+    expect(await a.cache.read()).toMatchObject({ outcome: 'stale', entry: { fetchedAt: T0 + 100 } });
+    await jest.advanceTimersByTimeAsync(560);
+
+    expect(refreshing.value).toMatchObject({ entry: { fetchedAt: staleAt + 500 } });
+    expect(upstream.calls).toBe(3);
+    // a took c's copy, not b's stale one.
+    expect(await a.cache.read()).toMatchObject({ outcome: 'hit', entry: { fetchedAt: staleAt + 500 } });
+  });
+
+  it('a background refresh whose winner never delivers keeps serving the stale copy, and calls nobody, while it is usable', async () => {
+    const a = replica(redis, upstream);
+    await Promise.all([a.cache.read(), jest.advanceTimersByTimeAsync(100)]);
+    await jest.advanceTimersByTimeAsync(10);
+    jest.setSystemTime(T0 + 100 + TTL_S * 1000);
+    await redis.superfoneBffAcquireLock(keys.refreshLock, 'the-other-replica', LOCK_TTL_MS);
+
+    expect(await a.cache.read()).toMatchObject({ outcome: 'stale' });
+    await jest.advanceTimersByTimeAsync(LOCK_TTL_MS + 100);
+
+    expect(upstream.calls).toBe(1);
+    // The other replica's lock has expired: the next stale hit starts a refresh that takes it.
+    expect(await a.cache.read()).toMatchObject({ outcome: 'stale', refreshFailed: false });
+    await jest.advanceTimersByTimeAsync(100);
+    expect(upstream.calls).toBe(2);
+  });
+
+  it('a failed refresh gives the lock back at once: a retry right after it is not kept waiting for itself', async () => {
+    upstream.behaviour = { kind: 'fail' };
+    const { cache } = replica(redis, upstream);
+
+    const retried = track(
+      cache.forceRefresh().catch(() => {
+        upstream.behaviour = { kind: 'ok', delayMs: 100 };
+        return cache.forceRefresh();
+      }),
+    );
+    await jest.advanceTimersByTimeAsync(100);
+
+    expect(upstream.calls).toBe(2);
+    expect(retried.value).toMatchObject({ outcome: 'refresh', entry: { fetchedAt: T0 + 100 } });
+    await jest.advanceTimersByTimeAsync(10);
+    expect(redis.raw(keys.refreshLock)).toBeUndefined();
+  });
+
+  it('a replica waiting for the winner stops polling once Redis hangs, and fetches itself', async () => {
+    upstream.behaviour = { kind: 'hang' };
+    const winner = replica(redis, upstream);
+    void winner.cache.read();
+    await jest.advanceTimersByTimeAsync(1);
+    upstream.behaviour = { kind: 'ok', delayMs: 100 };
+    const waiting = replica(redis, upstream);
+    const answer = track(waiting.cache.read());
+    await jest.advanceTimersByTimeAsync(50);
+
+    redis.mode = { kind: 'hang' };
+    await jest.advanceTimersByTimeAsync(400);
+
+    expect(answer.value).toMatchObject({ outcome: 'miss' });
+    expect(answer.settledAt).toBeLessThan(T0 + 400);
+    expect(upstream.calls).toBe(2);
+  });
+
+  it('publishes the copy\'s fetch time (seconds) and its age for health reports', async () => {
+    const { cache, metrics } = replica(redis, upstream);
+    expect(cache.localAgeSeconds).toBeUndefined();
+
+    await Promise.all([cache.read(), jest.advanceTimersByTimeAsync(100)]);
+    jest.setSystemTime(T0 + 100 + 2999);
+
+    expect((await metrics.cachedCopyFetchedAt.get()).values[0].value).toBe((T0 + 100) / 1000);
+    expect(cache.localAgeSeconds).toBe(2);
   });
 });
