@@ -461,4 +461,19 @@ describe('NumbersCacheService cold path (fake clock, fake Redis)', () => {
     expect((await metrics.cachedCopyFetchedAt.get()).values[0].value).toBe((T0 + 100) / 1000);
     expect(cache.localAgeSeconds).toBe(2);
   });
+  it('while Superfone keeps failing, stale hits start at most one refresh a second', async () => {
+    const { cache } = replica(redis, upstream);
+    await Promise.all([cache.read(), jest.advanceTimersByTimeAsync(100)]);
+    jest.setSystemTime(T0 + 100 + TTL_S * 1000);
+    upstream.behaviour = { kind: 'fail' };
+
+    // A stale hit every 50 ms for 5 s.
+    for (let i = 0; i < 100; i++) {
+      expect(await cache.read()).toMatchObject({ outcome: 'stale' });
+      await jest.advanceTimersByTimeAsync(50);
+    }
+
+    // The first copy, then one refresh at once and one per second after each failure.
+    expect(upstream.calls).toBe(1 + 5);
+  });
 });
