@@ -61,6 +61,10 @@ describe(RedisGate.name, () => {
     expect(result.error).toBeInstanceOf(RedisTimeoutError);
     expect(result.at).toBe(TIMEOUT_MS);
     expect(cmd).toHaveBeenCalledTimes(1);
+    // One late reply is not a hung Redis: the next command is sent.
+    expect(gate.paused).toBe(false);
+    const next = command(1);
+    expect((await settle(gate.run(next), 10)).value).toBe('OK');
   });
 
   it('after a timed-out retry, refuses every command without sending it, then lets one probe through', async () => {

@@ -54,17 +54,23 @@ export class RedisGate {
       if (this.probing) throw new RedisUnavailableError('paused after timeouts, probe in flight');
       this.probing = probe = true;
     }
+    let retryTimedOut = false;
     try {
       const result = await this.attempt(command).catch(async (error: unknown) => {
         if (!isTimeout(error) || probe || !retryOnTimeout) throw error;
         await new Promise((resolve) => setTimeout(resolve, Math.max(1, Math.round(this.timeoutMs / 5))));
         if (this.pausedUntil > Date.now()) throw error;
-        return this.attempt(command);
+        return this.attempt(command).catch((retryError: unknown) => {
+          retryTimedOut = isTimeout(retryError);
+          throw retryError;
+        });
       });
       this.pausedUntil = 0;
       return result;
     } catch (error) {
-      if (isTimeout(error)) this.pausedUntil = Date.now() + PAUSE_AFTER_TIMEOUTS_MS;
+      // Redis looks hung only when a retry or a probe timed out too: one late reply (a busy event
+      // loop, a command that is not retried) must not stop every other command for a second.
+      if (retryTimedOut || (probe && isTimeout(error))) this.pausedUntil = Date.now() + PAUSE_AFTER_TIMEOUTS_MS;
       else if (probe) this.pausedUntil = 0;
       throw error;
     } finally {
