@@ -476,4 +476,34 @@ describe('NumbersCacheService cold path (fake clock, fake Redis)', () => {
     // The first copy, then one refresh at once and one per second after each failure.
     expect(upstream.calls).toBe(1 + 5);
   });
+  it('a forced refresh joining a background refresh whose winner never delivered goes to Superfone itself', async () => {
+    const a = replica(redis, upstream);
+    await Promise.all([a.cache.read(), jest.advanceTimersByTimeAsync(100)]);
+    await jest.advanceTimersByTimeAsync(10);
+    jest.setSystemTime(T0 + 100 + TTL_S * 1000);
+    await redis.superfoneBffAcquireLock(keys.refreshLock, 'the-other-replica', LOCK_TTL_MS);
+    expect(await a.cache.read()).toMatchObject({ outcome: 'stale' });
+
+    const post = track(a.cache.forceRefresh());
+    await jest.advanceTimersByTimeAsync(LOCK_TTL_MS + 200);
+
+    expect(upstream.calls).toBe(2);
+    expect(post.value).toMatchObject({ outcome: 'refresh' });
+    expect(post.value?.entry.isFresh(Date.now())).toBe(true);
+  });
+
+  it('a forced refresh joining a load that waits for the winner takes the winner\'s copy, with no call of its own', async () => {
+    const winner = replica(redis, upstream);
+    const waiting = replica(redis, upstream);
+    void winner.cache.read();
+    await jest.advanceTimersByTimeAsync(1);
+    void waiting.cache.read();
+    await jest.advanceTimersByTimeAsync(1);
+
+    const post = track(waiting.cache.forceRefresh());
+    await jest.advanceTimersByTimeAsync(200);
+
+    expect(upstream.calls).toBe(1);
+    expect(post.value).toMatchObject({ outcome: 'refresh', coalesced: true, entry: { fetchedAt: T0 + 100 } });
+  });
 });

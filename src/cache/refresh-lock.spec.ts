@@ -42,6 +42,7 @@ describe(RefreshLock.name, () => {
     expect(attempt.state).toBe('acquired');
     expect(acquires()[0].args.slice(0, 3)).toEqual([keys.refreshLock, attempt.token, 2500]);
     expect(redis.raw(keys.refreshLock)).toBe(attempt.token);
+    expect(logs).toEqual([]);
   });
 
   it('without Redis, every attempt is this process\'s own and nothing is sent', async () => {
@@ -106,6 +107,8 @@ describe(RefreshLock.name, () => {
     const attempt = await lock().acquire();
 
     expect(attempt.state).toBe('unavailable');
-    expect(logs.filter((l) => l.includes('"level":40') && l.includes('did not write'))).toHaveLength(1);
+    const warnings = logs.filter((l) => l.includes('"level":40') && l.includes('did not write'));
+    expect(warnings).toHaveLength(1);
+    expect(JSON.parse(warnings[0])).toMatchObject({ key: keys.refreshLock });
   });
 });
