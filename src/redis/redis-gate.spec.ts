@@ -184,4 +184,17 @@ describe(RedisGate.name, () => {
 
     expect(jest.getTimerCount()).toBe(0);
   });
+  it('a command already in flight that fails after Redis was paused does not end the pause', async () => {
+    const gate = new RedisGate(TIMEOUT_MS);
+    const hung = settle(gate.run(command(undefined)), 0);
+    await jest.advanceTimersByTimeAsync(70);
+    // Sent before the pause (no retry for it), times out after the other command's retry paused Redis.
+    const inFlight = settle(gate.run(command(undefined), false), 0);
+
+    await jest.advanceTimersByTimeAsync(60);
+
+    expect((await hung).error).toBeInstanceOf(RedisTimeoutError);
+    expect((await inFlight).error).toBeInstanceOf(RedisTimeoutError);
+    expect(gate.paused).toBe(true);
+  });
 });

@@ -1,3 +1,4 @@
+import { Cluster } from 'ioredis';
 import { EventEmitter } from 'node:events';
 import { sha256 } from '../auth/client-keys';
 import { loadConfig } from '../config/load-config';
@@ -106,6 +107,21 @@ describe(RedisConnection.name, () => {
     ]);
   });
 
+  it('connection errors are one warning per episode, and the reconnect closes it', async () => {
+    const client = new FakeClient();
+    connection(client);
+
+    client.emit('error', new Error('connect ECONNREFUSED 127.0.0.1:6380'));
+    client.emit('error', new Error('connect ECONNREFUSED 127.0.0.1:6380'));
+    client.emit('ready');
+    await jest.advanceTimersByTimeAsync(SUMMARY_INTERVAL_MS);
+
+    expect(logs).toEqual([
+      expect.objectContaining({ level: 40, msg: 'redis connection error', redisHost: 'cache.internal:6380', err: 'connect ECONNREFUSED 127.0.0.1:6380' }),
+      expect.objectContaining({ level: 30, msg: 'redis connection ready', redisHost: 'cache.internal:6380', repeated: 2 }),
+    ]);
+  });
+
   describe('at boot', () => {
     it('without Redis, says so once and tries nothing', async () => {
       await connection(undefined, config({})).onModuleInit();
@@ -123,6 +139,22 @@ describe(RedisConnection.name, () => {
       expect(client.get).toHaveBeenCalledWith(client.set.mock.calls[0][0]);
       expect(client.stored.size).toBe(0);
       expect(logs).toEqual([expect.objectContaining({ level: 30, redisHost: 'cache.internal:6380' })]);
+    });
+
+    it('a cluster client connects to every master at boot (not on the first request)', async () => {
+      const client = new Cluster([{ host: 'n1', port: 7000 }], { lazyConnect: true });
+      const fake = new FakeClient();
+      const masters = [{ ping: jest.fn(async () => 'PONG') }, { ping: jest.fn(async () => 'PONG') }];
+      Object.assign(client, { connect: fake.connect, set: fake.set, get: fake.get, del: fake.del });
+      const nodes = jest.spyOn(client, 'nodes').mockReturnValue(masters as never);
+      const logger = new AppLogger(config(), { write: (line: string) => logs.push(JSON.parse(line)) });
+
+      await new RedisConnection(client, config(), metrics, logger).onModuleInit();
+
+      expect(nodes).toHaveBeenCalledWith('master');
+      expect(masters.map((m) => m.ping.mock.calls.length)).toEqual([1, 1]);
+      expect(logs).toEqual([expect.objectContaining({ level: 30 })]);
+      client.disconnect();
     });
 
     it('a Redis that reads back something else fails the probe loudly, naming the setting', async () => {
