@@ -506,4 +506,17 @@ describe('NumbersCacheService cold path (fake clock, fake Redis)', () => {
     expect(upstream.calls).toBe(1);
     expect(post.value).toMatchObject({ outcome: 'refresh', coalesced: true, entry: { fetchedAt: T0 + 100 } });
   });
+  it('a forced refresh that finds the lock held by a replica that never delivers fetches itself, not the copy it has', async () => {
+    const { cache } = replica(redis, upstream);
+    await Promise.all([cache.read(), jest.advanceTimersByTimeAsync(100)]);
+    await jest.advanceTimersByTimeAsync(10);
+    await redis.superfoneBffAcquireLock(keys.refreshLock, 'the-other-replica', LOCK_TTL_MS);
+
+    const post = track(cache.forceRefresh());
+    await jest.advanceTimersByTimeAsync(LOCK_TTL_MS + 200);
+
+    expect(upstream.calls).toBe(2);
+    expect(post.value).toMatchObject({ outcome: 'refresh', coalesced: false });
+    expect(post.value?.entry.fetchedAt).toBeGreaterThan(T0 + 100);
+  });
 });

@@ -139,6 +139,8 @@ describe(RedisConnection.name, () => {
       expect(client.get).toHaveBeenCalledWith(client.set.mock.calls[0][0]);
       expect(client.stored.size).toBe(0);
       expect(logs).toEqual([expect.objectContaining({ level: 30, redisHost: 'cache.internal:6380' })]);
+      // The boot deadline's timer is cleared, not left to hold the event loop.
+      expect(jest.getTimerCount()).toBe(0);
     });
 
     it('a cluster client connects to every master at boot (not on the first request)', async () => {
@@ -187,6 +189,8 @@ describe(RedisConnection.name, () => {
 
       expect(client.quit).toHaveBeenCalledTimes(1);
       expect(client.disconnect).not.toHaveBeenCalled();
+      // Nothing left to keep the process alive for the QUIT deadline.
+      expect(jest.getTimerCount()).toBe(0);
     });
 
     it('disconnects a client that is not connected at once (no QUIT that nobody would answer)', async () => {
