@@ -36,9 +36,13 @@ const CACHE_AND_REDIS_SPECS = [
 
 const argv = process.argv.slice(2);
 if (argv.some((arg) => arg === '--testFiles' || arg === '-t' || arg.startsWith('--testFiles='))) {
-  throw new Error('stryker.config.mjs: use MUTATE_SPECS=<globs> instead of --testFiles (static mutants would be reported as survived, stryker-js #6144)');
+  throw new Error(
+    'stryker.config.mjs: use MUTATE_SPECS=<globs> instead of --testFiles (static mutants would be reported as survived, stryker-js #6144)',
+  );
 }
-const mutateFromCli = argv.some((arg) => arg === '--mutate' || arg === '-m' || arg.startsWith('--mutate='));
+const mutateFromCli = argv.some(
+  (arg) => arg === '--mutate' || arg === '-m' || arg.startsWith('--mutate='),
+);
 
 /**
  * Every spec that runs the code in jest's own process: not the suites that start the built
@@ -47,13 +51,18 @@ const mutateFromCli = argv.some((arg) => arg === '--mutate' || arg === '-m' || a
 function inProcessSpecs() {
   const e2e = readdirSync('test')
     .filter((name) => name.endsWith('.e2e-spec.ts'))
-    .filter((name) => !/service-process|['"]dist['"]|dist\/src/.test(readFileSync(`test/${name}`, 'utf8')))
+    .filter(
+      (name) =>
+        !/service-process|['"]dist['"]|dist\/src/.test(readFileSync(`test/${name}`, 'utf8')),
+    )
     .map((name) => `test/${name}`);
   return ['src/**/*.spec.ts', 'tools/**/*.spec.ts', ...e2e];
 }
 
 const specs = process.env.MUTATE_SPECS
-  ? process.env.MUTATE_SPECS.split(',').map((glob) => glob.trim()).filter(Boolean)
+  ? process.env.MUTATE_SPECS.split(',')
+      .map((glob) => glob.trim())
+      .filter(Boolean)
   : mutateFromCli
     ? inProcessSpecs()
     : CACHE_AND_REDIS_SPECS;
@@ -74,9 +83,6 @@ const config = {
   concurrency: 2,
   checkers: ['typescript'],
   tsconfigFile: 'tsconfig.json',
-  // A mutant that breaks the e2e suites mostly makes them wait (for a copy in Redis, a hit) until
-  // they give up: call that a timeout sooner than the default 1.5 × net time + 5 s.
-  timeoutMS: 2000,
   ignorePatterns: ['dist', 'coverage', 'bench/results', 'reports', '*.cpuprofile', '.env'],
   reporters: ['clear-text', 'progress', 'html', 'json'],
   htmlReporter: { fileName: 'reports/mutation/mutation.html' },
