@@ -1,6 +1,10 @@
 import { CacheModule } from '@nestjs/cache-manager';
 import { Module } from '@nestjs/common';
 import { Keyv } from 'keyv';
+// @nestjs/cache-manager is an ES module, so its options name the Keyv class of keyv's ESM build;
+// this CommonJS app constructs the CJS build. They are the same class, twice: nest recognizes a
+// Keyv by shape at run time, and the type is restated from the ESM side here.
+import type { Keyv as KeyvAsNestSeesIt } from 'keyv' with { 'resolution-mode': 'import' };
 import { AppConfig } from '../config/app-config';
 import { RedisConnection } from '../redis/redis.connection';
 import { RedisModule } from '../redis/redis.module';
@@ -22,18 +26,27 @@ import { SharedCopies } from './shared-copies';
     CacheModule.registerAsync({
       imports: [RedisModule],
       inject: [RedisConnection],
-      useFactory: (redis: RedisConnection) => ({
-        stores: redis.client
-          ? [new Keyv({ store: new IoredisKeyvStore(redis), useKeyPrefix: false, throwOnErrors: true })]
-          : [new Keyv({ useKeyPrefix: false })],
-      }),
+      useFactory: (redis: RedisConnection) => {
+        const store = redis.client
+          ? new Keyv({
+              store: new IoredisKeyvStore(redis),
+              useKeyPrefix: false,
+              throwOnErrors: true,
+            })
+          : new Keyv({ useKeyPrefix: false });
+        return { stores: [store as unknown as KeyvAsNestSeesIt] };
+      },
     }),
   ],
   providers: [
     NumbersCacheService,
     SharedCopies,
     RefreshLock,
-    { provide: CacheKeys, inject: [AppConfig], useFactory: (c: AppConfig) => new CacheKeys(c.redis.keyPrefix, c.superfone.apiKey) },
+    {
+      provide: CacheKeys,
+      inject: [AppConfig],
+      useFactory: (c: AppConfig) => new CacheKeys(c.redis.keyPrefix, c.superfone.apiKey),
+    },
   ],
   exports: [NumbersCacheService],
 })
