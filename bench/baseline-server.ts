@@ -37,14 +37,19 @@ function handlerFor(): RequestListener {
       const value: unknown = JSON.parse(body.toString('utf8'));
       return (_req, res) => {
         const text = JSON.stringify(value);
-        res.writeHead(200, { 'content-type': contentType, 'content-length': Buffer.byteLength(text) });
+        res.writeHead(200, {
+          'content-type': contentType,
+          'content-length': Buffer.byteLength(text),
+        });
         res.end(text);
       };
     }
     case 'redis': {
       const key = required('REDIS_KEY');
       const redis = new Redis(required('REDIS_URL'), { maxRetriesPerRequest: 1 });
-      redis.on('error', (error: Error) => process.stderr.write(`baseline-server redis: ${error.message}\n`));
+      redis.on('error', (error: Error) =>
+        process.stderr.write(`baseline-server redis: ${error.message}\n`),
+      );
       return (_req, res) => {
         redis.getBuffer(key).then(
           (value) => {
@@ -66,7 +71,9 @@ function handlerFor(): RequestListener {
 }
 
 const server = createServer(handlerFor());
-server.listen(port, '127.0.0.1', () => process.stdout.write(`baseline ${mode} listening on ${port}\n`));
+server.listen(port, '127.0.0.1', () =>
+  process.stdout.write(`baseline ${mode} listening on ${port}\n`),
+);
 // Exit promptly on SIGTERM: open keep-alive sockets would otherwise hold close() open.
 process.once('SIGTERM', () => {
   server.close();

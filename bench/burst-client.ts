@@ -49,8 +49,15 @@ export function closeSockets(sockets: readonly Socket[]): void {
 }
 
 /** Writes one `GET path` on every socket in the same turn and resolves every answer. */
-export function burst(sockets: readonly Socket[], path: string, clientKey: string): Promise<BurstAnswer[]> {
-  const request = Buffer.from(`GET ${path} HTTP/1.1\r\nhost: bench\r\nauthorization: Bearer ${clientKey}\r\n\r\n`, 'latin1');
+export function burst(
+  sockets: readonly Socket[],
+  path: string,
+  clientKey: string,
+): Promise<BurstAnswer[]> {
+  const request = Buffer.from(
+    `GET ${path} HTTP/1.1\r\nhost: bench\r\nauthorization: Bearer ${clientKey}\r\n\r\n`,
+    'latin1',
+  );
   const started = performance.now();
   return Promise.all(sockets.map((socket) => answerOn(socket, request, started)));
 }

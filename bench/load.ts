@@ -45,7 +45,10 @@ interface AutocannonResult {
 }
 
 interface AutocannonInstance {
-  on(event: 'response', listener: (client: unknown, status: number, bytes: number, ms: number) => void): void;
+  on(
+    event: 'response',
+    listener: (client: unknown, status: number, bytes: number, ms: number) => void,
+  ): void;
 }
 
 type Autocannon = (
@@ -63,9 +66,13 @@ export interface LoadHooks {
 export function runLoad(spec: LoadSpec, hooks: LoadHooks = {}): Promise<LoadResult> {
   if (isShuttingDown()) return Promise.reject(new Error('the bench is shutting down'));
   const worker = distPath('bench', 'load.js');
-  const child = spawn('taskset', ['-c', String(CLIENT_CORE), process.execPath, worker, JSON.stringify(spec)], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    'taskset',
+    ['-c', String(CLIENT_CORE), process.execPath, worker, JSON.stringify(spec)],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let pending = '';
   let result: LoadResult | undefined;
   let err = '';
@@ -79,7 +86,9 @@ export function runLoad(spec: LoadSpec, hooks: LoadHooks = {}): Promise<LoadResu
         hooks.onEnd?.();
         const parsed = JSON.parse(line) as LoadResult;
         // JSON has no NaN: a run with no responses arrives with null percentiles.
-        const latency = Object.fromEntries(Object.entries(parsed.latencyMs).map(([k, v]) => [k, v ?? NaN])) as unknown as LatencySummary;
+        const latency = Object.fromEntries(
+          Object.entries(parsed.latencyMs).map(([k, v]) => [k, v ?? NaN]),
+        ) as unknown as LatencySummary;
         result = { ...parsed, latencyMs: latency };
       }
     }
@@ -97,7 +106,11 @@ export function runLoad(spec: LoadSpec, hooks: LoadHooks = {}): Promise<LoadResu
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
       if (code === 0 && result) return done(result);
-      fail(new Error(`load worker exited with ${code} and ${result ? 'a' : 'no'} result: ${err.trim().slice(0, 500)}`));
+      fail(
+        new Error(
+          `load worker exited with ${code} and ${result ? 'a' : 'no'} result: ${err.trim().slice(0, 500)}`,
+        ),
+      );
     });
   });
 }
@@ -113,7 +126,12 @@ function worker(spec: LoadSpec): void {
   const cpuBefore = process.cpuUsage();
   const wallBefore = performance.now();
   const instance = autocannon(
-    { url: spec.url, connections: spec.connections, duration: spec.durationSeconds, headers: spec.headers ?? {} },
+    {
+      url: spec.url,
+      connections: spec.connections,
+      duration: spec.durationSeconds,
+      headers: spec.headers ?? {},
+    },
     (error, result) => {
       if (error) {
         process.stderr.write(`${error.message}\n`);
@@ -122,7 +140,8 @@ function worker(spec: LoadSpec): void {
       const cpu = process.cpuUsage(cpuBefore);
       const wallMs = performance.now() - wallBefore;
       const statusCounts: Record<string, number> = {};
-      for (const [code, { count: n }] of Object.entries(result.statusCodeStats)) statusCounts[code] = n;
+      for (const [code, { count: n }] of Object.entries(result.statusCodeStats))
+        statusCounts[code] = n;
       const responses = result.requests.total;
       const output: LoadResult = {
         responses,

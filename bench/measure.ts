@@ -80,12 +80,15 @@ function countLines(path: string): number {
  * Calls per command from Redis's INFO commandstats. It counts every client of the Redis (other
  * users add noise) and the commands a Lua script runs as well as the EVALSHA itself.
  */
-async function redisCommandStats(redis: Redis | undefined): Promise<Map<string, number> | undefined> {
+async function redisCommandStats(
+  redis: Redis | undefined,
+): Promise<Map<string, number> | undefined> {
   if (!redis) return undefined;
   const info = await redis.info('commandstats').catch(() => undefined);
   if (info === undefined) return undefined;
   const stats = new Map<string, number>();
-  for (const match of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) stats.set(match[1], Number(match[2]));
+  for (const match of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm))
+    stats.set(match[1], Number(match[2]));
   stats.delete('info'); // our own probes
   return stats;
 }
@@ -106,7 +109,13 @@ function commandMix(
   return { redisCommandsPerResponse: total / responses, redisCommandMix: mix };
 }
 
-export async function measure(peer: Peer, seconds: number, connections: number, round: number, redis: Redis | undefined): Promise<RoundResult> {
+export async function measure(
+  peer: Peer,
+  seconds: number,
+  connections: number,
+  round: number,
+  redis: Redis | undefined,
+): Promise<RoundResult> {
   // The service's stdout file is opened O_APPEND, so truncating it here restarts it at zero.
   if (peer.logPath) truncateSync(peer.logPath, 0);
   const commandsBefore = await redisCommandStats(redis);
@@ -114,7 +123,10 @@ export async function measure(peer: Peer, seconds: number, connections: number, 
   let server: ServerSample | undefined;
   const load = await runLoad(
     { url: peer.url, connections, durationSeconds: seconds, headers: peer.headers },
-    { onStart: () => (sampler = new ServerSampler(peer.pid)), onEnd: () => (server = sampler?.finish()) },
+    {
+      onStart: () => (sampler = new ServerSampler(peer.pid)),
+      onEnd: () => (server = sampler?.finish()),
+    },
   );
   if (!server) throw new Error(`${peer.label}: the load worker did not report its start`);
   const commandsAfter = await redisCommandStats(redis);
@@ -130,13 +142,24 @@ export async function measure(peer: Peer, seconds: number, connections: number, 
   };
 }
 
-export function summarizeRows(peers: readonly Peer[], results: Map<string, RoundResult[]>, baselineId: string): RowSummary[] {
+export function summarizeRows(
+  peers: readonly Peer[],
+  results: Map<string, RoundResult[]>,
+  baselineId: string,
+): RowSummary[] {
   const base = results.get(baselineId) ?? [];
   return peers.map((peer) => {
     const rounds = results.get(peer.id) ?? [];
-    const ratios = rounds.map((r) => r.load.rps / (base.find((b) => b.round === r.round)?.load.rps ?? NaN));
-    const p99Ratios = rounds.map((r) => r.load.latencyMs.p99 / (base.find((b) => b.round === r.round)?.load.latencyMs.p99 ?? NaN));
-    const costRatios = rounds.map((r) => r.cpuUsPerResponse / (base.find((b) => b.round === r.round)?.cpuUsPerResponse ?? NaN));
+    const ratios = rounds.map(
+      (r) => r.load.rps / (base.find((b) => b.round === r.round)?.load.rps ?? NaN),
+    );
+    const p99Ratios = rounds.map(
+      (r) =>
+        r.load.latencyMs.p99 / (base.find((b) => b.round === r.round)?.load.latencyMs.p99 ?? NaN),
+    );
+    const costRatios = rounds.map(
+      (r) => r.cpuUsPerResponse / (base.find((b) => b.round === r.round)?.cpuUsPerResponse ?? NaN),
+    );
     return {
       id: peer.id,
       label: peer.label,
@@ -160,4 +183,3 @@ export function summarizeRows(peers: readonly Peer[], results: Map<string, Round
     };
   });
 }
-

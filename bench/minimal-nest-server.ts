@@ -26,7 +26,11 @@ class BodyController {
 class MinimalModule {}
 
 async function main(): Promise<void> {
-  const app = await NestFactory.create<NestFastifyApplication>(MinimalModule, new FastifyAdapter(), { logger: false });
+  const app = await NestFactory.create<NestFastifyApplication>(
+    MinimalModule,
+    new FastifyAdapter(),
+    { logger: false },
+  );
   await app.listen(Number(process.env.PORT), '127.0.0.1');
 }
 

@@ -15,9 +15,13 @@ export function findNginx(): string | undefined {
   if (configured) return configured;
   try {
     // /usr/sbin is often not on a non-root user's PATH, and that is where Debian installs nginx.
-    const path = execFileSync('sh', ['-c', 'command -v nginx || { test -x /usr/sbin/nginx && echo /usr/sbin/nginx; }'], {
-      encoding: 'utf8',
-    }).trim();
+    const path = execFileSync(
+      'sh',
+      ['-c', 'command -v nginx || { test -x /usr/sbin/nginx && echo /usr/sbin/nginx; }'],
+      {
+        encoding: 'utf8',
+      },
+    ).trim();
     return path || undefined;
   } catch {
     return undefined;
@@ -32,7 +36,10 @@ export function nginxAbsence(): string {
 /** `nginx/1.22.1`, from `nginx -v` (which prints on stderr). */
 export function nginxVersion(binary: string): string {
   const result = spawnSync(binary, ['-v'], { encoding: 'utf8' });
-  return `${result.stdout ?? ''}${result.stderr ?? ''}`.trim().replace(/^nginx version:\s*/, '') || 'unknown';
+  return (
+    `${result.stdout ?? ''}${result.stderr ?? ''}`.trim().replace(/^nginx version:\s*/, '') ||
+    'unknown'
+  );
 }
 
 function groupName(): string {
@@ -52,7 +59,8 @@ function groupName(): string {
  *   service does, so a run longer than the 30 s validity never waits on the upstream.
  */
 export function startNginx(binary: string, dir: string, port: number, upstreamPort: number): Child {
-  for (const sub of ['cache', 'client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(join(dir, sub), { recursive: true });
+  for (const sub of ['cache', 'client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'])
+    mkdirSync(join(dir, sub), { recursive: true });
   // As root, nginx would switch its worker to `nobody`; name the current user so it runs as us.
   const user = process.getuid?.() === 0 ? `user ${userInfo().username} ${groupName()};` : '';
   const conf = `
@@ -94,5 +102,12 @@ http {
 `;
   const confPath = join(dir, 'nginx.conf');
   writeFileSync(confPath, conf);
-  return spawnPinned('nginx', SERVER_CORE, binary, ['-p', dir, '-c', confPath, '-e', join(dir, 'error.log')], process.env, join(dir, 'stdout.log'));
+  return spawnPinned(
+    'nginx',
+    SERVER_CORE,
+    binary,
+    ['-p', dir, '-c', confPath, '-e', join(dir, 'error.log')],
+    process.env,
+    join(dir, 'stdout.log'),
+  );
 }

@@ -26,7 +26,13 @@ export interface Machine {
 export interface BenchReport {
   readonly startedAt: string;
   finishedAt?: string;
-  readonly settings: { durationSeconds: number; rounds: number; connections: number; quick: boolean; warmupSeconds: number };
+  readonly settings: {
+    durationSeconds: number;
+    rounds: number;
+    connections: number;
+    quick: boolean;
+    warmupSeconds: number;
+  };
   machine: Machine;
   throughput?: ThroughputResult;
   throughputError?: string;
@@ -37,7 +43,11 @@ export interface BenchReport {
 
 function packageVersion(name: string): string {
   try {
-    return (JSON.parse(readFileSync(join(ROOT, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
+    return (
+      JSON.parse(readFileSync(join(ROOT, 'node_modules', name, 'package.json'), 'utf8')) as {
+        version: string;
+      }
+    ).version;
   } catch {
     return 'not found';
   }
@@ -97,7 +107,9 @@ function detailRow(row: RowSummary): string {
 
 function mix(commands: Record<string, number> | undefined): string {
   const entries = Object.entries(commands ?? {});
-  return entries.length ? ` (${entries.map(([name, n]) => `${name} ${n.toFixed(2)}`).join(', ')})` : '';
+  return entries.length
+    ? ` (${entries.map(([name, n]) => `${name} ${n.toFixed(2)}`).join(', ')})`
+    : '';
 }
 
 /** Requests per second one fully busy core would serve at the measured CPU cost per request. */
@@ -158,7 +170,8 @@ function stampedeVerdict(runs: readonly StampedeResult[], delayMs: number): stri
       `(${runs.map((s) => `${s.cacheCounts.stale ?? 0} stale + ${s.cacheCounts.hit ?? 0} fresh of ${s.requests}, p99 ${fixed(s.latencyMs.p99, 1)} ms vs ${fixed(s.reference?.latencyMs.p99, 1)} ms for fresh hits`).join('; ')})`;
   }
   const warnings: Record<string, number> = {};
-  for (const s of runs) for (const [k, v] of Object.entries(s.warnings)) warnings[k] = (warnings[k] ?? 0) + v;
+  for (const s of runs)
+    for (const [k, v] of Object.entries(s.warnings)) warnings[k] = (warnings[k] ?? 0) + v;
   const notes = runs.filter((s) => s.note).map((s) => `run ${s.run}: ${s.note}`);
   return (
     `- ${line}. Service log lines at warn or above: ${Object.keys(warnings).length ? counts(warnings) : 'none'}` +
@@ -172,7 +185,9 @@ function stampedeRows(s: StampedeResult): string[] {
   ];
   if (s.reference) {
     const { label, latencyMs } = s.reference;
-    rows.push(`| ${s.id} run ${s.run}, reference: ${label} | | | | ${fixed(latencyMs.p50, 1)} | ${fixed(latencyMs.p99, 1)} | ${fixed(latencyMs.max, 1)} |`);
+    rows.push(
+      `| ${s.id} run ${s.run}, reference: ${label} | | | | ${fixed(latencyMs.p50, 1)} | ${fixed(latencyMs.p99, 1)} | ${fixed(latencyMs.max, 1)} |`,
+    );
   }
   return rows;
 }
@@ -204,7 +219,7 @@ export function renderMarkdown(report: BenchReport, stampedeDelayMs: number): st
         '**p99 ratio**: p99 ÷ its p99 in the same round (above 1 = a slower tail).',
       '- **server CPU µs/req**: CPU time the server process(es) used during the run ÷ responses; **CPU cost ratio**: that ÷ the ' +
         "Buffer server's, same round. Unlike req/s it does not depend on whether the load generator could keep the server busy " +
-        '(see run details); Redis\'s own CPU is not included.',
+        "(see run details); Redis's own CPU is not included.",
       `- **peak RSS**: highest resident memory sampled (every 200 ms) during that row's runs, summed over nginx's master and worker; ` +
         `superfone-bff's VmHWM after all its runs: ${fixed(throughput.serviceVmHwmMiB, 0)} MiB.`,
       ...capacity(throughput.rows),
@@ -215,10 +230,10 @@ export function renderMarkdown(report: BenchReport, stampedeDelayMs: number): st
       '|---|---|---|---|---|---|---|---|---|',
       ...throughput.rows.map(detailRow),
       '',
-      'Server CPU % is of one core (core 0). Load-gen CPU near 100 % means autocannon, not the server, was the limit: that row\'s req/s ' +
-        "is then a floor, and the CPU cost columns are the fairer comparison. Core busy % counts every process on the core: well above the " +
+      "Server CPU % is of one core (core 0). Load-gen CPU near 100 % means autocannon, not the server, was the limit: that row's req/s " +
+        'is then a floor, and the CPU cost columns are the fairer comparison. Core busy % counts every process on the core: well above the ' +
         "server's (or load generator's) own share means other work shared it during the run. Redis commands/req counts every client of the " +
-        'shared Redis, a Lua script\'s inner commands included, by command in brackets (other users of the Redis add noise; the Redis GET row is 1 by construction).',
+        "shared Redis, a Lua script's inner commands included, by command in brackets (other users of the Redis add noise; the Redis GET row is 1 by construction).",
       `nginx: ${throughput.nginx}.`,
       '',
     );

@@ -15,7 +15,14 @@ import { findNginx, nginxAbsence, nginxVersion } from './nginx';
 import { describeMachine, renderMarkdown, type BenchReport } from './report';
 import { deletePrefix, newContext, startStandIn } from './service';
 import { CLIENT_CORE, isShuttingDown, pinSelf, ROOT, snapshotDist, stop, stopAll } from './servers';
-import { coldStampede, expiredStampede, sharedCopyStampede, STAMPEDE_DELAY_MS, staleStampede, type StampedeResult } from './stampede';
+import {
+  coldStampede,
+  expiredStampede,
+  sharedCopyStampede,
+  STAMPEDE_DELAY_MS,
+  staleStampede,
+  type StampedeResult,
+} from './stampede';
 import { runThroughput } from './throughput';
 
 function intEnv(name: string, fallback: number, min: number, max: number): number {
@@ -29,17 +36,25 @@ function intEnv(name: string, fallback: number, min: number, max: number): numbe
 }
 
 const log = (line: string): void => void process.stderr.write(`[bench] ${line}\n`);
-const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+const message = (error: unknown): string =>
+  error instanceof Error ? error.message : String(error);
 
 async function connectRedis(url: string): Promise<Redis | undefined> {
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 2000, retryStrategy: () => null });
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 1,
+    connectTimeout: 2000,
+    retryStrategy: () => null,
+  });
   redis.on('error', () => undefined); // reported once below; ioredis would otherwise log each retry
   try {
     await redis.connect();
     await redis.ping();
     return redis;
   } catch (error) {
-    log(`Redis at ${url} did not answer (${message(error)}): Redis rows and the multi-replica stampede are skipped`);
+    log(
+      `Redis at ${url} did not answer (${message(error)}): Redis rows and the multi-replica stampede are skipped`,
+    );
     redis.disconnect();
     return undefined;
   }
@@ -54,7 +69,8 @@ async function main(): Promise<void> {
   const redisUrl = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
 
   const notes: string[] = [];
-  if (!pinSelf(CLIENT_CORE)) notes.push('could not pin the orchestrator to core 1 (taskset failed)');
+  if (!pinSelf(CLIENT_CORE))
+    notes.push('could not pin the orchestrator to core 1 (taskset failed)');
   const removeSnapshot = snapshotDist();
   const tmpDir = mkdtempSync(join(tmpdir(), 'superfone-bff-bench-'));
   const ctx = newContext(tmpDir, redisUrl);
@@ -94,13 +110,15 @@ async function main(): Promise<void> {
       'runs on whichever core is free, so that row gets a little more than one core.',
     'The service runs with CACHE_TTL_SECONDS=86400 during the throughput rows (so the copy, its bytes and ETag stay the same), ' +
       'RATE_LIMIT_PER_MINUTE=1000000 and SHUTDOWN_DELAY_MS=0; everything else is the defaults, LOG_LEVEL=info, stdout to a file, ' +
-        'and node runs with the flags of `npm start` (the image\'s CMD).',
+      "and node runs with the flags of `npm start` (the image's CMD).",
   );
 
   try {
     redis = await connectRedis(redisUrl);
     const nginxBinary = findNginx();
-    const redisVersion = redis ? (/redis_version:(\S+)/.exec(await redis.info('server'))?.[1] ?? 'unknown') : 'unavailable';
+    const redisVersion = redis
+      ? (/redis_version:(\S+)/.exec(await redis.info('server'))?.[1] ?? 'unknown')
+      : 'unavailable';
     report.machine = describeMachine(
       nginxBinary ? nginxVersion(nginxBinary) : nginxAbsence(),
       `${redisVersion} at ${redisUrl.replace(/\/\/[^@]*@/, '//')} (not pinned)`,
@@ -108,7 +126,12 @@ async function main(): Promise<void> {
     const standIn = await startStandIn(ctx, STAMPEDE_DELAY_MS);
     log(`stand-in at ${ctx.standInUrl} (delay ${STAMPEDE_DELAY_MS} ms)`);
     try {
-      report.throughput = await runThroughput(ctx, redis, { durationSeconds, warmupSeconds, rounds, connections }, log);
+      report.throughput = await runThroughput(
+        ctx,
+        redis,
+        { durationSeconds, warmupSeconds, rounds, connections },
+        log,
+      );
     } catch (error) {
       report.throughputError = message(error);
       log(`throughput section failed: ${report.throughputError}`);
@@ -121,7 +144,10 @@ async function main(): Promise<void> {
       [FRESH, () => coldStampede(ctx, redis, 1, 200)],
       [FRESH_REFERENCE, () => sharedCopyStampede(ctx, redis, 200)],
       ['(a) warm process', () => expiredStampede(ctx, redis, 200)],
-      ['(b)', () => (redis ? coldStampede(ctx, redis, 3, 500) : Promise.reject(new Error('needs Redis')))],
+      [
+        '(b)',
+        () => (redis ? coldStampede(ctx, redis, 3, 500) : Promise.reject(new Error('needs Redis'))),
+      ],
       ['(c)', () => staleStampede(ctx, redis, 200)],
     ];
     for (let run = 1; run <= rounds && !isShuttingDown(); run++) {
@@ -143,8 +169,14 @@ async function main(): Promise<void> {
     }
     // A cold burst on a fresh process is compared with the same burst on a fresh process that needs no upstream call.
     report.stampedes = report.stampedes.map((s) => {
-      const shared = s.id === FRESH && report.stampedes.find((r) => r.id === FRESH_REFERENCE && r.run === s.run);
-      return shared ? { ...s, reference: { label: `${FRESH_REFERENCE}, same round`, latencyMs: shared.latencyMs } } : s;
+      const shared =
+        s.id === FRESH && report.stampedes.find((r) => r.id === FRESH_REFERENCE && r.run === s.run);
+      return shared
+        ? {
+            ...s,
+            reference: { label: `${FRESH_REFERENCE}, same round`, latencyMs: shared.latencyMs },
+          }
+        : s;
     });
     await stop(standIn);
   } finally {
@@ -164,7 +196,8 @@ async function main(): Promise<void> {
   writeFileSync(join(resultsDir, `${stamp}.md`), markdown);
   writeFileSync(join(resultsDir, `${stamp}.json`), `${JSON.stringify(report, null, 2)}\n`);
   // A smoke run's numbers are not worth quoting: it leaves the committed RESULTS.md alone.
-  if (quick) log(`wrote bench/results/${stamp}.md and .json (BENCH_QUICK: bench/RESULTS.md left as it was)`);
+  if (quick)
+    log(`wrote bench/results/${stamp}.md and .json (BENCH_QUICK: bench/RESULTS.md left as it was)`);
   else {
     writeFileSync(join(ROOT, 'bench', 'RESULTS.md'), markdown);
     log(`wrote bench/results/${stamp}.md, .json and bench/RESULTS.md`);

@@ -68,7 +68,8 @@ export function spawnPinned(
     stdio: ['ignore', out, out],
   });
   if (typeof out === 'number') closeSync(out); // the child holds its own copy of the descriptor
-  if (proc.pid === undefined) throw new Error(`${name}: could not spawn taskset (is util-linux installed?)`);
+  if (proc.pid === undefined)
+    throw new Error(`${name}: could not spawn taskset (is util-linux installed?)`);
   const child: Child = {
     name,
     proc,
@@ -92,7 +93,13 @@ export function spawnPinned(
 }
 
 /** Starts `node [nodeFlags] <script>` pinned to the server core. */
-export function spawnNodeServer(name: string, script: string, env: NodeJS.ProcessEnv, logPath?: string, nodeFlags: string[] = []): Child {
+export function spawnNodeServer(
+  name: string,
+  script: string,
+  env: NodeJS.ProcessEnv,
+  logPath?: string,
+  nodeFlags: string[] = [],
+): Child {
   return spawnPinned(name, SERVER_CORE, process.execPath, [...nodeFlags, script], env, logPath);
 }
 
@@ -119,7 +126,12 @@ export async function stopAll(): Promise<void> {
 }
 
 /** Polls `url` until it answers `status`; fails early if `child` exits, or after `timeoutMs`. */
-export async function waitForStatus(url: string, child: Child, timeoutMs = 30_000, status = 200): Promise<void> {
+export async function waitForStatus(
+  url: string,
+  child: Child,
+  timeoutMs = 30_000,
+  status = 200,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = 'no answer yet';
   while (Date.now() < deadline) {
@@ -134,7 +146,9 @@ export async function waitForStatus(url: string, child: Child, timeoutMs = 30_00
     }
     await sleep(100);
   }
-  throw new Error(`${child.name} did not answer ${status} at ${url} within ${timeoutMs} ms (${last})`);
+  throw new Error(
+    `${child.name} did not answer ${status} at ${url} within ${timeoutMs} ms (${last})`,
+  );
 }
 
 /** Pins this process to one core, so the stampede client and /proc sampling stay off the server core. */
@@ -174,7 +188,8 @@ const CLOCK_TICKS = (() => {
 export function procStats(pid: number): { rssKiB: number; hwmKiB: number; cpuSeconds: number } {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kib = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? 0);
+    const kib = (field: string): number =>
+      Number(new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? 0);
     // /proc/<pid>/stat: fields after the parenthesised name; utime and stime are the 12th and 13th.
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -243,6 +258,11 @@ export class ServerSampler {
       const total = end.total - start.total;
       return total > 0 ? ((end.busy - start.busy) / total) * 100 : NaN;
     });
-    return { peakRssMiB: this.peakRssKiB / 1024, cpuPercent: (cpuSeconds / wall) * 100, cpuSeconds, coreBusyPercent };
+    return {
+      peakRssMiB: this.peakRssKiB / 1024,
+      cpuPercent: (cpuSeconds / wall) * 100,
+      cpuSeconds,
+      coreBusyPercent,
+    };
   }
 }

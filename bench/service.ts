@@ -93,9 +93,12 @@ export interface ServiceProcess {
  * Dockerfile's CMD to `npm start`): the bench measures what ships.
  */
 function startFlags(): string[] {
-  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } };
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+    scripts: { start: string };
+  };
   const argv = pkg.scripts.start.trim().split(/\s+/);
-  if (argv[0] !== 'node' || argv.at(-1) !== 'dist/src/main.js') throw new Error(`unexpected npm start: ${pkg.scripts.start}`);
+  if (argv[0] !== 'node' || argv.at(-1) !== 'dist/src/main.js')
+    throw new Error(`unexpected npm start: ${pkg.scripts.start}`);
   return argv.slice(1, -1);
 }
 

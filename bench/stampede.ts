@@ -109,7 +109,12 @@ function warnings(services: readonly ServiceProcess[]): Record<string, number> {
     for (const line of text.split('\n')) {
       if (!line.startsWith('{')) continue;
       try {
-        const entry = JSON.parse(line) as { level?: number; msg?: string; err?: unknown; upstream?: string };
+        const entry = JSON.parse(line) as {
+          level?: number;
+          msg?: string;
+          err?: unknown;
+          upstream?: string;
+        };
         if ((entry.level ?? 0) < 40) continue;
         const detail = entry.err ?? entry.upstream;
         const key = `${entry.msg ?? '?'}${detail ? `: ${typeof detail === 'string' ? detail : JSON.stringify(detail)}` : ''}`;
@@ -148,7 +153,9 @@ async function withServices(
   let sockets: Socket[] = [];
   try {
     for (let i = 0; i < setup.replicas; i++) {
-      services.push(await startService(ctx, `stampede-${prefix.slice(-7, -1)}-${i}`, prefix, setup.env));
+      services.push(
+        await startService(ctx, `stampede-${prefix.slice(-7, -1)}-${i}`, prefix, setup.env),
+      );
     }
     const targets = setup.socketsOn?.(services) ?? services;
     sockets = await openSockets(
@@ -166,7 +173,11 @@ async function withServices(
 }
 
 /** One burst of `n` requests, then the upstream calls it caused once background work has settled. */
-async function measuredBurst(ctx: BenchContext, sockets: Socket[], clientKey: string): Promise<{ answers: BurstAnswer[]; calls: number }> {
+async function measuredBurst(
+  ctx: BenchContext,
+  sockets: Socket[],
+  clientKey: string,
+): Promise<{ answers: BurstAnswer[]; calls: number }> {
   const before = await upstreamCalls(ctx);
   const answers = await burst(sockets, PATH, clientKey);
   await sleep(SETTLE_MS);
@@ -196,16 +207,26 @@ interface WarmUp {
  * few hundred, before a burst costs what it costs on a process that has been serving), a pause,
  * and one more burst of fresh hits as the reference.
  */
-async function warmUp(service: ServiceProcess, sockets: Socket[], clientKey: string): Promise<WarmUp> {
-  const warmRes = await fetch(`${service.url}${PATH}`, { headers: { authorization: `Bearer ${clientKey}` } });
+async function warmUp(
+  service: ServiceProcess,
+  sockets: Socket[],
+  clientKey: string,
+): Promise<WarmUp> {
+  const warmRes = await fetch(`${service.url}${PATH}`, {
+    headers: { authorization: `Bearer ${clientKey}` },
+  });
   const warm = (await warmRes.json()) as { meta?: { fetchedAt?: string } };
   const fetchedAt = Date.parse(warm.meta?.fetchedAt ?? '');
-  if (warmRes.status !== 200 || !Number.isFinite(fetchedAt)) throw new Error(`warm-up answered ${warmRes.status}`);
+  if (warmRes.status !== 200 || !Number.isFinite(fetchedAt))
+    throw new Error(`warm-up answered ${warmRes.status}`);
   const answers: BurstAnswer[] = [];
-  while (answers.length < 2 * sockets.length || Date.now() < fetchedAt + WARM_UP_UNTIL_MS) answers.push(...(await burst(sockets, PATH, clientKey)));
+  while (answers.length < 2 * sockets.length || Date.now() < fetchedAt + WARM_UP_UNTIL_MS)
+    answers.push(...(await burst(sockets, PATH, clientKey)));
   await sleep(Math.max(fetchedAt + REFERENCE_AT_MS - Date.now(), 0));
   const reference = await burst(sockets, PATH, clientKey);
-  const notFresh = [...answers, ...reference].filter((a) => classify(a.cacheStatus) !== 'hit').length;
+  const notFresh = [...answers, ...reference].filter(
+    (a) => classify(a.cacheStatus) !== 'hit',
+  ).length;
   return { fetchedAt, requests: answers.length + reference.length, reference, notFresh };
 }
 
@@ -215,7 +236,9 @@ async function untilExpired(fetchedAt: number): Promise<void> {
 }
 
 function warmUpNote({ notFresh, requests }: WarmUp): string | undefined {
-  return notFresh > 0 ? `${notFresh} of the ${requests} warm-up requests were not fresh hits (the warm-up outlasted the TTL)` : undefined;
+  return notFresh > 0
+    ? `${notFresh} of the ${requests} warm-up requests were not fresh hits (the warm-up outlasted the TTL)`
+    : undefined;
 }
 
 /** (a)/(b): `n` concurrent requests on freshly started services with nothing cached anywhere. */
@@ -227,7 +250,13 @@ export async function coldStampede(
 ): Promise<StampedeResult> {
   return withServices(ctx, redis, { replicas, sockets: n }, async (_services, sockets) => {
     const { answers, calls } = await measuredBurst(ctx, sockets, ctx.clientKey);
-    return tally(`${n} concurrent cold requests on ${replicas} freshly started process${replicas > 1 ? 'es' : ''}`, 'cold', replicas, answers, calls);
+    return tally(
+      `${n} concurrent cold requests on ${replicas} freshly started process${replicas > 1 ? 'es' : ''}`,
+      'cold',
+      replicas,
+      answers,
+      calls,
+    );
   });
 }
 
@@ -237,15 +266,27 @@ export async function coldStampede(
  * once and answers from it: no upstream call, so its latency is what the burst costs a
  * JIT-cold process.
  */
-export async function sharedCopyStampede(ctx: BenchContext, redis: Redis | undefined, n: number): Promise<StampedeResult> {
+export async function sharedCopyStampede(
+  ctx: BenchContext,
+  redis: Redis | undefined,
+  n: number,
+): Promise<StampedeResult> {
   if (!redis) throw new Error('needs Redis');
   const setup = { replicas: 2, sockets: n, socketsOn: ([, fresh]: ServiceProcess[]) => [fresh] };
   return withServices(ctx, redis, setup, async ([peer], sockets) => {
-    const res = await fetch(`${peer.url}${PATH}`, { headers: { authorization: `Bearer ${ctx.clientKey}` } });
+    const res = await fetch(`${peer.url}${PATH}`, {
+      headers: { authorization: `Bearer ${ctx.clientKey}` },
+    });
     await res.arrayBuffer();
     if (res.status !== 200) throw new Error(`the peer answered ${res.status}`);
     const { answers, calls } = await measuredBurst(ctx, sockets, ctx.clientKey);
-    return tally(`${n} concurrent requests on 1 freshly started process whose peer already put the copy in Redis`, 'shared', 1, answers, calls);
+    return tally(
+      `${n} concurrent requests on 1 freshly started process whose peer already put the copy in Redis`,
+      'shared',
+      1,
+      answers,
+      calls,
+    );
   });
 }
 
@@ -255,16 +296,27 @@ export async function sharedCopyStampede(ctx: BenchContext, redis: Redis | undef
  * nothing cached anywhere: the cold case an idle endpoint meets in production. Expected: one
  * upstream call, and every client answered about one upstream delay after the burst.
  */
-export async function expiredStampede(ctx: BenchContext, redis: Redis | undefined, n: number): Promise<StampedeResult> {
+export async function expiredStampede(
+  ctx: BenchContext,
+  redis: Redis | undefined,
+  n: number,
+): Promise<StampedeResult> {
   const env = { CACHE_TTL_SECONDS: String(WARM_TTL_SECONDS), CACHE_STALE_SECONDS: '0' };
   return withServices(ctx, redis, { replicas: 1, sockets: n, env }, async ([service], sockets) => {
     const warm = await warmUp(service, sockets, ctx.clientKey);
     await untilExpired(warm.fetchedAt);
     const { answers, calls } = await measuredBurst(ctx, sockets, ctx.clientKey);
-    return tally(`${n} concurrent cold requests on 1 process that has served traffic (its copy expired everywhere)`, 'cold', 1, answers, calls, {
-      reference: { label: SAME_SOCKETS, latencyMs: summarize(warm.reference.map((a) => a.ms)) },
-      note: warmUpNote(warm),
-    });
+    return tally(
+      `${n} concurrent cold requests on 1 process that has served traffic (its copy expired everywhere)`,
+      'cold',
+      1,
+      answers,
+      calls,
+      {
+        reference: { label: SAME_SOCKETS, latencyMs: summarize(warm.reference.map((a) => a.ms)) },
+        note: warmUpNote(warm),
+      },
+    );
   });
 }
 
@@ -274,15 +326,26 @@ export async function expiredStampede(ctx: BenchContext, redis: Redis | undefine
  * the stale copy (about as fast as the reference burst, not one upstream delay later), and one
  * upstream call.
  */
-export async function staleStampede(ctx: BenchContext, redis: Redis | undefined, n: number): Promise<StampedeResult> {
+export async function staleStampede(
+  ctx: BenchContext,
+  redis: Redis | undefined,
+  n: number,
+): Promise<StampedeResult> {
   const env = { CACHE_TTL_SECONDS: String(WARM_TTL_SECONDS) };
   return withServices(ctx, redis, { replicas: 1, sockets: n, env }, async ([service], sockets) => {
     const warm = await warmUp(service, sockets, ctx.clientKey);
     await untilExpired(warm.fetchedAt);
     const { answers, calls } = await measuredBurst(ctx, sockets, ctx.clientKey);
-    return tally(`${n} concurrent requests on an expired (stale) entry, 1 process`, 'stale', 1, answers, calls, {
-      reference: { label: SAME_SOCKETS, latencyMs: summarize(warm.reference.map((a) => a.ms)) },
-      note: warmUpNote(warm),
-    });
+    return tally(
+      `${n} concurrent requests on an expired (stale) entry, 1 process`,
+      'stale',
+      1,
+      answers,
+      calls,
+      {
+        reference: { label: SAME_SOCKETS, latencyMs: summarize(warm.reference.map((a) => a.ms)) },
+        note: warmUpNote(warm),
+      },
+    );
   });
 }

@@ -32,7 +32,10 @@ export interface ThroughputResult {
   readonly nginx: string;
 }
 
-async function fetchBody(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: Buffer; headers: Headers }> {
+async function fetchBody(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: Buffer; headers: Headers }> {
   const res = await fetch(url, { headers });
   return { status: res.status, body: Buffer.from(await res.arrayBuffer()), headers: res.headers };
 }
@@ -50,19 +53,25 @@ export async function runThroughput(
   const started: Child[] = [];
   try {
     // A TTL far longer than the run: the copy (and so its bytes and ETag) must not change mid-run.
-    const service = await startService(ctx, 'service-throughput', newPrefix(ctx), { CACHE_TTL_SECONDS: '86400' });
+    const service = await startService(ctx, 'service-throughput', newPrefix(ctx), {
+      CACHE_TTL_SECONDS: '86400',
+    });
     started.push(service.child);
     const auth = { authorization: `Bearer ${ctx.clientKey}` };
     const endpoint = `${service.url}/numbers/available`;
     const first = await fetchBody(endpoint, auth);
-    if (first.status !== 200) throw new Error(`GET /numbers/available answered ${first.status}: ${first.body.toString()}`);
+    if (first.status !== 200)
+      throw new Error(`GET /numbers/available answered ${first.status}: ${first.body.toString()}`);
     const second = await fetchBody(endpoint, auth);
-    if (!second.body.equals(first.body)) throw new Error('the service answered different bytes twice in a row');
+    if (!second.body.equals(first.body))
+      throw new Error('the service answered different bytes twice in a row');
     const contentType = first.headers.get('content-type') ?? 'application/json';
     const etag = first.headers.get('etag') ?? '';
     const bodyFile = join(ctx.tmpDir, 'body.json');
     writeFileSync(bodyFile, first.body);
-    log(`service body: ${first.body.length} bytes, ${contentType}, ETag ${etag}, Cache-Status "${second.headers.get('cache-status')}"`);
+    log(
+      `service body: ${first.body.length} bytes, ${contentType}, ETag ${etag}, Cache-Status "${second.headers.get('cache-status')}"`,
+    );
 
     const baselineScript = distPath('bench', 'baseline-server.js');
     const redisKey = `${newPrefix(ctx)}baseline-body`;
@@ -97,7 +106,13 @@ export async function runThroughput(
     const minimalNest = spawnNodeServer(
       'minimal NestJS',
       distPath('bench', 'minimal-nest-server.js'),
-      { PATH: process.env.PATH, NODE_ENV: 'production', PORT: String(nestPort), BODY_FILE: bodyFile, CONTENT_TYPE: contentType },
+      {
+        PATH: process.env.PATH,
+        NODE_ENV: 'production',
+        PORT: String(nestPort),
+        BODY_FILE: bodyFile,
+        CONTENT_TYPE: contentType,
+      },
       join(ctx.tmpDir, 'minimal-nest.log'),
     );
     started.push(minimalNest);
@@ -109,19 +124,35 @@ export async function runThroughput(
     const nginxBinary = findNginx();
     if (nginxBinary) {
       const port = await freePort();
-      const nginx = startNginx(nginxBinary, join(ctx.tmpDir, 'nginx'), port, Number(new URL(buffer.url).port));
+      const nginx = startNginx(
+        nginxBinary,
+        join(ctx.tmpDir, 'nginx'),
+        port,
+        Number(new URL(buffer.url).port),
+      );
       started.push(nginx);
       const url = `http://127.0.0.1:${port}/numbers/available`;
       try {
         await waitForStatus(url, nginx, 10_000); // this first request is nginx's one cache miss
         const hit = await fetchBody(url);
         nginxState = `X-Cache-Status ${hit.headers.get('x-cache-status') ?? 'absent'} on the second request`;
-        nginxPeer = { id: 'nginx', label: 'nginx proxy_cache hit', url, headers: {}, expectStatus: 200, pid: nginx.pid };
+        nginxPeer = {
+          id: 'nginx',
+          label: 'nginx proxy_cache hit',
+          url,
+          headers: {},
+          expectStatus: 200,
+          pid: nginx.pid,
+        };
       } catch (error) {
         // The temp dir is deleted at the end, so keep what nginx said.
         let said = '';
         try {
-          said = readFileSync(join(ctx.tmpDir, 'nginx', 'error.log'), 'utf8').trim().split('\n').slice(-3).join(' | ');
+          said = readFileSync(join(ctx.tmpDir, 'nginx', 'error.log'), 'utf8')
+            .trim()
+            .split('\n')
+            .slice(-3)
+            .join(' | ');
         } catch {
           // no error log written
         }
@@ -130,7 +161,14 @@ export async function runThroughput(
     }
 
     const peers: Peer[] = [
-      { id: 'buffer', label: 'bare node:http, pre-serialized Buffer', url: buffer.url, headers: {}, expectStatus: 200, pid: buffer.child.pid },
+      {
+        id: 'buffer',
+        label: 'bare node:http, pre-serialized Buffer',
+        url: buffer.url,
+        headers: {},
+        expectStatus: 200,
+        pid: buffer.child.pid,
+      },
       ...(nginxPeer ? [nginxPeer] : []),
       {
         id: 'stringify',
@@ -184,21 +222,35 @@ export async function runThroughput(
     for (const peer of peers) {
       const answer = await fetchBody(peer.url, peer.headers);
       sameBytes[peer.id] =
-        peer.expectStatus === 304 ? answer.status === 304 && answer.body.length === 0 : answer.status === 200 && answer.body.equals(first.body);
-      if (!sameBytes[peer.id]) log(`WARNING: ${peer.label} did not answer the expected bytes (status ${answer.status})`);
+        peer.expectStatus === 304
+          ? answer.status === 304 && answer.body.length === 0
+          : answer.status === 200 && answer.body.equals(first.body);
+      if (!sameBytes[peer.id])
+        log(`WARNING: ${peer.label} did not answer the expected bytes (status ${answer.status})`);
     }
 
     if (settings.warmupSeconds > 0) {
       for (const peer of peers) {
         log(`warm-up ${settings.warmupSeconds} s: ${peer.label}`);
-        await runLoad({ url: peer.url, connections: settings.connections, durationSeconds: settings.warmupSeconds, headers: peer.headers });
+        await runLoad({
+          url: peer.url,
+          connections: settings.connections,
+          durationSeconds: settings.warmupSeconds,
+          headers: peer.headers,
+        });
       }
     }
 
     const results = new Map<string, RoundResult[]>(peers.map((p) => [p.id, []]));
     for (let round = 1; round <= settings.rounds; round++) {
       for (const peer of peers) {
-        const result = await measure(peer, settings.durationSeconds, settings.connections, round, redis);
+        const result = await measure(
+          peer,
+          settings.durationSeconds,
+          settings.connections,
+          round,
+          redis,
+        );
         results.get(peer.id)!.push(result);
         const { load, server } = result;
         log(
@@ -214,11 +266,21 @@ export async function runThroughput(
 
     const rows = summarizeRows(peers, results, 'buffer');
     if (!nginxPeer) {
-      rows.splice(1, 0, { id: 'nginx', label: 'nginx proxy_cache hit', unavailable: `nginx: ${nginxState}`, rounds: [] });
+      rows.splice(1, 0, {
+        id: 'nginx',
+        label: 'nginx proxy_cache hit',
+        unavailable: `nginx: ${nginxState}`,
+        rounds: [],
+      });
     }
     if (!viaRedis) {
       const at = rows.findIndex((r) => r.id === 'service');
-      rows.splice(at, 0, { id: 'redis', label: 'bare node:http, one Redis GET per request', unavailable: 'redis: unavailable', rounds: [] });
+      rows.splice(at, 0, {
+        id: 'redis',
+        label: 'bare node:http, one Redis GET per request',
+        unavailable: 'redis: unavailable',
+        rounds: [],
+      });
     }
     const hwm = procStats(service.child.pid).hwmKiB / 1024;
     if (redis) await redis.del(redisKey).catch(() => 0);

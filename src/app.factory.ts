@@ -25,7 +25,10 @@ const BODY_LIMIT_BYTES = 16 * 1024;
  * Builds the application (Fastify adapter, logger, security headers, CORS, one error shape)
  * without listening. main.ts and the e2e tests both start the service through here.
  */
-export async function createApp(config: AppConfig, options: AppOptions = {}): Promise<NestFastifyApplication> {
+export async function createApp(
+  config: AppConfig,
+  options: AppOptions = {},
+): Promise<NestFastifyApplication> {
   const logger = new AppLogger(config, options.logDestination);
   const httpLogger = logger.child('http');
   const adapter = new FastifyAdapter({
@@ -38,11 +41,15 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) =>
       sendProblem(error, request, reply, httpLogger),
   });
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, logger), adapter, {
-    logger: new NestPinoLogger(logger.pino),
-    // Throw boot errors to the caller (main.ts reports them and exits 1) instead of exiting here.
-    abortOnError: false,
-  });
+  const app = await NestFactory.create<NestFastifyApplication>(
+    AppModule.forRoot(config, logger),
+    adapter,
+    {
+      logger: new NestPinoLogger(logger.pino),
+      // Throw boot errors to the caller (main.ts reports them and exits 1) instead of exiting here.
+      abortOnError: false,
+    },
+  );
 
   const fastify = app.getHttpAdapter().getInstance();
   registerRequestHygiene(fastify, securityHeaders());
@@ -53,7 +60,14 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     app.enableCors({
       origin: [...config.corsOrigins],
       methods: ['GET', 'POST'],
-      allowedHeaders: ['authorization', 'x-api-key', 'if-none-match', 'x-request-id', 'traceparent', 'content-type'],
+      allowedHeaders: [
+        'authorization',
+        'x-api-key',
+        'if-none-match',
+        'x-request-id',
+        'traceparent',
+        'content-type',
+      ],
       exposedHeaders: ['etag', 'age', 'cache-status', 'x-request-id', 'retry-after'],
       maxAge: 600,
     });

@@ -17,7 +17,14 @@ export class AppModule {
   static forRoot(config: AppConfig, logger: AppLogger): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config), LoggingModule.forRoot(logger), MetricsModule.forRoot(config), HealthModule, RateLimitModule, NumbersModule],
+      imports: [
+        ConfigModule.forRoot(config),
+        LoggingModule.forRoot(logger),
+        MetricsModule.forRoot(config),
+        HealthModule,
+        RateLimitModule,
+        NumbersModule,
+      ],
       providers: [
         // Order matters: authenticate first, then count the request against that client's budget.
         { provide: APP_GUARD, useClass: ClientKeyGuard },

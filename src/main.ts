@@ -26,6 +26,8 @@ async function main(): Promise<void> {
 }
 
 void main().catch((error: unknown) => {
-  process.stderr.write(`superfone-bff failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.stderr.write(
+    `superfone-bff failed to start: ${error instanceof Error ? error.message : String(error)}\n`,
+  );
   process.exit(1);
 });

@@ -14,7 +14,10 @@ describe('client authentication', () => {
     ['Authorization: Bearer', { authorization: `Bearer ${KEYS.reader}` }],
     ['Authorization: bearer (any case)', { authorization: `bearer ${KEYS.reader}` }],
     ['X-API-Key', { 'x-api-key': KEYS.reader }],
-    ['both headers with the same key', { authorization: `Bearer ${KEYS.reader}`, 'x-api-key': KEYS.reader }],
+    [
+      'both headers with the same key',
+      { authorization: `Bearer ${KEYS.reader}`, 'x-api-key': KEYS.reader },
+    ],
   ])('admits a configured key sent as %s', async (_, headers) => {
     const res = await h.get('/numbers/available', headers);
 
@@ -23,12 +26,24 @@ describe('client authentication', () => {
 
   it.each([
     ['no credentials', {}, 'Bearer realm="superfone-bff"'],
-    ['an unknown bearer key', { authorization: 'Bearer sfb_not-a-configured-key' }, 'error="invalid_token"'],
+    [
+      'an unknown bearer key',
+      { authorization: 'Bearer sfb_not-a-configured-key' },
+      'error="invalid_token"',
+    ],
     ['an unknown X-API-Key', { 'x-api-key': 'sfb_not-a-configured-key' }, 'error="invalid_token"'],
-    ['a Basic Authorization', { authorization: `Basic ${Buffer.from('a:b').toString('base64')}` }, 'realm'],
+    [
+      'a Basic Authorization',
+      { authorization: `Basic ${Buffer.from('a:b').toString('base64')}` },
+      'realm',
+    ],
     ['a bare Bearer', { authorization: 'Bearer' }, 'realm'],
     ['garbage in Authorization', { authorization: '\u00ff\u00fe;;' }, 'realm'],
-    ['two different keys', { authorization: `Bearer ${KEYS.reader}`, 'x-api-key': KEYS.refresher }, 'realm'],
+    [
+      'two different keys',
+      { authorization: `Bearer ${KEYS.reader}`, 'x-api-key': KEYS.refresher },
+      'realm',
+    ],
     ['an oversized key', { 'x-api-key': 'k'.repeat(600) }, 'realm'],
   ])('answers 401 to %s', async (_, headers, challenge) => {
     const res = await h.get('/numbers/available', headers as Record<string, string>);
@@ -36,21 +51,35 @@ describe('client authentication', () => {
     expect(res.status).toBe(401);
     expect(res.headers.get('content-type')).toBe('application/problem+json; charset=utf-8');
     expect(res.headers.get('www-authenticate')).toContain(challenge);
-    expect(await json(res)).toMatchObject({ status: 401, code: 'UNAUTHENTICATED', title: expect.any(String) });
+    expect(await json(res)).toMatchObject({
+      status: 401,
+      code: 'UNAUTHENTICATED',
+      title: expect.any(String),
+    });
   });
 
   it('answers 403 when the key lacks numbers:read', async () => {
     const res = await h.get('/numbers/available', bearer(KEYS.refreshOnly));
 
     expect(res.status).toBe(403);
-    expect(await json(res)).toMatchObject({ status: 403, code: 'FORBIDDEN', detail: expect.stringContaining('numbers:read') });
+    expect(await json(res)).toMatchObject({
+      status: 403,
+      code: 'FORBIDDEN',
+      detail: expect.stringContaining('numbers:read'),
+    });
   });
 
   it('answers 403 when the key lacks numbers:refresh on the refresh route', async () => {
-    const res = await fetch(`${h.url}/numbers/available/refresh`, { method: 'POST', headers: bearer(KEYS.reader) });
+    const res = await fetch(`${h.url}/numbers/available/refresh`, {
+      method: 'POST',
+      headers: bearer(KEYS.reader),
+    });
 
     expect(res.status).toBe(403);
-    expect(await json(res)).toMatchObject({ code: 'FORBIDDEN', detail: expect.stringContaining('numbers:refresh') });
+    expect(await json(res)).toMatchObject({
+      code: 'FORBIDDEN',
+      detail: expect.stringContaining('numbers:refresh'),
+    });
   });
 
   it('checks credentials before calling Superfone', async () => {

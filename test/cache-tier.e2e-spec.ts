@@ -33,9 +33,18 @@ describe('the caching rules', () => {
       const etag = first.headers.get('etag') as string;
 
       const exact = await h.get('/numbers/available', { ...read, 'if-none-match': etag });
-      const weakInList = await h.get('/numbers/available', { ...read, 'if-none-match': `"other", W/${etag}` });
-      const other = await h.get('/numbers/available', { ...read, 'if-none-match': '"something-else"' });
-      const filtered = await h.get('/numbers/available?provider=plivo', { ...read, 'if-none-match': etag });
+      const weakInList = await h.get('/numbers/available', {
+        ...read,
+        'if-none-match': `"other", W/${etag}`,
+      });
+      const other = await h.get('/numbers/available', {
+        ...read,
+        'if-none-match': '"something-else"',
+      });
+      const filtered = await h.get('/numbers/available?provider=plivo', {
+        ...read,
+        'if-none-match': etag,
+      });
 
       expect(exact.status).toBe(304);
       expect(await exact.text()).toBe('');
@@ -58,11 +67,15 @@ describe('the caching rules', () => {
     it('shares one upstream call among 250 concurrent cold requests', async () => {
       h.standIn.setBehaviour({ kind: 'ok', delayMs: 100 });
 
-      const responses = await Promise.all(Array.from({ length: 250 }, () => h.get('/numbers/available', read)));
+      const responses = await Promise.all(
+        Array.from({ length: 250 }, () => h.get('/numbers/available', read)),
+      );
 
       expect(responses.map((r) => r.status)).toEqual(Array(250).fill(200));
       expect(h.standIn.calls).toBe(1);
-      const fetchedAt = new Set(await Promise.all(responses.map(async (r) => (await json(r)).meta.fetchedAt)));
+      const fetchedAt = new Set(
+        await Promise.all(responses.map(async (r) => (await json(r)).meta.fetchedAt)),
+      );
       expect(fetchedAt.size).toBe(1);
     });
 
@@ -70,7 +83,10 @@ describe('the caching rules', () => {
       const before = await json(await h.get('/numbers/available', read));
       h.standIn.numbers = h.standIn.numbers.slice(1);
 
-      const refreshed = await fetch(`${h.url}/numbers/available/refresh`, { method: 'POST', headers: bearer(KEYS.refresher) });
+      const refreshed = await fetch(`${h.url}/numbers/available/refresh`, {
+        method: 'POST',
+        headers: bearer(KEYS.refresher),
+      });
       const after = await h.get('/numbers/available', read);
 
       expect(refreshed.status).toBe(200);
@@ -84,7 +100,11 @@ describe('the caching rules', () => {
 
     it('coalesces concurrent refreshes into one upstream call', async () => {
       h.standIn.setBehaviour({ kind: 'ok', delayMs: 100 });
-      const post = () => fetch(`${h.url}/numbers/available/refresh`, { method: 'POST', headers: bearer(KEYS.refresher) });
+      const post = () =>
+        fetch(`${h.url}/numbers/available/refresh`, {
+          method: 'POST',
+          headers: bearer(KEYS.refresher),
+        });
 
       const responses = await Promise.all(Array.from({ length: 20 }, post));
 
@@ -96,7 +116,10 @@ describe('the caching rules', () => {
       await h.get('/numbers/available', read);
       h.standIn.setBehaviour({ kind: 'status', status: 500 });
 
-      const refreshed = await fetch(`${h.url}/numbers/available/refresh`, { method: 'POST', headers: bearer(KEYS.refresher) });
+      const refreshed = await fetch(`${h.url}/numbers/available/refresh`, {
+        method: 'POST',
+        headers: bearer(KEYS.refresher),
+      });
       const after = await h.get('/numbers/available', read);
 
       expect(refreshed.status).toBe(502);
@@ -117,15 +140,21 @@ describe('the caching rules', () => {
       await until(fetchedAt + 1000);
       h.standIn.setBehaviour({ kind: 'ok', delayMs: 300 });
 
-      const stale = await Promise.all(Array.from({ length: 30 }, () => h.get('/numbers/available', read)));
+      const stale = await Promise.all(
+        Array.from({ length: 30 }, () => h.get('/numbers/available', read)),
+      );
 
       for (const res of stale) {
         expect(res.status).toBe(200);
-        expect(res.headers.get('cache-status')).toMatch(/^superfone-bff; hit; ttl=-\d+; detail=stale$/);
+        expect(res.headers.get('cache-status')).toMatch(
+          /^superfone-bff; hit; ttl=-\d+; detail=stale$/,
+        );
         expect(res.headers.get('cache-control')).toBe('private, max-age=0');
         expect(Number(res.headers.get('age'))).toBeGreaterThanOrEqual(1);
       }
-      expect(new Set(await Promise.all(stale.map(async (r) => (await json(r)).meta.fetchedAt)))).toEqual(new Set([first.meta.fetchedAt]));
+      expect(
+        new Set(await Promise.all(stale.map(async (r) => (await json(r)).meta.fetchedAt))),
+      ).toEqual(new Set([first.meta.fetchedAt]));
       await h.standIn.waitForCalls(2);
       const fresh = await eventually(async () => {
         const res = await h.get('/numbers/available', read);

@@ -22,8 +22,18 @@ describe('framework errors', () => {
     ['an unknown route', () => h.get('/nope'), 404, 'NOT_FOUND'],
     ['an unknown route with a key', () => h.get('/numbers', bearer(KEYS.reader)), 404, 'NOT_FOUND'],
     ['unparseable JSON', () => post('{"a":', 'application/json'), 400, 'INVALID_REQUEST'],
-    ['an unsupported media type', () => post('<a/>', 'application/xml'), 415, 'UNSUPPORTED_MEDIA_TYPE'],
-    ['a body over 16 KiB', () => post(JSON.stringify({ a: 'x'.repeat(20_000) }), 'application/json'), 413, 'PAYLOAD_TOO_LARGE'],
+    [
+      'an unsupported media type',
+      () => post('<a/>', 'application/xml'),
+      415,
+      'UNSUPPORTED_MEDIA_TYPE',
+    ],
+    [
+      'a body over 16 KiB',
+      () => post(JSON.stringify({ a: 'x'.repeat(20_000) }), 'application/json'),
+      413,
+      'PAYLOAD_TOO_LARGE',
+    ],
   ])('answers %s with a problem', async (_, send, status, code) => {
     const res = await send();
 

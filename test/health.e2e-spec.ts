@@ -22,7 +22,9 @@ describe('health', () => {
 
   it('reports Redis, the circuit and the cached copy on /health/deps', async () => {
     h = await startHarness();
-    await h.get('/numbers/available', { authorization: 'Bearer sfb_reader-key-e2e-0000000000000000000001' });
+    await h.get('/numbers/available', {
+      authorization: 'Bearer sfb_reader-key-e2e-0000000000000000000001',
+    });
 
     const res = await h.get('/health/deps');
 
@@ -45,13 +47,19 @@ describe('health', () => {
     });
 
     it('turns unready when READINESS_REQUIRES_REDIS=true', async () => {
-      h = await startHarness({ redisUrl: `redis://127.0.0.1:${await freePort()}`, env: { READINESS_REQUIRES_REDIS: 'true' } });
+      h = await startHarness({
+        redisUrl: `redis://127.0.0.1:${await freePort()}`,
+        env: { READINESS_REQUIRES_REDIS: 'true' },
+      });
 
       const ready = await h.get('/health/ready');
 
       expect(ready.status).toBe(503);
       expect(ready.headers.get('content-type')).toBe('application/problem+json; charset=utf-8');
-      expect(await json(ready)).toMatchObject({ code: 'NOT_READY', checks: { redis: { status: 'down' } } });
+      expect(await json(ready)).toMatchObject({
+        code: 'NOT_READY',
+        checks: { redis: { status: 'down' } },
+      });
     });
   });
 });

@@ -15,15 +15,60 @@ describe('hostile requests', () => {
   });
 
   const fetchCases: Array<[string, () => Promise<Response>, number, string]> = [
-    ['invalid percent-encoding in a value', () => h.get('/numbers/available?provider=%zz', read), 400, 'INVALID_REQUEST'],
-    ['invalid percent-encoding in the path', () => h.get('/numbers/%zz', read), 400, 'INVALID_REQUEST'],
-    ['a repeated parameter', () => h.get('/numbers/available?status=ACTIVE&status=ACTIVE', read), 400, 'INVALID_REQUEST'],
-    ['an array-style parameter', () => h.get('/numbers/available?provider[]=x', read), 400, 'INVALID_REQUEST'],
-    ['a NUL byte in a value', () => h.get('/numbers/available?provider=a%00b', read), 400, 'INVALID_REQUEST'],
-    ['DELETE on the endpoint', () => fetch(`${h.url}/numbers/available`, { method: 'DELETE', headers: read }), 405, 'METHOD_NOT_ALLOWED'],
-    ['GET on the refresh route', () => h.get('/numbers/available/refresh', bearer(KEYS.refresher)), 405, 'METHOD_NOT_ALLOWED'],
-    ['PUT on a probe', () => fetch(`${h.url}/health/live`, { method: 'PUT' }), 405, 'METHOD_NOT_ALLOWED'],
-    ['garbage in Authorization', () => h.get('/numbers/available', { authorization: 'Bearer a b c' }), 401, 'UNAUTHENTICATED'],
+    [
+      'invalid percent-encoding in a value',
+      () => h.get('/numbers/available?provider=%zz', read),
+      400,
+      'INVALID_REQUEST',
+    ],
+    [
+      'invalid percent-encoding in the path',
+      () => h.get('/numbers/%zz', read),
+      400,
+      'INVALID_REQUEST',
+    ],
+    [
+      'a repeated parameter',
+      () => h.get('/numbers/available?status=ACTIVE&status=ACTIVE', read),
+      400,
+      'INVALID_REQUEST',
+    ],
+    [
+      'an array-style parameter',
+      () => h.get('/numbers/available?provider[]=x', read),
+      400,
+      'INVALID_REQUEST',
+    ],
+    [
+      'a NUL byte in a value',
+      () => h.get('/numbers/available?provider=a%00b', read),
+      400,
+      'INVALID_REQUEST',
+    ],
+    [
+      'DELETE on the endpoint',
+      () => fetch(`${h.url}/numbers/available`, { method: 'DELETE', headers: read }),
+      405,
+      'METHOD_NOT_ALLOWED',
+    ],
+    [
+      'GET on the refresh route',
+      () => h.get('/numbers/available/refresh', bearer(KEYS.refresher)),
+      405,
+      'METHOD_NOT_ALLOWED',
+    ],
+    [
+      'PUT on a probe',
+      () => fetch(`${h.url}/health/live`, { method: 'PUT' }),
+      405,
+      'METHOD_NOT_ALLOWED',
+    ],
+    [
+      'garbage in Authorization',
+      () => h.get('/numbers/available', { authorization: 'Bearer a b c' }),
+      401,
+      'UNAUTHENTICATED',
+    ],
     ['a 4 KB path', () => h.get(`/${'a'.repeat(4000)}`, read), 404, 'NOT_FOUND'],
   ];
 
@@ -43,8 +88,18 @@ describe('hostile requests', () => {
   });
 
   const rawCases: Array<[string, string, number, string]> = [
-    ['a 16 KB query string', `GET /numbers/available?provider=${'x'.repeat(16 * 1024)} HTTP/1.1\r\nHost: x\r\n\r\n`, 431, 'HEADERS_TOO_LARGE'],
-    ['~23 KB of headers', `GET /numbers/available HTTP/1.1\r\nHost: x\r\nX-Junk: ${'y'.repeat(23 * 1024)}\r\n\r\n`, 431, 'HEADERS_TOO_LARGE'],
+    [
+      'a 16 KB query string',
+      `GET /numbers/available?provider=${'x'.repeat(16 * 1024)} HTTP/1.1\r\nHost: x\r\n\r\n`,
+      431,
+      'HEADERS_TOO_LARGE',
+    ],
+    [
+      '~23 KB of headers',
+      `GET /numbers/available HTTP/1.1\r\nHost: x\r\nX-Junk: ${'y'.repeat(23 * 1024)}\r\n\r\n`,
+      431,
+      'HEADERS_TOO_LARGE',
+    ],
     ['a malformed request line', 'GARBAGE\r\n\r\n', 400, 'INVALID_REQUEST'],
     ['a bad header line', 'GET / HTTP/1.1\r\nHost x\r\n\r\n', 400, 'INVALID_REQUEST'],
     [
@@ -55,13 +110,16 @@ describe('hostile requests', () => {
     ],
   ];
 
-  it.each(rawCases)('answers %s with a problem before routing', async (_, payload, status, code) => {
-    const answer = parseRaw(await rawRequest(h.url, payload));
+  it.each(rawCases)(
+    'answers %s with a problem before routing',
+    async (_, payload, status, code) => {
+      const answer = parseRaw(await rawRequest(h.url, payload));
 
-    expect(answer.status).toBe(status);
-    expect(answer.headers).toContain('content-type: application/problem+json');
-    expect(answer.body).toMatchObject({ status, code });
-  });
+      expect(answer.status).toBe(status);
+      expect(answer.headers).toContain('content-type: application/problem+json');
+      expect(answer.body).toMatchObject({ status, code });
+    },
+  );
 
   it('is still healthy and serving after all of them', async () => {
     expect((await h.get('/health/live')).status).toBe(200);

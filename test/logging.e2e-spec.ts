@@ -13,7 +13,10 @@ describe('logs', () => {
   const parsed = () => h.logs.map((line) => JSON.parse(line));
 
   it('writes one JSON line per request with id, client, route, status, latency and cache result', async () => {
-    await h.get('/numbers/available?provider=exotel', { ...bearer(KEYS.reader), 'x-request-id': 'log-test-1' });
+    await h.get('/numbers/available?provider=exotel', {
+      ...bearer(KEYS.reader),
+      'x-request-id': 'log-test-1',
+    });
 
     const lines = parsed().filter((l) => l.msg === 'request' && l.requestId === 'log-test-1');
     expect(lines).toHaveLength(1);
@@ -42,7 +45,10 @@ describe('logs', () => {
       await h.get(`/nope/${KEYS.refresher}`, headers);
     }
     h.standIn.setBehaviour({ kind: 'status', status: 401 });
-    await fetch(`${h.url}/numbers/available/refresh`, { method: 'POST', headers: bearer(KEYS.refresher) });
+    await fetch(`${h.url}/numbers/available/refresh`, {
+      method: 'POST',
+      headers: bearer(KEYS.refresher),
+    });
 
     const all = h.logs.join('\n');
     expect(h.logs.length).toBeGreaterThan(10);

@@ -8,8 +8,17 @@ import { eventually, until } from './support/timing';
 const LIMITED = 'sfb_metrics-limited-key-00000000000000000007';
 const CLIENT_KEYS = JSON.stringify([
   { id: 'reader-app', keySha256: sha256(KEYS.reader).toString('hex'), scopes: ['numbers:read'] },
-  { id: 'refresher-app', keySha256: sha256(KEYS.refresher).toString('hex'), scopes: ['numbers:read', 'numbers:refresh'] },
-  { id: 'limited-app', keySha256: sha256(LIMITED).toString('hex'), scopes: ['numbers:read'], rateLimitPerMinute: 1 },
+  {
+    id: 'refresher-app',
+    keySha256: sha256(KEYS.refresher).toString('hex'),
+    scopes: ['numbers:read', 'numbers:refresh'],
+  },
+  {
+    id: 'limited-app',
+    keySha256: sha256(LIMITED).toString('hex'),
+    scopes: ['numbers:read'],
+    rateLimitPerMinute: 1,
+  },
 ]);
 const promtool = spawnSync('promtool', ['--version'], { stdio: 'ignore' }).status === 0;
 
@@ -27,7 +36,13 @@ describe('GET /metrics', () => {
     owned = await startOwnedRedis();
     h = await startHarness({
       redisUrl: owned.url,
-      env: { CLIENT_KEYS, CACHE_TTL_SECONDS: '1', BREAKER_VOLUME_THRESHOLD: '2', BREAKER_ERROR_THRESHOLD_PERCENT: '40', BREAKER_RESET_MS: '60000' },
+      env: {
+        CLIENT_KEYS,
+        CACHE_TTL_SECONDS: '1',
+        BREAKER_VOLUME_THRESHOLD: '2',
+        BREAKER_ERROR_THRESHOLD_PERCENT: '40',
+        BREAKER_RESET_MS: '60000',
+      },
     });
     const read = bearer(KEYS.reader);
     // Traffic that moves every metric: miss + coalesced, hit, refresh, rate limit, stale, retries,
@@ -35,11 +50,16 @@ describe('GET /metrics', () => {
     h.standIn.setBehaviour({ kind: 'ok', delayMs: 50 });
     await Promise.all([h.get('/numbers/available', read), h.get('/numbers/available', read)]);
     await h.get('/numbers/available?provider=exotel', read);
-    await fetch(`${h.url}/numbers/available/refresh`, { method: 'POST', headers: bearer(KEYS.refresher) });
+    await fetch(`${h.url}/numbers/available/refresh`, {
+      method: 'POST',
+      headers: bearer(KEYS.refresher),
+    });
     await h.get('/numbers/available', bearer(LIMITED));
     await h.get('/numbers/available', bearer(LIMITED));
     await h.get('/nope');
-    const body = (await (await h.get('/numbers/available', read)).json()) as { meta: { fetchedAt: string } };
+    const body = (await (await h.get('/numbers/available', read)).json()) as {
+      meta: { fetchedAt: string };
+    };
     await until(Date.parse(body.meta.fetchedAt) + 1000);
     await owned.stop();
     h.standIn.setBehaviour({ kind: 'status', status: 503 });
@@ -49,8 +69,14 @@ describe('GET /metrics', () => {
       const res = await h.get('/numbers/available', read);
       return res.headers.get('cache-status')?.endsWith('stale-if-error') ? res : undefined;
     }, 'the failed refresh to be recorded');
-    await fetch(`${h.url}/numbers/available/refresh`, { method: 'POST', headers: bearer(KEYS.refresher) });
-    await fetch(`${h.url}/numbers/available/refresh`, { method: 'POST', headers: bearer(KEYS.refresher) });
+    await fetch(`${h.url}/numbers/available/refresh`, {
+      method: 'POST',
+      headers: bearer(KEYS.refresher),
+    });
+    await fetch(`${h.url}/numbers/available/refresh`, {
+      method: 'POST',
+      headers: bearer(KEYS.refresher),
+    });
     await h.get('/health/deps');
   });
   afterAll(async () => {
@@ -66,22 +92,44 @@ describe('GET /metrics', () => {
     expect(res.headers.get('content-type')).toContain('text/plain');
     expect(sample(scrape, 'superfone_bff_cache_results_total{result="miss"}')).toBe(1);
     expect(sample(scrape, 'superfone_bff_cache_results_total{result="coalesced"}')).toBe(1);
-    expect(sample(scrape, 'superfone_bff_cache_results_total{result="hit"}')).toBeGreaterThanOrEqual(2);
+    expect(
+      sample(scrape, 'superfone_bff_cache_results_total{result="hit"}'),
+    ).toBeGreaterThanOrEqual(2);
     expect(sample(scrape, 'superfone_bff_cache_results_total{result="refresh"}')).toBe(1);
-    expect(sample(scrape, 'superfone_bff_cache_results_total{result="stale"}')).toBeGreaterThanOrEqual(2);
+    expect(
+      sample(scrape, 'superfone_bff_cache_results_total{result="stale"}'),
+    ).toBeGreaterThanOrEqual(2);
     expect(sample(scrape, 'superfone_bff_rate_limited_total{client="limited-app"}')).toBe(1);
     expect(sample(scrape, 'superfone_bff_upstream_retries_total')).toBeGreaterThanOrEqual(2);
-    expect(sample(scrape, 'superfone_bff_upstream_failures_total{classification="upstream_error"}')).toBeGreaterThanOrEqual(2);
-    expect(sample(scrape, 'superfone_bff_upstream_failures_total{classification="circuit_open"}')).toBeGreaterThanOrEqual(1);
-    expect(sample(scrape, 'superfone_bff_upstream_request_duration_seconds_count{outcome="success"}')).toBe(2);
+    expect(
+      sample(scrape, 'superfone_bff_upstream_failures_total{classification="upstream_error"}'),
+    ).toBeGreaterThanOrEqual(2);
+    expect(
+      sample(scrape, 'superfone_bff_upstream_failures_total{classification="circuit_open"}'),
+    ).toBeGreaterThanOrEqual(1);
+    expect(
+      sample(scrape, 'superfone_bff_upstream_request_duration_seconds_count{outcome="success"}'),
+    ).toBe(2);
     expect(sample(scrape, 'superfone_bff_circuit_state')).toBe(2);
     expect(sample(scrape, 'superfone_bff_redis_errors_total{operation="health"}')).toBe(1);
-    expect(sample(scrape, 'superfone_bff_redis_errors_total{operation="lock"}')).toBeGreaterThanOrEqual(1);
-    expect(sample(scrape, 'superfone_bff_cached_copy_fetched_timestamp_seconds')).toBeGreaterThan(Date.now() / 1000 - 60);
     expect(
-      sample(scrape, 'superfone_bff_http_request_duration_seconds_count{route="/numbers/available",method="GET",status_code="429"}'),
+      sample(scrape, 'superfone_bff_redis_errors_total{operation="lock"}'),
+    ).toBeGreaterThanOrEqual(1);
+    expect(sample(scrape, 'superfone_bff_cached_copy_fetched_timestamp_seconds')).toBeGreaterThan(
+      Date.now() / 1000 - 60,
+    );
+    expect(
+      sample(
+        scrape,
+        'superfone_bff_http_request_duration_seconds_count{route="/numbers/available",method="GET",status_code="429"}',
+      ),
     ).toBe(1);
-    expect(sample(scrape, 'superfone_bff_http_request_duration_seconds_count{route="unmatched",method="GET",status_code="404"}')).toBe(1);
+    expect(
+      sample(
+        scrape,
+        'superfone_bff_http_request_duration_seconds_count{route="unmatched",method="GET",status_code="404"}',
+      ),
+    ).toBe(1);
     expect(scrape).toMatch(/^process_resident_memory_bytes \d+/m);
     expect(scrape).toMatch(/^nodejs_eventloop_lag_p99_seconds /m);
   });
@@ -89,7 +137,8 @@ describe('GET /metrics', () => {
   it('keeps labels low-cardinality and free of secrets', async () => {
     const scrape = await (await h.get('/metrics')).text();
 
-    for (const secret of [SERVER_KEY, ...Object.values(KEYS), LIMITED]) expect(scrape).not.toContain(secret);
+    for (const secret of [SERVER_KEY, ...Object.values(KEYS), LIMITED])
+      expect(scrape).not.toContain(secret);
     expect(scrape).not.toContain('provider=exotel');
     expect(scrape).not.toContain('/nope');
     expect(scrape).not.toMatch(/_total\{[^}]*\} .*\n# TYPE \S+_total gauge/);
@@ -105,7 +154,10 @@ describe('GET /metrics', () => {
 
     const check = spawnSync('promtool', ['check', 'metrics'], { input: scrape, encoding: 'utf8' });
 
-    expect({ status: check.status, problems: `${check.stdout}${check.stderr}`.trim() }).toEqual({ status: 0, problems: '' });
+    expect({ status: check.status, problems: `${check.stdout}${check.stderr}`.trim() }).toEqual({
+      status: 0,
+      problems: '',
+    });
   });
 });
 

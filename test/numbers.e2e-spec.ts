@@ -2,7 +2,12 @@ import { demoNumbers } from '../tools/superfone-stand-in/superfone-stand-in';
 import { bearer, Harness, KEYS, SERVER_KEY, startHarness, json } from './support/test-app';
 
 const normalized = () =>
-  demoNumbers().map((n) => ({ id: n.id, voipNumber: n.voip_number, provider: n.provider, status: n.status }));
+  demoNumbers().map((n) => ({
+    id: n.id,
+    voipNumber: n.voip_number,
+    provider: n.provider,
+    status: n.status,
+  }));
 
 describe('GET /numbers/available', () => {
   let h: Harness;
@@ -21,7 +26,10 @@ describe('GET /numbers/available', () => {
     expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8');
     const body = await json(res);
     const expected = normalized();
-    expect(body).toEqual({ data: expected, meta: { count: expected.length, fetchedAt: expect.any(String) } });
+    expect(body).toEqual({
+      data: expected,
+      meta: { count: expected.length, fetchedAt: expect.any(String) },
+    });
     expect(Math.abs(Date.parse(body.meta.fetchedAt) - Date.now())).toBeLessThan(5000);
   });
 
@@ -29,7 +37,10 @@ describe('GET /numbers/available', () => {
     ['provider=exotel', (n: { provider: string }) => n.provider === 'exotel'],
     ['provider=PLIVO', (n: { provider: string }) => n.provider === 'plivo'],
     ['status=inactive', (n: { status: string }) => n.status === 'INACTIVE'],
-    ['provider=Exotel&status=ACTIVE', (n: { provider: string; status: string }) => n.provider === 'exotel' && n.status === 'ACTIVE'],
+    [
+      'provider=Exotel&status=ACTIVE',
+      (n: { provider: string; status: string }) => n.provider === 'exotel' && n.status === 'ACTIVE',
+    ],
     ['provider=nobody', () => false],
   ])('filters case-insensitively: ?%s', async (query, keep) => {
     const res = await h.get(`/numbers/available?${query}`, bearer(KEYS.reader));
@@ -54,15 +65,25 @@ describe('GET /numbers/available', () => {
     expect(res.status).toBe(400);
     expect(res.headers.get('content-type')).toBe('application/problem+json; charset=utf-8');
     const body = await json(res);
-    expect(body).toMatchObject({ status: 400, code: 'INVALID_REQUEST', instance: '/numbers/available' });
+    expect(body).toMatchObject({
+      status: 400,
+      code: 'INVALID_REQUEST',
+      instance: '/numbers/available',
+    });
     expect(body.detail).toContain(detail);
     expect(h.standIn.calls).toBe(0);
   });
 
   it('echoes a sane X-Request-Id and generates one otherwise', async () => {
-    const echoed = await h.get('/numbers/available', { ...bearer(KEYS.reader), 'x-request-id': 'trace-abc.123' });
+    const echoed = await h.get('/numbers/available', {
+      ...bearer(KEYS.reader),
+      'x-request-id': 'trace-abc.123',
+    });
     const generated = await h.get('/numbers/available', bearer(KEYS.reader));
-    const replaced = await h.get('/numbers/available', { ...bearer(KEYS.reader), 'x-request-id': 'bad id <script>' });
+    const replaced = await h.get('/numbers/available', {
+      ...bearer(KEYS.reader),
+      'x-request-id': 'bad id <script>',
+    });
 
     expect(echoed.headers.get('x-request-id')).toBe('trace-abc.123');
     expect(generated.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
@@ -70,7 +91,10 @@ describe('GET /numbers/available', () => {
   });
 
   it('puts the request id into problem bodies too', async () => {
-    const res = await h.get('/numbers/available?x=1', { ...bearer(KEYS.reader), 'x-request-id': 'req-42' });
+    const res = await h.get('/numbers/available?x=1', {
+      ...bearer(KEYS.reader),
+      'x-request-id': 'req-42',
+    });
 
     expect(res.headers.get('x-request-id')).toBe('req-42');
     expect((await json(res)).requestId).toBe('req-42');
@@ -86,8 +110,11 @@ describe('GET /numbers/available', () => {
     expect((await json(second)).meta.fetchedAt).toBe((await json(first)).meta.fetchedAt);
   });
 
-  it('sends only the server key upstream, never the caller\'s credentials', async () => {
-    await h.get('/numbers/available', { authorization: `Bearer ${KEYS.reader}`, cookie: 'session=abc' });
+  it("sends only the server key upstream, never the caller's credentials", async () => {
+    await h.get('/numbers/available', {
+      authorization: `Bearer ${KEYS.reader}`,
+      cookie: 'session=abc',
+    });
 
     const [request] = h.standIn.requests;
     expect(request.headers['x-api-key']).toBe(SERVER_KEY);
@@ -102,7 +129,9 @@ describe('GET /numbers/available', () => {
 
     for (const res of [ok, problem]) {
       expect(res.headers.get('x-content-type-options')).toBe('nosniff');
-      expect(res.headers.get('content-security-policy')).toBe("default-src 'none';frame-ancestors 'none'");
+      expect(res.headers.get('content-security-policy')).toBe(
+        "default-src 'none';frame-ancestors 'none'",
+      );
       expect(res.headers.get('x-frame-options')).toBe('SAMEORIGIN');
       expect(res.headers.get('referrer-policy')).toBe('no-referrer');
       expect(res.headers.get('x-xss-protection')).toBeNull();

@@ -7,24 +7,48 @@ import { bearer, Harness, json, KEYS, startHarness } from './support/test-app';
 const LIMITED = 'sfb_openapi-limited-key-0000000000000000005';
 const CLIENT_KEYS = JSON.stringify([
   { id: 'reader-app', keySha256: sha256(KEYS.reader).toString('hex'), scopes: ['numbers:read'] },
-  { id: 'refresher-app', keySha256: sha256(KEYS.refresher).toString('hex'), scopes: ['numbers:read', 'numbers:refresh'] },
-  { id: 'refresh-only-app', keySha256: sha256(KEYS.refreshOnly).toString('hex'), scopes: ['numbers:refresh'] },
-  { id: 'limited-app', keySha256: sha256(LIMITED).toString('hex'), scopes: ['numbers:read', 'numbers:refresh'], rateLimitPerMinute: 1 },
+  {
+    id: 'refresher-app',
+    keySha256: sha256(KEYS.refresher).toString('hex'),
+    scopes: ['numbers:read', 'numbers:refresh'],
+  },
+  {
+    id: 'refresh-only-app',
+    keySha256: sha256(KEYS.refreshOnly).toString('hex'),
+    scopes: ['numbers:refresh'],
+  },
+  {
+    id: 'limited-app',
+    keySha256: sha256(LIMITED).toString('hex'),
+    scopes: ['numbers:read', 'numbers:refresh'],
+    rateLimitPerMinute: 1,
+  },
 ]);
 
-type Call = (h: Harness, path: string, method: string, headers?: Record<string, string>) => Promise<Response>;
+type Call = (
+  h: Harness,
+  path: string,
+  method: string,
+  headers?: Record<string, string>,
+) => Promise<Response>;
 const call: Call = (h, path, method, headers = {}) => fetch(`${h.url}${path}`, { method, headers });
 
 /** How to make each operation answer each status, against a fresh app. */
-const numbersScenarios: Record<string, (h: Harness, path: string, method: string) => Promise<Response>> = {
+const numbersScenarios: Record<
+  string,
+  (h: Harness, path: string, method: string) => Promise<Response>
+> = {
   200: (h, path, method) => call(h, path, method, bearer(KEYS.refresher)),
   304: async (h, path, method) => {
-    const etag = (await call(h, path, method, bearer(KEYS.refresher))).headers.get('etag') as string;
+    const etag = (await call(h, path, method, bearer(KEYS.refresher))).headers.get(
+      'etag',
+    ) as string;
     return call(h, path, method, { ...bearer(KEYS.refresher), 'if-none-match': etag });
   },
   400: (h, path, method) => call(h, `${path}?colour=red`, method, bearer(KEYS.refresher)),
   401: (h, path, method) => call(h, path, method),
-  403: (h, path, method) => call(h, path, method, bearer(method === 'GET' ? KEYS.refreshOnly : KEYS.reader)),
+  403: (h, path, method) =>
+    call(h, path, method, bearer(method === 'GET' ? KEYS.refreshOnly : KEYS.reader)),
   429: async (h, path, method) => {
     await call(h, path, method, bearer(LIMITED));
     return call(h, path, method, bearer(LIMITED));
@@ -34,7 +58,12 @@ const numbersScenarios: Record<string, (h: Harness, path: string, method: string
   504: (h, path, method) => failing(h, path, method, { kind: 'hang' }),
 };
 
-function failing(h: Harness, path: string, method: string, behaviour: StandInBehaviour): Promise<Response> {
+function failing(
+  h: Harness,
+  path: string,
+  method: string,
+  behaviour: StandInBehaviour,
+): Promise<Response> {
   h.standIn.setBehaviour(behaviour);
   return call(h, path, method, bearer(KEYS.refresher));
 }
@@ -48,7 +77,16 @@ const healthStatuses: Record<string, { healthy: number; unready: number; documen
 
 describe('the OpenAPI description', () => {
   let h: Harness;
-  let document: { paths: Record<string, Record<string, { responses: Record<string, unknown>; security?: unknown; parameters?: unknown[] }>>; components: { securitySchemes: Record<string, unknown> } };
+  let document: {
+    paths: Record<
+      string,
+      Record<
+        string,
+        { responses: Record<string, unknown>; security?: unknown; parameters?: unknown[] }
+      >
+    >;
+    components: { securitySchemes: Record<string, unknown> };
+  };
 
   beforeAll(async () => {
     h = await startHarness({ env: { CLIENT_KEYS } });
@@ -75,13 +113,19 @@ describe('the OpenAPI description', () => {
     expect(res.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
     const page = await res.text();
     const assets = [...page.matchAll(/(?:src|href)="\.?\/?([^"]+)"/g)].map((m) => m[1]);
-    expect(assets).toEqual(expect.arrayContaining(['swagger-ui.css', 'swagger-ui-bundle.js', 'swagger-initializer.js']));
+    expect(assets).toEqual(
+      expect.arrayContaining(['swagger-ui.css', 'swagger-ui-bundle.js', 'swagger-initializer.js']),
+    );
     // nosniff is on: a script or stylesheet with another type would not load.
     const types: Record<string, string> = { js: 'javascript', css: 'text/css', png: 'image/png' };
     for (const asset of assets) {
       const got = await h.get(`/docs/${asset}`);
       const type = types[asset.split('.').pop() ?? ''];
-      expect({ asset, status: got.status, typeOk: got.headers.get('content-type')?.includes(type) }).toEqual({ asset, status: 200, typeOk: true });
+      expect({
+        asset,
+        status: got.status,
+        typeOk: got.headers.get('content-type')?.includes(type),
+      }).toEqual({ asset, status: 200, typeOk: true });
     }
 
     const initializer = await (await h.get('/docs/swagger-initializer.js')).text();
@@ -90,7 +134,12 @@ describe('the OpenAPI description', () => {
   });
 
   it('serves only the Swagger UI files from swagger-ui-dist under /docs/', async () => {
-    for (const path of ['/docs/package.json', '/docs/swagger-ui-bundle.js.map', '/docs/README.md', '/docs/../package.json']) {
+    for (const path of [
+      '/docs/package.json',
+      '/docs/swagger-ui-bundle.js.map',
+      '/docs/README.md',
+      '/docs/../package.json',
+    ]) {
       const res = await h.get(path);
       expect({ path, status: res.status, type: res.headers.get('content-type') }).toEqual({
         path,
@@ -109,14 +158,27 @@ describe('the OpenAPI description', () => {
     expect(get.security).toEqual([{ bearer: [] }, { apiKey: [] }]);
     expect(get.parameters).toEqual(
       expect.arrayContaining([
-        expect.objectContaining({ name: 'provider', in: 'query', required: false, schema: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,64}$' } }),
+        expect.objectContaining({
+          name: 'provider',
+          in: 'query',
+          required: false,
+          schema: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,64}$' },
+        }),
         expect.objectContaining({ name: 'status', in: 'query', required: false }),
       ]),
     );
-    expect(get.responses['200']).toMatchObject({ content: { 'application/json': { schema: { $ref: '#/components/schemas/AvailableNumbers' } } } });
+    expect(get.responses['200']).toMatchObject({
+      content: {
+        'application/json': { schema: { $ref: '#/components/schemas/AvailableNumbers' } },
+      },
+    });
     expect(get.responses['304']).toBeDefined();
     for (const status of ['400', '401', '403', '429', '502', '503', '504', 'default']) {
-      expect(get.responses[status]).toMatchObject({ content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } });
+      expect(get.responses[status]).toMatchObject({
+        content: {
+          'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } },
+        },
+      });
     }
   });
 
@@ -127,7 +189,9 @@ describe('the OpenAPI description', () => {
     const statuses = Object.keys(numbersScenarios).filter((s) => method === 'get' || s !== '304');
 
     it('has a scenario here', () => {
-      const documented = Object.keys(document.paths[path][method].responses).filter((s) => s !== 'default');
+      const documented = Object.keys(document.paths[path][method].responses).filter(
+        (s) => s !== 'default',
+      );
       expect(documented.sort()).toEqual(statuses.sort());
     });
 
@@ -136,7 +200,8 @@ describe('the OpenAPI description', () => {
       try {
         const res = await numbersScenarios[status](fresh, path, method.toUpperCase());
         expect(res.status).toBe(Number(status));
-        if (Number(status) >= 400) expect(res.headers.get('content-type')).toBe('application/problem+json; charset=utf-8');
+        if (Number(status) >= 400)
+          expect(res.headers.get('content-type')).toBe('application/problem+json; charset=utf-8');
       } finally {
         await fresh.close();
       }
@@ -144,13 +209,25 @@ describe('the OpenAPI description', () => {
   });
 
   it('documents exactly the statuses the health routes are seen to answer', async () => {
-    const unready = await startHarness({ redisUrl: `redis://127.0.0.1:${await freePort()}`, env: { READINESS_REQUIRES_REDIS: 'true' } });
+    const unready = await startHarness({
+      redisUrl: `redis://127.0.0.1:${await freePort()}`,
+      env: { READINESS_REQUIRES_REDIS: 'true' },
+    });
     try {
       for (const [path, expected] of Object.entries(healthStatuses)) {
-        const seen = { healthy: (await h.get(path)).status, unready: (await unready.get(path)).status };
+        const seen = {
+          healthy: (await h.get(path)).status,
+          unready: (await unready.get(path)).status,
+        };
         const documented = Object.keys(document.paths[path].get.responses).sort();
-        expect({ path, seen, documented }).toEqual({ path, seen: { healthy: expected.healthy, unready: expected.unready }, documented: expected.documented });
-        expect([...new Set([String(seen.healthy), String(seen.unready)])].sort()).toEqual(documented);
+        expect({ path, seen, documented }).toEqual({
+          path,
+          seen: { healthy: expected.healthy, unready: expected.unready },
+          documented: expected.documented,
+        });
+        expect([...new Set([String(seen.healthy), String(seen.unready)])].sort()).toEqual(
+          documented,
+        );
       }
     } finally {
       await unready.close();

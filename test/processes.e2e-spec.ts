@@ -10,12 +10,18 @@ const dist = join(__dirname, '..', 'dist');
 /** The built entry points, as operators run them (`npm test` builds first). */
 describe('built commands', () => {
   beforeAll(() => {
-    if (!existsSync(join(dist, 'src', 'main.js'))) throw new Error('dist/ is missing: run `npm run build` (npm test does)');
+    if (!existsSync(join(dist, 'src', 'main.js')))
+      throw new Error('dist/ is missing: run `npm run build` (npm test does)');
   });
 
   it('refuses to start on bad config, naming each setting and exiting non-zero', async () => {
     const failure = await run(process.execPath, [join(dist, 'src', 'main.js')], {
-      env: { PATH: process.env.PATH, PORT: '99999', SUPERFONE_API_KEY: 'sk-should-not-print', CLIENT_KEYS: '{oops' },
+      env: {
+        PATH: process.env.PATH,
+        PORT: '99999',
+        SUPERFONE_API_KEY: 'sk-should-not-print',
+        CLIENT_KEYS: '{oops',
+      },
     }).catch((error: { code: number; stderr: string; stdout: string }) => error);
 
     expect('code' in failure && failure.code).toBe(1);
@@ -26,18 +32,32 @@ describe('built commands', () => {
   });
 
   it('issues a client key with the CLIENT_KEYS entry that admits it', async () => {
-    const { stdout } = await run(process.execPath, [join(dist, 'src', 'cli', 'issue-client-key.js'), 'billing-app', 'numbers:read', 'numbers:refresh']);
+    const { stdout } = await run(process.execPath, [
+      join(dist, 'src', 'cli', 'issue-client-key.js'),
+      'billing-app',
+      'numbers:read',
+      'numbers:refresh',
+    ]);
 
     const key = /^\s+(sfb_\S+)$/m.exec(stdout)?.[1] as string;
     const entry = JSON.parse(/^\s+(\{.*\})$/m.exec(stdout)?.[1] as string);
-    expect(entry).toEqual({ id: 'billing-app', keySha256: expect.stringMatching(/^[0-9a-f]{64}$/), scopes: ['numbers:read', 'numbers:refresh'] });
-    expect(findClient(indexClients(parseClientKeys(JSON.stringify([entry]), 'CLIENT_KEYS', [])), key)?.id).toBe('billing-app');
+    expect(entry).toEqual({
+      id: 'billing-app',
+      keySha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+      scopes: ['numbers:read', 'numbers:refresh'],
+    });
+    expect(
+      findClient(indexClients(parseClientKeys(JSON.stringify([entry]), 'CLIENT_KEYS', [])), key)
+        ?.id,
+    ).toBe('billing-app');
   });
 
   it('rejects an unknown scope when issuing a key', async () => {
-    const failure = await run(process.execPath, [join(dist, 'src', 'cli', 'issue-client-key.js'), 'x', 'numbers:write']).catch(
-      (error: { code: number; stderr: string }) => error,
-    );
+    const failure = await run(process.execPath, [
+      join(dist, 'src', 'cli', 'issue-client-key.js'),
+      'x',
+      'numbers:write',
+    ]).catch((error: { code: number; stderr: string }) => error);
 
     expect('code' in failure && failure.code).toBe(2);
     expect(failure.stderr).toContain('usage: issue-client-key');

@@ -17,7 +17,15 @@ import {
   TlsFiles,
   tlsAvailable,
 } from './support/redis-topologies';
-import { bearer, Harness, json, KEYS, SERVER_KEY, startHarness, startSharedStandIn } from './support/test-app';
+import {
+  bearer,
+  Harness,
+  json,
+  KEYS,
+  SERVER_KEY,
+  startHarness,
+  startSharedStandIn,
+} from './support/test-app';
 import { eventually } from './support/timing';
 
 const read = bearer(KEYS.reader);
@@ -27,10 +35,23 @@ const copyKey = (prefix: string) => `${prefix}{${fingerprint}}:available-numbers
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Three replicas of one deployment (same key prefix) on the topology `redisEnv` describes. */
-async function startReplicas(standIn: SuperfoneStandIn, redisEnv: Record<string, string>, env: Record<string, string> = {}): Promise<Harness[]> {
+async function startReplicas(
+  standIn: SuperfoneStandIn,
+  redisEnv: Record<string, string>,
+  env: Record<string, string> = {},
+): Promise<Harness[]> {
   const keyPrefix = `superfone-bff-test:${randomUUID()}:`;
   // Steady traffic is a few hundred requests a second: well inside the clients' budget.
-  return Promise.all([0, 1, 2].map(() => startHarness({ standIn, redisEnv, keyPrefix, env: { RATE_LIMIT_PER_MINUTE: '1000000', ...env } })));
+  return Promise.all(
+    [0, 1, 2].map(() =>
+      startHarness({
+        standIn,
+        redisEnv,
+        keyPrefix,
+        env: { RATE_LIMIT_PER_MINUTE: '1000000', ...env },
+      }),
+    ),
+  );
 }
 
 interface Traffic {
@@ -46,9 +67,13 @@ function steadyTraffic(replicas: Harness[]): Traffic {
   const failed: string[] = [];
   const call = async (replica: number, path: string, init: RequestInit) => {
     sent++;
-    const res = await fetch(`${replicas[replica].url}${path}`, { ...init, signal: AbortSignal.timeout(5000) }).catch((e: Error) => e);
+    const res = await fetch(`${replicas[replica].url}${path}`, {
+      ...init,
+      signal: AbortSignal.timeout(5000),
+    }).catch((e: Error) => e);
     if (res instanceof Error) failed.push(`${path} on ${replica}: ${res.message}`);
-    else if (res.status !== 200) failed.push(`${path} on ${replica}: ${res.status} ${await res.text()}`);
+    else if (res.status !== 200)
+      failed.push(`${path} on ${replica}: ${res.status} ${await res.text()}`);
     else await res.arrayBuffer();
   };
   const gets = [0, 1, 2].map(async (r) => {
@@ -79,12 +104,20 @@ async function storedFetchedAt(
   prefix: string,
   options: { tls?: { ca: string }; username?: string; password?: string } = {},
 ): Promise<number | undefined> {
-  const redis = new Redis({ host: node.host, port: node.port, lazyConnect: true, maxRetriesPerRequest: 0, ...options });
+  const redis = new Redis({
+    host: node.host,
+    port: node.port,
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    ...options,
+  });
   redis.on('error', () => undefined);
   try {
     await redis.connect();
     const value = await redis.get(copyKey(prefix));
-    return value ? Date.parse((JSON.parse(value) as { value: { fetchedAt: string } }).value.fetchedAt) : undefined;
+    return value
+      ? Date.parse((JSON.parse(value) as { value: { fetchedAt: string } }).value.fetchedAt)
+      : undefined;
   } finally {
     redis.disconnect();
   }
@@ -95,7 +128,8 @@ function report(name: string, figures: Record<string, unknown>): void {
 }
 
 /** The commands the service sends, and nothing else: what an operator grants its ACL user. */
-const SERVICE_ACL = '~superfone-bff-test:* resetchannels -@all +get +set +del +exists +ping +info +evalsha +eval +script|load +type +pttl +incrby +pexpire';
+const SERVICE_ACL =
+  '~superfone-bff-test:* resetchannels -@all +get +set +del +exists +ping +info +evalsha +eval +script|load +type +pttl +incrby +pexpire';
 /** On a cluster, the client also reads the slot map and the cluster's state. */
 const CLUSTER_ACL = `${SERVICE_ACL} +cluster|slots +cluster|info`;
 
@@ -103,130 +137,195 @@ afterAll(async () => {
   await stopAllStarted();
 });
 
-(sentinelAvailable() ? describe : describe.skip)('on Redis Sentinel (a master, a replica, three sentinels)', () => {
-  let group: SentinelGroup;
-  let standIn: SuperfoneStandIn;
-  let replicas: Harness[] = [];
+(sentinelAvailable() ? describe : describe.skip)(
+  'on Redis Sentinel (a master, a replica, three sentinels)',
+  () => {
+    let group: SentinelGroup;
+    let standIn: SuperfoneStandIn;
+    let replicas: Harness[] = [];
 
-  beforeAll(async () => {
-    group = await startSentinelGroup();
-    standIn = await startSharedStandIn();
-    const redisEnv = { REDIS_SENTINELS: group.sentinels.map((s) => `${s.host}:${s.port}`).join(','), REDIS_SENTINEL_MASTER: group.masterName };
-    replicas = await startReplicas(standIn, redisEnv, { CACHE_TTL_SECONDS: '1' });
-  }, 60_000);
-  afterAll(async () => {
-    await Promise.all(replicas.map((r) => r.close()));
-    await standIn.stop();
-    await group.stop();
-  }, 30_000);
+    beforeAll(async () => {
+      group = await startSentinelGroup();
+      standIn = await startSharedStandIn();
+      const redisEnv = {
+        REDIS_SENTINELS: group.sentinels.map((s) => `${s.host}:${s.port}`).join(','),
+        REDIS_SENTINEL_MASTER: group.masterName,
+      };
+      replicas = await startReplicas(standIn, redisEnv, { CACHE_TTL_SECONDS: '1' });
+    }, 60_000);
+    afterAll(async () => {
+      await Promise.all(replicas.map((r) => r.close()));
+      await standIn.stop();
+      await group.stop();
+    }, 30_000);
 
-  it('a forced failover and a killed master under steady traffic: no failed request, writes reach the new master, one upstream call per refresh', async () => {
-    const prefix = replicas[0].keyPrefix;
-    for (const r of replicas) expect((await r.get('/numbers/available', read)).status).toBe(200);
-    const callsBefore = standIn.calls;
-    const started = Date.now();
-    const traffic = steadyTraffic(replicas);
-    await sleep(1500);
+    it('a forced failover and a killed master under steady traffic: no failed request, writes reach the new master, one upstream call per refresh', async () => {
+      const prefix = replicas[0].keyPrefix;
+      for (const r of replicas) expect((await r.get('/numbers/available', read)).status).toBe(200);
+      const callsBefore = standIn.calls;
+      const started = Date.now();
+      const traffic = steadyTraffic(replicas);
+      await sleep(1500);
 
-    const promoted = await group.failover();
-    const failedOverAt = Date.now();
-    await eventually(async () => ((await storedFetchedAt(promoted, prefix)) ?? 0) > failedOverAt ? true : undefined, 'a copy written to the new master', 10_000);
+      const promoted = await group.failover();
+      const failedOverAt = Date.now();
+      await eventually(
+        async () =>
+          ((await storedFetchedAt(promoted, prefix)) ?? 0) > failedOverAt ? true : undefined,
+        'a copy written to the new master',
+        10_000,
+      );
 
-    const second = await group.killMaster();
-    const killedAt = Date.now();
-    await eventually(async () => ((await storedFetchedAt(second, prefix)) ?? 0) > killedAt ? true : undefined, 'a copy written to the master after the kill', 10_000);
-    await sleep(1000);
-    const { sent, refreshes, failed } = await traffic.stop();
-    const seconds = (Date.now() - started) / 1000;
-    const calls = standIn.calls - callsBefore;
-    report('sentinel', { sent, failed: failed.length, refreshes, seconds: seconds.toFixed(1), upstreamCalls: calls });
+      const second = await group.killMaster();
+      const killedAt = Date.now();
+      await eventually(
+        async () => (((await storedFetchedAt(second, prefix)) ?? 0) > killedAt ? true : undefined),
+        'a copy written to the master after the kill',
+        10_000,
+      );
+      await sleep(1000);
+      const { sent, refreshes, failed } = await traffic.stop();
+      const seconds = (Date.now() - started) / 1000;
+      const calls = standIn.calls - callsBefore;
+      report('sentinel', {
+        sent,
+        failed: failed.length,
+        refreshes,
+        seconds: seconds.toFixed(1),
+        upstreamCalls: calls,
+      });
 
-    expect(failed).toEqual([]);
-    // One refresh per second of freshness (CACHE_TTL_SECONDS=1) cluster-wide, one per forced refresh,
-    // and while a failover is under way a replica may refresh on its own: a few more, never three per refresh.
-    expect(calls).toBeLessThanOrEqual(Math.ceil(seconds) + refreshes + 6);
-  }, 90_000);
-});
+      expect(failed).toEqual([]);
+      // One refresh per second of freshness (CACHE_TTL_SECONDS=1) cluster-wide, one per forced refresh,
+      // and while a failover is under way a replica may refresh on its own: a few more, never three per refresh.
+      expect(calls).toBeLessThanOrEqual(Math.ceil(seconds) + refreshes + 6);
+    }, 90_000);
+  },
+);
 
-(clusterAvailable() ? describe : describe.skip)('on Redis Cluster (3 masters, 3 replicas), as an ACL user', () => {
-  let cluster: RedisClusterTopology;
-  let standIn: SuperfoneStandIn;
-  let replicas: Harness[] = [];
+(clusterAvailable() ? describe : describe.skip)(
+  'on Redis Cluster (3 masters, 3 replicas), as an ACL user',
+  () => {
+    let cluster: RedisClusterTopology;
+    let standIn: SuperfoneStandIn;
+    let replicas: Harness[] = [];
 
-  beforeAll(async () => {
-    cluster = await startCluster({ aclUser: { name: 'superfone-bff', password: 'cluster-acl-pw', rules: CLUSTER_ACL } });
-    standIn = await startSharedStandIn();
-    const redisEnv = { REDIS_CLUSTER_NODES: cluster.seeds, REDIS_USERNAME: 'superfone-bff', REDIS_PASSWORD: 'cluster-acl-pw' };
-    replicas = await startReplicas(standIn, redisEnv, { CACHE_TTL_SECONDS: '2' });
-    // On a busy machine a replica may finish booting before its cluster client has the slot map.
-    for (const r of replicas) {
-      await eventually(async () => ((await r.get('/health/deps')).status === 200 ? true : undefined), 'the replica connected to the cluster', 10_000);
-    }
-  }, 60_000);
-  afterAll(async () => {
-    await Promise.all(replicas.map((r) => r.close()));
-    await standIn.stop();
-    await cluster.stop();
-  }, 30_000);
+    beforeAll(async () => {
+      cluster = await startCluster({
+        aclUser: { name: 'superfone-bff', password: 'cluster-acl-pw', rules: CLUSTER_ACL },
+      });
+      standIn = await startSharedStandIn();
+      const redisEnv = {
+        REDIS_CLUSTER_NODES: cluster.seeds,
+        REDIS_USERNAME: 'superfone-bff',
+        REDIS_PASSWORD: 'cluster-acl-pw',
+      };
+      replicas = await startReplicas(standIn, redisEnv, { CACHE_TTL_SECONDS: '2' });
+      // On a busy machine a replica may finish booting before its cluster client has the slot map.
+      for (const r of replicas) {
+        await eventually(
+          async () => ((await r.get('/health/deps')).status === 200 ? true : undefined),
+          'the replica connected to the cluster',
+          10_000,
+        );
+      }
+    }, 60_000);
+    afterAll(async () => {
+      await Promise.all(replicas.map((r) => r.close()));
+      await standIn.stop();
+      await cluster.stop();
+    }, 30_000);
 
-  it('every feature works: one upstream call for a cold burst over the replicas, hits, refresh, rate-limit counts, health', async () => {
-    standIn.setBehaviour({ kind: 'ok', delayMs: 100 });
-    const burst = await Promise.all(Array.from({ length: 150 }, (_, i) => replicas[i % 3].get('/numbers/available', read)));
-    expect(burst.map((r) => r.status)).toEqual(Array(150).fill(200));
-    expect(standIn.calls).toBe(1);
+    it('every feature works: one upstream call for a cold burst over the replicas, hits, refresh, rate-limit counts, health', async () => {
+      standIn.setBehaviour({ kind: 'ok', delayMs: 100 });
+      const burst = await Promise.all(
+        Array.from({ length: 150 }, (_, i) => replicas[i % 3].get('/numbers/available', read)),
+      );
+      expect(burst.map((r) => r.status)).toEqual(Array(150).fill(200));
+      expect(standIn.calls).toBe(1);
 
-    const hit = await replicas[1].get('/numbers/available', read);
-    expect(hit.headers.get('cache-status')).toMatch(/; hit;/);
-    const refreshed = await fetch(`${replicas[2].url}/numbers/available/refresh`, { method: 'POST', headers: refresh });
-    expect(refreshed.status).toBe(200);
-    expect(standIn.calls).toBe(2);
-    const fetchedAt = Date.parse((await json(refreshed)).meta.fetchedAt);
+      const hit = await replicas[1].get('/numbers/available', read);
+      expect(hit.headers.get('cache-status')).toMatch(/; hit;/);
+      const refreshed = await fetch(`${replicas[2].url}/numbers/available/refresh`, {
+        method: 'POST',
+        headers: refresh,
+      });
+      expect(refreshed.status).toBe(200);
+      expect(standIn.calls).toBe(2);
+      const fetchedAt = Date.parse((await json(refreshed)).meta.fetchedAt);
 
-    const seeds = cluster.seeds.split(',').map((s) => ({ host: s.split(':')[0], port: Number(s.split(':')[1]) }));
-    const client = new Redis.Cluster(seeds, { lazyConnect: true });
-    try {
-      await client.connect();
-      await eventually(async () => {
-        const value = await client.get(copyKey(replicas[0].keyPrefix));
-        return value && Date.parse(JSON.parse(value).value.fetchedAt) === fetchedAt ? true : undefined;
-      }, 'the refreshed copy in the cluster');
-      await eventually(async () => ((await client.get(`${replicas[0].keyPrefix}rate:reader-app`)) !== null ? true : undefined), 'the rate-limit counter in the cluster');
-    } finally {
-      client.disconnect();
-    }
-    const deps = await json(await replicas[0].get('/health/deps'));
-    expect(deps.info.redis).toMatchObject({ status: 'up', host: expect.stringMatching(/^cluster via /) });
-  });
+      const seeds = cluster.seeds
+        .split(',')
+        .map((s) => ({ host: s.split(':')[0], port: Number(s.split(':')[1]) }));
+      const client = new Redis.Cluster(seeds, { lazyConnect: true });
+      try {
+        await client.connect();
+        await eventually(async () => {
+          const value = await client.get(copyKey(replicas[0].keyPrefix));
+          return value && Date.parse(JSON.parse(value).value.fetchedAt) === fetchedAt
+            ? true
+            : undefined;
+        }, 'the refreshed copy in the cluster');
+        await eventually(
+          async () =>
+            (await client.get(`${replicas[0].keyPrefix}rate:reader-app`)) !== null
+              ? true
+              : undefined,
+          'the rate-limit counter in the cluster',
+        );
+      } finally {
+        client.disconnect();
+      }
+      const deps = await json(await replicas[0].get('/health/deps'));
+      expect(deps.info.redis).toMatchObject({
+        status: 'up',
+        host: expect.stringMatching(/^cluster via /),
+      });
+    });
 
-  it('keeps answering 200 while the master of the copy\'s slot is killed and its replica promoted', async () => {
-    const traffic = steadyTraffic(replicas);
-    await sleep(500);
-    const started = Date.now();
-    await cluster.killMasterOf(copyKey(replicas[0].keyPrefix));
-    const promotedMs = Date.now() - started;
-    await sleep(1500);
-    const { sent, failed } = await traffic.stop();
-    report('cluster', { sent, failed: failed.length, promotedMs });
+    it("keeps answering 200 while the master of the copy's slot is killed and its replica promoted", async () => {
+      const traffic = steadyTraffic(replicas);
+      await sleep(500);
+      const started = Date.now();
+      await cluster.killMasterOf(copyKey(replicas[0].keyPrefix));
+      const promotedMs = Date.now() - started;
+      await sleep(1500);
+      const { sent, failed } = await traffic.stop();
+      report('cluster', { sent, failed: failed.length, promotedMs });
 
-    expect(failed).toEqual([]);
-    // And the promoted replica takes the writes.
-    const refreshed = await fetch(`${replicas[0].url}/numbers/available/refresh`, { method: 'POST', headers: refresh });
-    const fetchedAt = Date.parse((await json(refreshed)).meta.fetchedAt);
-    const seeds = cluster.seeds.split(',').map((s) => ({ host: s.split(':')[0], port: Number(s.split(':')[1]) }));
-    const client = new Redis.Cluster(seeds, { lazyConnect: true, clusterRetryStrategy: () => null });
-    client.on('error', () => undefined);
-    try {
-      await client.connect();
-      await eventually(async () => {
-        const value = await client.get(copyKey(replicas[0].keyPrefix)).catch(() => null);
-        return value && Date.parse(JSON.parse(value).value.fetchedAt) === fetchedAt ? true : undefined;
-      }, 'the copy written after the promotion', 10_000);
-    } finally {
-      client.disconnect();
-    }
-  }, 60_000);
-});
-
+      expect(failed).toEqual([]);
+      // And the promoted replica takes the writes.
+      const refreshed = await fetch(`${replicas[0].url}/numbers/available/refresh`, {
+        method: 'POST',
+        headers: refresh,
+      });
+      const fetchedAt = Date.parse((await json(refreshed)).meta.fetchedAt);
+      const seeds = cluster.seeds
+        .split(',')
+        .map((s) => ({ host: s.split(':')[0], port: Number(s.split(':')[1]) }));
+      const client = new Redis.Cluster(seeds, {
+        lazyConnect: true,
+        clusterRetryStrategy: () => null,
+      });
+      client.on('error', () => undefined);
+      try {
+        await client.connect();
+        await eventually(
+          async () => {
+            const value = await client.get(copyKey(replicas[0].keyPrefix)).catch(() => null);
+            return value && Date.parse(JSON.parse(value).value.fetchedAt) === fetchedAt
+              ? true
+              : undefined;
+          },
+          'the copy written after the promotion',
+          10_000,
+        );
+      } finally {
+        client.disconnect();
+      }
+    }, 60_000);
+  },
+);
 
 (tlsAvailable() ? describe : describe.skip)('on Redis with TLS (own CA) and an ACL user', () => {
   let tls: TlsFiles;
@@ -235,7 +334,11 @@ afterAll(async () => {
 
   beforeAll(async () => {
     tls = await makeTlsFiles();
-    node = await startRedisNode({ tls, password: 'default-user-is-not-ours', aclUser: { name: 'superfone-bff', password: 'acl-s3cret-pw', rules: SERVICE_ACL } });
+    node = await startRedisNode({
+      tls,
+      password: 'default-user-is-not-ours',
+      aclUser: { name: 'superfone-bff', password: 'acl-s3cret-pw', rules: SERVICE_ACL },
+    });
     writeFileSync(join(tls.dir, 'redis-password'), 'acl-s3cret-pw\n');
   }, 30_000);
   afterEach(async () => {
@@ -257,17 +360,26 @@ afterAll(async () => {
     h = await startHarness({ redisEnv: redisEnv() });
 
     const first = await h.get('/numbers/available', read);
-    const refreshed = await fetch(`${h.url}/numbers/available/refresh`, { method: 'POST', headers: refresh });
+    const refreshed = await fetch(`${h.url}/numbers/available/refresh`, {
+      method: 'POST',
+      headers: refresh,
+    });
 
     expect(first.status).toBe(200);
     expect(refreshed.status).toBe(200);
     const logs = h.logs.map((l) => JSON.parse(l) as { level: number; msg: string });
-    expect(logs).toContainEqual(expect.objectContaining({ msg: 'redis proven with a write and a read' }));
+    expect(logs).toContainEqual(
+      expect.objectContaining({ msg: 'redis proven with a write and a read' }),
+    );
     expect(logs.filter((l) => l.level >= 40)).toEqual([]);
     const fetchedAt = Date.parse((await json(refreshed)).meta.fetchedAt);
     const ca = (await import('node:fs')).readFileSync(tls.caFile, 'utf8');
     const as = { tls: { ca }, username: 'superfone-bff', password: 'acl-s3cret-pw' };
-    await eventually(async () => ((await storedFetchedAt(node, h!.keyPrefix, as)) === fetchedAt ? true : undefined), 'the copy in Redis');
+    await eventually(
+      async () =>
+        (await storedFetchedAt(node, h!.keyPrefix, as)) === fetchedAt ? true : undefined,
+      'the copy in Redis',
+    );
     const admin = new Redis({ host: node.host, port: node.port, ...as });
     try {
       expect(Number(await admin.get(`${h.keyPrefix}rate:reader-app`))).toBeGreaterThanOrEqual(1);
@@ -285,7 +397,9 @@ afterAll(async () => {
     const res = await h.get('/numbers/available', read);
 
     expect(res.status).toBe(200);
-    const failure = h.logs.map((l) => JSON.parse(l) as { level: number; msg: string }).find((l) => l.msg.includes('failed the boot write/read probe'));
+    const failure = h.logs
+      .map((l) => JSON.parse(l) as { level: number; msg: string })
+      .find((l) => l.msg.includes('failed the boot write/read probe'));
     expect(failure).toMatchObject({ level: 50 });
     expect(failure?.msg).toContain('REDIS_URL is set');
   });

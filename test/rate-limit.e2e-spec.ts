@@ -5,7 +5,12 @@ import { SuperfoneStandIn } from '../tools/superfone-stand-in/superfone-stand-in
 
 const LIMITED = 'sfb_limited-key-e2e-0000000000000000000009';
 const CLIENT_KEYS = JSON.stringify([
-  { id: 'limited-app', keySha256: sha256(LIMITED).toString('hex'), scopes: ['numbers:read'], rateLimitPerMinute: 3 },
+  {
+    id: 'limited-app',
+    keySha256: sha256(LIMITED).toString('hex'),
+    scopes: ['numbers:read'],
+    rateLimitPerMinute: 3,
+  },
   { id: 'reader-app', keySha256: sha256(KEYS.reader).toString('hex'), scopes: ['numbers:read'] },
 ]);
 const env = { CLIENT_KEYS, RATE_LIMIT_PER_MINUTE: '50' };
@@ -52,7 +57,8 @@ describe('per-client rate limits', () => {
       harnesses.push(b);
 
       const statuses = [];
-      for (const h of [a, b, a, b]) statuses.push((await h.get('/numbers/available', bearer(LIMITED))).status);
+      for (const h of [a, b, a, b])
+        statuses.push((await h.get('/numbers/available', bearer(LIMITED))).status);
 
       expect(statuses).toEqual([200, 200, 200, 429]);
     } finally {
@@ -64,7 +70,9 @@ describe('per-client rate limits', () => {
     const h = await startHarness({ env: { ...env, RATE_LIMIT_PER_MINUTE: '1' } });
     harnesses.push(h);
 
-    const probes = await Promise.all(Array.from({ length: 20 }, (_, i) => h.get(i % 2 ? '/health/live' : '/health/ready')));
+    const probes = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => h.get(i % 2 ? '/health/live' : '/health/ready')),
+    );
 
     expect(probes.map((r) => r.status)).toEqual(Array(20).fill(200));
     expect(probes[0].headers.get('ratelimit')).toBeNull();
@@ -85,10 +93,13 @@ describe('per-client rate limits', () => {
       await owned.stop();
 
       const statuses = [];
-      for (let i = 0; i < 4; i++) statuses.push((await h.get('/numbers/available', bearer(LIMITED))).status);
+      for (let i = 0; i < 4; i++)
+        statuses.push((await h.get('/numbers/available', bearer(LIMITED))).status);
 
       expect(statuses).toEqual([200, 200, 200, 429]);
-      expect(h.logs.some((l) => l.includes('rate limits falling back to per-process counting'))).toBe(true);
+      expect(
+        h.logs.some((l) => l.includes('rate limits falling back to per-process counting')),
+      ).toBe(true);
     });
   });
 });

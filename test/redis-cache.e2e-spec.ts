@@ -1,6 +1,15 @@
 import { Redis } from 'ioredis';
 import { createHash } from 'node:crypto';
-import { bearer, Harness, KEYS, SERVER_KEY, startHarness, startSharedStandIn, testRedisUrl, json } from './support/test-app';
+import {
+  bearer,
+  Harness,
+  KEYS,
+  SERVER_KEY,
+  startHarness,
+  startSharedStandIn,
+  testRedisUrl,
+  json,
+} from './support/test-app';
 import { eventually } from './support/timing';
 
 describe('the shared cache in Redis', () => {
@@ -35,7 +44,10 @@ describe('the shared cache in Redis', () => {
     expect(keys).toEqual([`${h.keyPrefix}{${fingerprint}}:available-numbers`]);
     const stored = await redis.get(keys[0]);
     expect(stored).not.toContain(SERVER_KEY);
-    expect(JSON.parse(stored as string).value).toEqual({ fetchedAt: body.meta.fetchedAt, data: body.data });
+    expect(JSON.parse(stored as string).value).toEqual({
+      fetchedAt: body.meta.fetchedAt,
+      data: body.data,
+    });
     // Kept for the fresh and the stale window (30 s + 300 s by default).
     const ttl = await redis.pttl(keys[0]);
     expect(ttl).toBeGreaterThan(320_000);
@@ -51,7 +63,13 @@ describe('the shared cache in Redis', () => {
       harnesses.push(second);
 
       const a = await first.get('/numbers/available', bearer(KEYS.reader));
-      await eventually(async () => ((await redis.keys(`${first.keyPrefix}*available-numbers`)).length === 1 ? true : undefined), 'the copy in Redis');
+      await eventually(
+        async () =>
+          (await redis.keys(`${first.keyPrefix}*available-numbers`)).length === 1
+            ? true
+            : undefined,
+        'the copy in Redis',
+      );
       const b = await second.get('/numbers/available', bearer(KEYS.reader));
 
       expect(b.status).toBe(200);
@@ -66,11 +84,18 @@ describe('the shared cache in Redis', () => {
   it('keeps deployments with different Superfone keys apart', async () => {
     const h = await startHarness();
     harnesses.push(h);
-    const other = await startHarness({ keyPrefix: h.keyPrefix, env: { SUPERFONE_API_KEY: 'another-deployments-key' } });
+    const other = await startHarness({
+      keyPrefix: h.keyPrefix,
+      env: { SUPERFONE_API_KEY: 'another-deployments-key' },
+    });
     harnesses.push(other);
 
     await h.get('/numbers/available', bearer(KEYS.reader));
-    await eventually(async () => ((await redis.keys(`${h.keyPrefix}*available-numbers`)).length === 1 ? true : undefined), 'the first copy in Redis');
+    await eventually(
+      async () =>
+        (await redis.keys(`${h.keyPrefix}*available-numbers`)).length === 1 ? true : undefined,
+      'the first copy in Redis',
+    );
     const res = await other.get('/numbers/available', bearer(KEYS.reader));
 
     // The other deployment's key is not the one its stand-in (owned by `other`) accepts: it must

@@ -37,7 +37,9 @@ describe('a Redis that answers wrongly', () => {
       const started = performance.now();
       const first = await h.get('/numbers/available', read);
       const firstMs = performance.now() - started;
-      const rest = await Promise.all(Array.from({ length: 50 }, () => h!.get('/numbers/available', read)));
+      const rest = await Promise.all(
+        Array.from({ length: 50 }, () => h!.get('/numbers/available', read)),
+      );
 
       expect(first.status).toBe(200);
       expect(rest.map((r) => r.status)).toEqual(Array(50).fill(200));
@@ -68,21 +70,34 @@ describe('a Redis that answers wrongly', () => {
       const started = performance.now();
       const first = await h.get('/numbers/available', read);
       const firstMs = performance.now() - started;
-      const rest = await Promise.all(Array.from({ length: 50 }, () => h!.get('/numbers/available', read)));
+      const rest = await Promise.all(
+        Array.from({ length: 50 }, () => h!.get('/numbers/available', read)),
+      );
 
       expect(first.status).toBe(200);
       expect(firstMs).toBeLessThan(1000);
       expect(rest.map((r) => r.status)).toEqual(Array(50).fill(200));
       expect(h.standIn.calls).toBe(1);
-      await eventually(async () => ((await admin.type(copyKey)) === 'string' ? true : undefined), 'the copy written over the foreign value');
+      await eventually(
+        async () => ((await admin.type(copyKey)) === 'string' ? true : undefined),
+        'the copy written over the foreign value',
+      );
       // The lock's foreign value is reported and left alone; the rate-limit key's makes counting local.
       expect(await admin.type(`${copyKey}:refresh-lock`)).toBe('hash');
       const wrongType = await errorCount(admin, 'WRONGTYPE');
       expect(wrongType).toBeGreaterThan(0);
       expect(wrongType).toBeLessThanOrEqual(5);
-      const warnings = h.logs.map((l) => JSON.parse(l) as { level: number; msg: string }).filter((l) => l.level === 40);
+      const warnings = h.logs
+        .map((l) => JSON.parse(l) as { level: number; msg: string })
+        .filter((l) => l.level === 40);
       expect(warnings.length).toBeLessThanOrEqual(4);
-      expect(warnings).toContainEqual(expect.objectContaining({ msg: expect.stringContaining('the refresh lock key holds a value this service did not write') }));
+      expect(warnings).toContainEqual(
+        expect.objectContaining({
+          msg: expect.stringContaining(
+            'the refresh lock key holds a value this service did not write',
+          ),
+        }),
+      );
     } finally {
       admin.disconnect();
     }

@@ -32,7 +32,11 @@ describe('when Redis fails', () => {
       const { keyPrefix } = h;
       const first = await json(await h.get('/numbers/available', read));
       const probe = new Redis(owned.url);
-      await eventually(async () => ((await probe.keys(`${keyPrefix}*available-numbers`)).length === 1 ? true : undefined), 'the copy in Redis');
+      await eventually(
+        async () =>
+          (await probe.keys(`${keyPrefix}*available-numbers`)).length === 1 ? true : undefined,
+        'the copy in Redis',
+      );
       probe.disconnect();
 
       await owned.stop();
@@ -54,13 +58,21 @@ describe('when Redis fails', () => {
 
       await owned.start();
       const connection = h.app.get(RedisConnection);
-      await eventually(async () => (connection.isReady ? true : undefined), 'the app to reconnect to Redis');
-      const refreshed = await fetch(`${h.url}/numbers/available/refresh`, { method: 'POST', headers: bearer(KEYS.refresher) });
+      await eventually(
+        async () => (connection.isReady ? true : undefined),
+        'the app to reconnect to Redis',
+      );
+      const refreshed = await fetch(`${h.url}/numbers/available/refresh`, {
+        method: 'POST',
+        headers: bearer(KEYS.refresher),
+      });
       expect(refreshed.status).toBe(200);
       const fetchedAt = (await json(refreshed)).meta.fetchedAt;
       const again = new Redis(owned.url);
       const stored = await eventually(async () => {
-        const value = await again.get((await again.keys(`${keyPrefix}*available-numbers`))[0] ?? 'none');
+        const value = await again.get(
+          (await again.keys(`${keyPrefix}*available-numbers`))[0] ?? 'none',
+        );
         return value && JSON.parse(value).value.fetchedAt === fetchedAt ? value : undefined;
       }, 'the refreshed copy written to the restarted Redis');
       again.disconnect();
@@ -75,7 +87,9 @@ describe('when Redis fails', () => {
     const res = await fetch(`${h.url}/numbers/available`, { headers: read, ...noHang() });
 
     expect(res.status).toBe(200);
-    const bootFailure = h.logs.map((l) => JSON.parse(l)).find((l) => l.msg.includes('failed the boot write/read probe'));
+    const bootFailure = h.logs
+      .map((l) => JSON.parse(l))
+      .find((l) => l.msg.includes('failed the boot write/read probe'));
     expect(bootFailure).toMatchObject({ level: 50, redisHost: `127.0.0.1:${port}` });
     expect(bootFailure.msg).toContain('REDIS_URL');
     expect(h.logs.join('\n')).not.toContain('hunter2');

@@ -17,7 +17,9 @@ describe('Redis scripts on a real Redis', () => {
   const prefix = `superfone-bff-test:${randomUUID()}:`;
   const config = loadConfig({
     SUPERFONE_API_KEY: 'server-key',
-    CLIENT_KEYS: JSON.stringify([{ id: 'a', keySha256: sha256('k').toString('hex'), scopes: ['numbers:read'] }]),
+    CLIENT_KEYS: JSON.stringify([
+      { id: 'a', keySha256: sha256('k').toString('hex'), scopes: ['numbers:read'] },
+    ]),
     REDIS_URL: testRedisUrl(),
     REDIS_KEY_PREFIX: prefix,
     REDIS_COMMAND_TIMEOUT_MS: '1000',
@@ -30,7 +32,12 @@ describe('Redis scripts on a real Redis', () => {
 
   function connection(): RedisConnection {
     const settings = config.redis;
-    const c = new RedisConnection(createRedisClient({ ...settings, topology: settings.topology! }), config, new Metrics(), new AppLogger(config));
+    const c = new RedisConnection(
+      createRedisClient({ ...settings, topology: settings.topology! }),
+      config,
+      new Metrics(),
+      new AppLogger(config),
+    );
     connections.push(c);
     return c;
   }
@@ -54,7 +61,10 @@ describe('Redis scripts on a real Redis', () => {
   });
 
   it('the lock: one holder; release checks the token, so an expired owner never frees the next holder', async () => {
-    const [a, b] = [new RefreshLock(connections[0], keys, config, logger), new RefreshLock(connections[1], keys, config, logger)];
+    const [a, b] = [
+      new RefreshLock(connections[0], keys, config, logger),
+      new RefreshLock(connections[1], keys, config, logger),
+    ];
 
     const first = await a.acquire();
     expect(first.state).toBe('acquired');
@@ -72,7 +82,9 @@ describe('Redis scripts on a real Redis', () => {
   it('the lock: a retried attempt that had landed is ours; a foreign value is reported, not waited on', async () => {
     const lock = new RefreshLock(connections[0], keys, config, logger);
     const attempt = await lock.acquire();
-    const client = connections[0].client as unknown as { superfoneBffAcquireLock(k: string, t: string, ms: number): Promise<number> };
+    const client = connections[0].client as unknown as {
+      superfoneBffAcquireLock(k: string, t: string, ms: number): Promise<number>;
+    };
 
     expect(await client.superfoneBffAcquireLock(keys.refreshLock, attempt.token, 5000)).toBe(1);
     expect(await client.superfoneBffAcquireLock(keys.refreshLock, 'someone-else', 5000)).toBe(0);
@@ -101,12 +113,15 @@ describe('Redis scripts on a real Redis', () => {
 
     expect(next.state).toBe('acquired');
     expect(await probe.get(keys.refreshLock)).toBe(next.token);
-    expect((await new RefreshLock(connections[1], keys, config, logger).acquire()).state).toBe('busy');
+    expect((await new RefreshLock(connections[1], keys, config, logger).acquire()).state).toBe(
+      'busy',
+    );
   });
 
   it('the shared copy: an older copy never replaces a newer one; a foreign value is overwritten', async () => {
     const store = new IoredisKeyvStore(connections[0]);
-    const copy = (fetchedAt: string) => JSON.stringify({ value: { fetchedAt, data: [] }, expires: null });
+    const copy = (fetchedAt: string) =>
+      JSON.stringify({ value: { fetchedAt, data: [] }, expires: null });
 
     await store.set(keys.numbers, copy('2026-11-28T10:00:02.000Z'), 60_000);
     await store.set(keys.numbers, copy('2026-11-28T10:00:01.000Z'), 60_000);

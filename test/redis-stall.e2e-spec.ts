@@ -9,8 +9,18 @@ import { eventually } from './support/timing';
 const HALF = 'sfb_half-limit-key-e2e-00000000000000000007';
 const LIMIT = 300;
 const CLIENT_KEYS = JSON.stringify([
-  { id: 'reader-app', keySha256: sha256(KEYS.reader).toString('hex'), scopes: ['numbers:read'], rateLimitPerMinute: 1_000_000 },
-  { id: 'half-limit-app', keySha256: sha256(HALF).toString('hex'), scopes: ['numbers:read'], rateLimitPerMinute: LIMIT },
+  {
+    id: 'reader-app',
+    keySha256: sha256(KEYS.reader).toString('hex'),
+    scopes: ['numbers:read'],
+    rateLimitPerMinute: 1_000_000,
+  },
+  {
+    id: 'half-limit-app',
+    keySha256: sha256(HALF).toString('hex'),
+    scopes: ['numbers:read'],
+    rateLimitPerMinute: LIMIT,
+  },
 ]);
 const REDIS_COMMAND_TIMEOUT_MS = 50;
 const UPSTREAM_DELAY_MS = 50;
@@ -59,7 +69,10 @@ describe('a Redis that hangs for 10 s under load', () => {
   }, 30_000);
 
   it('answers every request, bounded by the Redis deadline plus the upstream call, in bounded memory, and logs a summary', async () => {
-    for (const r of replicas) expect((await fetch(`${r.url}/numbers/available`, { headers: bearer(KEYS.reader) })).status).toBe(200);
+    for (const r of replicas)
+      expect(
+        (await fetch(`${r.url}/numbers/available`, { headers: bearer(KEYS.reader) })).status,
+      ).toBe(200);
     // Memory is compared with the same load before the stall (warm JIT and heap), not with an idle process.
     let rssBefore: number[] = [];
     const rssPeak = replicas.map(() => 0);
@@ -69,9 +82,17 @@ describe('a Redis that hangs for 10 s under load', () => {
     const stallEnds = stallStarts + STALL_MS;
     const loadEnds = stallEnds + 2_000;
 
-    const request = async (url: string, path: string, headers: Record<string, string> = {}, client?: string) => {
+    const request = async (
+      url: string,
+      path: string,
+      headers: Record<string, string> = {},
+      client?: string,
+    ) => {
       const t = performance.now();
-      const status = await fetch(`${url}${path}`, { headers, signal: AbortSignal.timeout(10_000) }).then(
+      const status = await fetch(`${url}${path}`, {
+        headers,
+        signal: AbortSignal.timeout(10_000),
+      }).then(
         async (r) => (await r.arrayBuffer(), r.status),
         () => 'error' as const,
       );
@@ -84,7 +105,8 @@ describe('a Redis that hangs for 10 s under load', () => {
       }
     };
     const sampler = setInterval(() => {
-      if (Date.now() >= stallStarts) replicas.forEach((r, i) => (rssPeak[i] = Math.max(rssPeak[i], r.rss())));
+      if (Date.now() >= stallStarts)
+        replicas.forEach((r, i) => (rssPeak[i] = Math.max(rssPeak[i], r.rss())));
     }, 100);
     const stall = (async () => {
       await new Promise((resolve) => setTimeout(resolve, stallStarts - Date.now()));
@@ -101,7 +123,9 @@ describe('a Redis that hangs for 10 s under load', () => {
     await Promise.all([
       stall,
       ...halfClient,
-      ...[0, 1, 2].map((n) => loop(() => request(replicas[n].url, '/numbers/available', bearer(KEYS.reader)), 20)),
+      ...[0, 1, 2].map((n) =>
+        loop(() => request(replicas[n].url, '/numbers/available', bearer(KEYS.reader)), 20),
+      ),
       ...Array.from({ length: 10 }, () => loop(() => request(replicas[0].url, '/health/deps'), 0)),
     ]);
     clearInterval(sampler);
@@ -109,7 +133,13 @@ describe('a Redis that hangs for 10 s under load', () => {
     const gets = answers.filter((a) => a.path === '/numbers/available');
     const deps = answers.filter((a) => a.path === '/health/deps');
     const slowest = Math.max(...gets.map((a) => a.ms));
-    const warnings = replicas.map((r) => r.logs.filter((l) => l.level === 40 && Number(l.time) >= stallStarts && Number(l.time) <= stallEnds + 1000).length);
+    const warnings = replicas.map(
+      (r) =>
+        r.logs.filter(
+          (l) =>
+            l.level === 40 && Number(l.time) >= stallStarts && Number(l.time) <= stallEnds + 1000,
+        ).length,
+    );
     const growthMiB = replicas.map((r, i) => (rssPeak[i] - rssBefore[i]) / 2 ** 20);
     if (process.env.STALL_REPORT) {
       process.stdout.write(
@@ -130,7 +160,11 @@ describe('a Redis that hangs for 10 s under load', () => {
 
     // Once Redis answers again, the replicas use it again: the health report says so.
     for (const r of replicas) {
-      await eventually(async () => ((await fetch(`${r.url}/health/deps`)).status === 200 ? true : undefined), 'Redis in use again', 10_000);
+      await eventually(
+        async () => ((await fetch(`${r.url}/health/deps`)).status === 200 ? true : undefined),
+        'Redis in use again',
+        10_000,
+      );
     }
   }, 60_000);
 });

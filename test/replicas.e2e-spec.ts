@@ -1,6 +1,14 @@
 import { Redis } from 'ioredis';
 import { SuperfoneStandIn } from '../tools/superfone-stand-in/superfone-stand-in';
-import { bearer, Harness, json, KEYS, startHarness, startSharedStandIn, testRedisUrl } from './support/test-app';
+import {
+  bearer,
+  Harness,
+  json,
+  KEYS,
+  startHarness,
+  startSharedStandIn,
+  testRedisUrl,
+} from './support/test-app';
 import { eventually, until } from './support/timing';
 
 /** Three instances of one deployment (same key prefix, same Redis) in this process. */
@@ -10,7 +18,12 @@ describe('replicas sharing a Redis', () => {
 
   async function startReplicas(env: Record<string, string> = {}): Promise<void> {
     const first = await startHarness({ standIn, env });
-    replicas = [first, ...(await Promise.all([1, 2].map(() => startHarness({ standIn, env, keyPrefix: first.keyPrefix }))))];
+    replicas = [
+      first,
+      ...(await Promise.all(
+        [1, 2].map(() => startHarness({ standIn, env, keyPrefix: first.keyPrefix })),
+      )),
+    ];
   }
 
   beforeEach(async () => {
@@ -30,8 +43,12 @@ describe('replicas sharing a Redis', () => {
     const redis = new Redis(testRedisUrl());
     try {
       const keys = async (pattern: string) => redis.keys(`${first.keyPrefix}*${pattern}`);
-      const settled = async () => (await keys('available-numbers')).length === 1 && (await keys('refresh-lock')).length === 0;
-      await eventually(async () => ((await settled()) ? true : undefined), 'the copy in Redis, the lock released');
+      const settled = async () =>
+        (await keys('available-numbers')).length === 1 && (await keys('refresh-lock')).length === 0;
+      await eventually(
+        async () => ((await settled()) ? true : undefined),
+        'the copy in Redis, the lock released',
+      );
       const second = await startHarness({ standIn, env, keyPrefix: first.keyPrefix });
       replicas.push(second);
 
@@ -41,7 +58,11 @@ describe('replicas sharing a Redis', () => {
       expect(res.headers.get('cache-status')).toMatch(/^superfone-bff; hit; ttl=\d+$/);
       expect(standIn.calls).toBe(1);
       // Its local miss asked for the lock together with the copy; having found the copy, it gives the lock back.
-      await eventually(async () => ((await keys('refresh-lock')).length === 0 ? true : undefined), 'the refresh lock released', 3000);
+      await eventually(
+        async () => ((await keys('refresh-lock')).length === 0 ? true : undefined),
+        'the refresh lock released',
+        3000,
+      );
     } finally {
       redis.disconnect();
     }
@@ -52,18 +73,24 @@ describe('replicas sharing a Redis', () => {
     standIn.setBehaviour({ kind: 'ok', delayMs: 100 });
 
     const responses = await Promise.all(
-      Array.from({ length: 300 }, (_, i) => replicas[i % 3].get('/numbers/available', bearer(KEYS.reader))),
+      Array.from({ length: 300 }, (_, i) =>
+        replicas[i % 3].get('/numbers/available', bearer(KEYS.reader)),
+      ),
     );
 
     expect(responses.map((r) => r.status)).toEqual(Array(300).fill(200));
     expect(standIn.calls).toBe(1);
-    const fetchedAt = new Set(await Promise.all(responses.map(async (r) => (await json(r)).meta.fetchedAt)));
+    const fetchedAt = new Set(
+      await Promise.all(responses.map(async (r) => (await json(r)).meta.fetchedAt)),
+    );
     expect(fetchedAt.size).toBe(1);
   });
 
   it('make one upstream call when a copy turns stale on all of them at once', async () => {
     await startReplicas({ CACHE_TTL_SECONDS: '1' });
-    const warm = await Promise.all(replicas.map((r) => r.get('/numbers/available', bearer(KEYS.reader))));
+    const warm = await Promise.all(
+      replicas.map((r) => r.get('/numbers/available', bearer(KEYS.reader))),
+    );
     expect(warm.map((r) => r.status)).toEqual([200, 200, 200]);
     expect(standIn.calls).toBe(1);
     const fetchedAt = Date.parse((await json(warm[0])).meta.fetchedAt);
@@ -71,13 +98,17 @@ describe('replicas sharing a Redis', () => {
     standIn.setBehaviour({ kind: 'ok', delayMs: 150 });
 
     const stale = await Promise.all(
-      Array.from({ length: 90 }, (_, i) => replicas[i % 3].get('/numbers/available', bearer(KEYS.reader))),
+      Array.from({ length: 90 }, (_, i) =>
+        replicas[i % 3].get('/numbers/available', bearer(KEYS.reader)),
+      ),
     );
 
     // Every answer is immediate: the stale copy, or (for requests processed after the winner's
     // refresh landed) the new one. None waits for Superfone.
     const statuses = stale.map((r) => r.headers.get('cache-status'));
-    expect(statuses).toEqual(Array(90).fill(expect.stringMatching(/^superfone-bff; hit; ttl=-?\d+(; detail=stale)?$/)));
+    expect(statuses).toEqual(
+      Array(90).fill(expect.stringMatching(/^superfone-bff; hit; ttl=-?\d+(; detail=stale)?$/)),
+    );
     expect(statuses.filter((s) => s?.endsWith('detail=stale')).length).toBeGreaterThan(0);
     await standIn.waitForCalls(2);
     for (const replica of replicas) {

@@ -23,7 +23,11 @@ describe('upstream retries', () => {
   });
 
   it('retries network errors and 502/504, at most twice', async () => {
-    h.standIn.enqueue({ kind: 'reset' }, { kind: 'status', status: 502 }, { kind: 'status', status: 504 });
+    h.standIn.enqueue(
+      { kind: 'reset' },
+      { kind: 'status', status: 502 },
+      { kind: 'status', status: 504 },
+    );
 
     const res = await h.get('/numbers/available', read);
 
@@ -67,7 +71,11 @@ describe('upstream retries', () => {
   it('keeps retries inside SUPERFONE_TIMEOUT_MS', async () => {
     // 2 × 600 ms answers plus at most 200 + 400 ms of jittered backoff leave the third attempt at
     // least 700 ms of the 2500 ms deadline, so it is always made, and it is the deadline that ends it.
-    h.standIn.enqueue({ kind: 'status', status: 503, delayMs: 600 }, { kind: 'status', status: 503, delayMs: 600 }, { kind: 'hang' });
+    h.standIn.enqueue(
+      { kind: 'status', status: 503, delayMs: 600 },
+      { kind: 'status', status: 503, delayMs: 600 },
+      { kind: 'hang' },
+    );
 
     const res = await h.get('/numbers/available', read);
 
@@ -82,7 +90,11 @@ describe('the circuit breaker', () => {
 
   beforeEach(async () => {
     h = await startHarness({
-      env: { BREAKER_VOLUME_THRESHOLD: '3', BREAKER_ERROR_THRESHOLD_PERCENT: '50', BREAKER_RESET_MS: '800' },
+      env: {
+        BREAKER_VOLUME_THRESHOLD: '3',
+        BREAKER_ERROR_THRESHOLD_PERCENT: '50',
+        BREAKER_RESET_MS: '800',
+      },
     });
   });
   afterEach(async () => {
@@ -94,25 +106,39 @@ describe('the circuit breaker', () => {
     for (let i = 0; i < 3; i++) expect((await h.get('/numbers/available', read)).status).toBe(502);
     expect(h.standIn.calls).toBe(3);
 
-    const rejected = await Promise.all(Array.from({ length: 10 }, () => h.get('/numbers/available', read)));
+    const rejected = await Promise.all(
+      Array.from({ length: 10 }, () => h.get('/numbers/available', read)),
+    );
     for (const res of rejected) {
       expect(res.status).toBe(503);
       expect(res.headers.get('retry-after')).toMatch(/^[1-9]\d*$/);
       expect((await json(res)).code).toBe('UPSTREAM_UNAVAILABLE');
     }
     expect(h.standIn.calls).toBe(3);
-    expect((await json(await h.get('/health/deps'))).details.superfone).toEqual({ status: 'degraded', circuit: 'open' });
+    expect((await json(await h.get('/health/deps'))).details.superfone).toEqual({
+      status: 'degraded',
+      circuit: 'open',
+    });
 
     h.standIn.setBehaviour({ kind: 'ok' });
-    await eventually(async () => ((await h.get('/numbers/available', read)).status === 200 ? true : undefined), 'the half-open probe to succeed');
+    await eventually(
+      async () => ((await h.get('/numbers/available', read)).status === 200 ? true : undefined),
+      'the half-open probe to succeed',
+    );
 
     expect(h.standIn.calls).toBe(4);
-    expect((await json(await h.get('/health/deps'))).details.superfone).toEqual({ status: 'up', circuit: 'closed' });
+    expect((await json(await h.get('/health/deps'))).details.superfone).toEqual({
+      status: 'up',
+      circuit: 'closed',
+    });
   });
 
   it('does not count a rejected server key as an outage', async () => {
     h.standIn.setBehaviour({ kind: 'status', status: 401 });
-    for (let i = 0; i < 5; i++) expect((await json(await h.get('/numbers/available', read))).code).toBe('UPSTREAM_AUTH_FAILED');
+    for (let i = 0; i < 5; i++)
+      expect((await json(await h.get('/numbers/available', read))).code).toBe(
+        'UPSTREAM_AUTH_FAILED',
+      );
 
     expect(h.standIn.calls).toBe(5);
   });
@@ -120,7 +146,12 @@ describe('the circuit breaker', () => {
   it('serves the stale copy at once while open', async () => {
     await h.close();
     h = await startHarness({
-      env: { CACHE_TTL_SECONDS: '1', BREAKER_VOLUME_THRESHOLD: '1', BREAKER_ERROR_THRESHOLD_PERCENT: '1', BREAKER_RESET_MS: '60000' },
+      env: {
+        CACHE_TTL_SECONDS: '1',
+        BREAKER_VOLUME_THRESHOLD: '1',
+        BREAKER_ERROR_THRESHOLD_PERCENT: '1',
+        BREAKER_RESET_MS: '60000',
+      },
     });
     const first = await json(await h.get('/numbers/available', read));
     h.standIn.setBehaviour({ kind: 'status', status: 500 });

@@ -9,7 +9,10 @@ import { eventually } from './support/timing';
 const main = join(__dirname, '..', 'dist', 'src', 'main.js');
 
 /** The built service as a real process, so signals, draining and the exit code are real. */
-async function startService(standInUrl: string, env: Record<string, string>): Promise<{ child: ChildProcess; url: string; output: () => string }> {
+async function startService(
+  standInUrl: string,
+  env: Record<string, string>,
+): Promise<{ child: ChildProcess; url: string; output: () => string }> {
   const port = await freePort();
   const child = spawn(process.execPath, [main], {
     env: {
@@ -29,7 +32,14 @@ async function startService(standInUrl: string, env: Record<string, string>): Pr
   child.stdout?.on('data', (chunk) => (output += chunk));
   child.stderr?.on('data', (chunk) => (output += chunk));
   const url = `http://127.0.0.1:${port}`;
-  await eventually(async () => ((await fetch(`${url}/health/ready`).catch(() => undefined))?.status === 200 ? true : undefined), 'the service to be ready', 10000);
+  await eventually(
+    async () =>
+      (await fetch(`${url}/health/ready`).catch(() => undefined))?.status === 200
+        ? true
+        : undefined,
+    'the service to be ready',
+    10000,
+  );
   return { child, url, output: () => output };
 }
 
@@ -45,30 +55,41 @@ describe('graceful shutdown', () => {
     await standIn.stop();
   });
 
-  it.each(['SIGTERM', 'SIGINT'] as const)('on %s: readiness 503 at once, every in-flight request completes, exit 0', async (signal) => {
-    const service = await startService(await standIn.start(), { SHUTDOWN_DELAY_MS: '700', SHUTDOWN_TIMEOUT_MS: '5000' });
-    child = service.child;
-    standIn.setBehaviour({ kind: 'ok', delayMs: 1500 });
-    const inFlight = Array.from({ length: 20 }, () =>
-      fetch(`${service.url}/numbers/available`, { headers: { authorization: `Bearer ${KEYS.reader}` } }),
-    );
-    await standIn.waitForCalls(1);
-    const exited = once(child, 'exit');
+  it.each(['SIGTERM', 'SIGINT'] as const)(
+    'on %s: readiness 503 at once, every in-flight request completes, exit 0',
+    async (signal) => {
+      const service = await startService(await standIn.start(), {
+        SHUTDOWN_DELAY_MS: '700',
+        SHUTDOWN_TIMEOUT_MS: '5000',
+      });
+      child = service.child;
+      standIn.setBehaviour({ kind: 'ok', delayMs: 1500 });
+      const inFlight = Array.from({ length: 20 }, () =>
+        fetch(`${service.url}/numbers/available`, {
+          headers: { authorization: `Bearer ${KEYS.reader}` },
+        }),
+      );
+      await standIn.waitForCalls(1);
+      const exited = once(child, 'exit');
 
-    child.kill(signal);
-    const ready = await eventually(async () => {
-      const res = await fetch(`${service.url}/health/ready`);
-      return res.status === 503 ? res : undefined;
-    }, 'readiness to turn 503');
+      child.kill(signal);
+      const ready = await eventually(async () => {
+        const res = await fetch(`${service.url}/health/ready`);
+        return res.status === 503 ? res : undefined;
+      }, 'readiness to turn 503');
 
-    expect((await ready.json()) as object).toMatchObject({ code: 'NOT_READY', checks: { lifecycle: { phase: 'draining' } } });
-    const answers = await Promise.all(inFlight);
-    expect(answers.map((r) => r.status)).toEqual(Array(20).fill(200));
-    const [code] = await exited;
-    expect(code).toBe(0);
-    expect(service.output()).toContain('shutdown: drained, exiting');
-    await expect(fetch(`${service.url}/health/live`)).rejects.toThrow();
-  });
+      expect((await ready.json()) as object).toMatchObject({
+        code: 'NOT_READY',
+        checks: { lifecycle: { phase: 'draining' } },
+      });
+      const answers = await Promise.all(inFlight);
+      expect(answers.map((r) => r.status)).toEqual(Array(20).fill(200));
+      const [code] = await exited;
+      expect(code).toBe(0);
+      expect(service.output()).toContain('shutdown: drained, exiting');
+      await expect(fetch(`${service.url}/health/live`)).rejects.toThrow();
+    },
+  );
 
   it('exits 1 when in-flight work outlasts SHUTDOWN_TIMEOUT_MS', async () => {
     const service = await startService(await standIn.start(), {
@@ -78,9 +99,9 @@ describe('graceful shutdown', () => {
     });
     child = service.child;
     standIn.setBehaviour({ kind: 'hang' });
-    const hanging = fetch(`${service.url}/numbers/available`, { headers: { authorization: `Bearer ${KEYS.reader}` } }).catch(
-      () => 'dropped',
-    );
+    const hanging = fetch(`${service.url}/numbers/available`, {
+      headers: { authorization: `Bearer ${KEYS.reader}` },
+    }).catch(() => 'dropped');
     await standIn.waitForCalls(1);
     const exited = once(child, 'exit');
 

@@ -20,16 +20,17 @@ async function linesFrom(body: string): Promise<string[]> {
 /** The production stdout destination writes once per event-loop turn: these check that no line is lost or torn on the way. */
 describe('stdout log destination', () => {
   beforeAll(() => {
-    if (!existsSync(destinationModule)) throw new Error('dist/ is missing: run `npm run build` (npm test does)');
+    if (!existsSync(destinationModule))
+      throw new Error('dist/ is missing: run `npm run build` (npm test does)');
   });
 
   it('writes lines logged in the same turn as process.exit()', async () => {
-    const lines = await linesFrom(`logger.info('one'); logger.error('two'); process.exit(3);`).catch(
-      (error: { code: number; stdout: string }) => {
-        expect(error.code).toBe(3);
-        return error.stdout.split('\n').filter((line) => line !== '');
-      },
-    );
+    const lines = await linesFrom(
+      `logger.info('one'); logger.error('two'); process.exit(3);`,
+    ).catch((error: { code: number; stdout: string }) => {
+      expect(error.code).toBe(3);
+      return error.stdout.split('\n').filter((line) => line !== '');
+    });
 
     expect(lines.map((line) => JSON.parse(line).msg)).toEqual(['one', 'two']);
   });
@@ -41,7 +42,9 @@ describe('stdout log destination', () => {
       turn();`);
 
     expect(lines).toHaveLength(5000);
-    expect(lines.map((line) => JSON.parse(line).n)).toEqual(Array.from({ length: 5000 }, (_, i) => i));
+    expect(lines.map((line) => JSON.parse(line).n)).toEqual(
+      Array.from({ length: 5000 }, (_, i) => i),
+    );
   });
 
   it('has written everything logged once logger.flush() calls back', async () => {

@@ -14,7 +14,11 @@ describe('W3C trace context', () => {
   });
 
   it("continues the caller's trace to Superfone and into the log line", async () => {
-    await h.get('/numbers/available', { ...bearer(KEYS.reader), traceparent: CALLER, 'x-request-id': 'trace-1' });
+    await h.get('/numbers/available', {
+      ...bearer(KEYS.reader),
+      traceparent: CALLER,
+      'x-request-id': 'trace-1',
+    });
 
     const sent = h.standIn.requests[0].headers.traceparent as string;
     expect(sent).toMatch(new RegExp(`^00-${TRACE_ID}-[0-9a-f]{16}-01$`));
@@ -39,7 +43,10 @@ describe('W3C trace context', () => {
   });
 
   it('puts the trace id into problem bodies', async () => {
-    const res = await h.get('/numbers/available?x=1', { ...bearer(KEYS.reader), traceparent: CALLER });
+    const res = await h.get('/numbers/available?x=1', {
+      ...bearer(KEYS.reader),
+      traceparent: CALLER,
+    });
 
     expect((await json(res)).traceId).toBe(TRACE_ID);
   });

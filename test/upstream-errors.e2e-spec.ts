@@ -3,11 +3,30 @@ import { bearer, Harness, KEYS, SERVER_KEY, startHarness, json } from './support
 
 /** One row per failure class of the SPEC's error table that Superfone can cause. */
 const rows: Array<[string, StandInBehaviour, number, string]> = [
-  ['401 (key rejected)', { kind: 'status', status: 401, body: '{"message":"UnAuthorized, Please Provide Valid API Key"}' }, 502, 'UPSTREAM_AUTH_FAILED'],
+  [
+    '401 (key rejected)',
+    {
+      kind: 'status',
+      status: 401,
+      body: '{"message":"UnAuthorized, Please Provide Valid API Key"}',
+    },
+    502,
+    'UPSTREAM_AUTH_FAILED',
+  ],
   ['403', { kind: 'status', status: 403 }, 502, 'UPSTREAM_AUTH_FAILED'],
-  ['500 with its message', { kind: 'status', status: 500, body: '{"message":"Failed to get available numbers: db down"}' }, 502, 'UPSTREAM_ERROR'],
+  [
+    '500 with its message',
+    { kind: 'status', status: 500, body: '{"message":"Failed to get available numbers: db down"}' },
+    502,
+    'UPSTREAM_ERROR',
+  ],
   ['429', { kind: 'status', status: 429, headers: { 'retry-after': '30' } }, 502, 'UPSTREAM_ERROR'],
-  ['503 HTML page from a load balancer', { kind: 'status', status: 503, body: '<html>oops</html>', contentType: 'text/html' }, 502, 'UPSTREAM_ERROR'],
+  [
+    '503 HTML page from a load balancer',
+    { kind: 'status', status: 503, body: '<html>oops</html>', contentType: 'text/html' },
+    502,
+    'UPSTREAM_ERROR',
+  ],
   ['200 with an HTML body', { kind: 'non-json' }, 502, 'UPSTREAM_BAD_RESPONSE'],
   ['200 with truncated JSON', { kind: 'truncated' }, 502, 'UPSTREAM_BAD_RESPONSE'],
   ['200 with the wrong shape', { kind: 'wrong-shape' }, 502, 'UPSTREAM_BAD_RESPONSE'],
@@ -25,30 +44,33 @@ describe('Superfone failures', () => {
     await h.close();
   });
 
-  it.each(rows)('maps Superfone answering %s to the right problem', async (_, behaviour, status, code) => {
-    h.standIn.setBehaviour(behaviour);
+  it.each(rows)(
+    'maps Superfone answering %s to the right problem',
+    async (_, behaviour, status, code) => {
+      h.standIn.setBehaviour(behaviour);
 
-    const res = await h.get('/numbers/available', bearer(KEYS.reader));
+      const res = await h.get('/numbers/available', bearer(KEYS.reader));
 
-    expect(res.status).toBe(status);
-    expect(res.headers.get('content-type')).toBe('application/problem+json; charset=utf-8');
-    const text = await res.text();
-    const body = JSON.parse(text);
-    expect(body).toEqual({
-      type: `urn:superfone-bff:problem:${code.toLowerCase().replaceAll('_', '-')}`,
-      title: expect.any(String),
-      status,
-      detail: expect.any(String),
-      instance: '/numbers/available',
-      code,
-      requestId: res.headers.get('x-request-id'),
-      traceId: expect.stringMatching(/^[0-9a-f]{32}$/),
-    });
-    // Nothing of Superfone's body or our key leaks into the answer.
-    expect(text).not.toMatch(/db down|oops|UnAuthorized|<html/);
-    expect(text).not.toContain(SERVER_KEY);
-    if (status === 503) expect(res.headers.get('retry-after')).toMatch(/^\d+$/);
-  });
+      expect(res.status).toBe(status);
+      expect(res.headers.get('content-type')).toBe('application/problem+json; charset=utf-8');
+      const text = await res.text();
+      const body = JSON.parse(text);
+      expect(body).toEqual({
+        type: `urn:superfone-bff:problem:${code.toLowerCase().replaceAll('_', '-')}`,
+        title: expect.any(String),
+        status,
+        detail: expect.any(String),
+        instance: '/numbers/available',
+        code,
+        requestId: res.headers.get('x-request-id'),
+        traceId: expect.stringMatching(/^[0-9a-f]{32}$/),
+      });
+      // Nothing of Superfone's body or our key leaks into the answer.
+      expect(text).not.toMatch(/db down|oops|UnAuthorized|<html/);
+      expect(text).not.toContain(SERVER_KEY);
+      if (status === 503) expect(res.headers.get('retry-after')).toMatch(/^\d+$/);
+    },
+  );
 
   it('answers 503 when Superfone refuses connections', async () => {
     await h.standIn.stop();
@@ -78,7 +100,11 @@ describe('Superfone failures', () => {
 
     const failures = h.logs.filter((line) => line.includes('superfone call failed'));
     expect(failures).toHaveLength(1);
-    expect(JSON.parse(failures[0])).toMatchObject({ level: 40, upstream: 'UPSTREAM_ERROR', upstreamStatus: 500 });
+    expect(JSON.parse(failures[0])).toMatchObject({
+      level: 40,
+      upstream: 'UPSTREAM_ERROR',
+      upstreamStatus: 500,
+    });
     expect(h.logs.join('\n')).not.toContain(SERVER_KEY);
   });
 });

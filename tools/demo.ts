@@ -25,7 +25,11 @@ async function main(): Promise<void> {
     SUPERFONE_BASE_URL: standInUrl,
     SUPERFONE_API_KEY: DEMO_SUPERFONE_KEY,
     CLIENT_KEYS: JSON.stringify([
-      { id: 'demo-app', keySha256: sha256(DEMO_CLIENT_KEY).toString('hex'), scopes: ['numbers:read', 'numbers:refresh'] },
+      {
+        id: 'demo-app',
+        keySha256: sha256(DEMO_CLIENT_KEY).toString('hex'),
+        scopes: ['numbers:read', 'numbers:refresh'],
+      },
     ]),
     ...process.env,
   });

@@ -77,7 +77,9 @@ function presentedKey(request: FastifyRequest): string {
   }
   const key = bearer ?? apiKey;
   if (key === undefined || key === '') {
-    throw unauthenticated('Send a client key as "Authorization: Bearer <key>" or "X-API-Key: <key>".');
+    throw unauthenticated(
+      'Send a client key as "Authorization: Bearer <key>" or "X-API-Key: <key>".',
+    );
   }
   if (key.length > MAX_KEY_LENGTH) throw unauthenticated('The client key is not valid.');
   return key;

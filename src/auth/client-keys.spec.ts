@@ -5,7 +5,11 @@ describe(findClient.name, () => {
     parseClientKeys(
       JSON.stringify([
         { id: 'a', keySha256: sha256('key-a').toString('hex'), scopes: ['numbers:read'] },
-        { id: 'b', keySha256: sha256('key-b').toString('hex').toUpperCase(), scopes: ['numbers:refresh'] },
+        {
+          id: 'b',
+          keySha256: sha256('key-b').toString('hex').toUpperCase(),
+          scopes: ['numbers:refresh'],
+        },
       ]),
       'CLIENT_KEYS',
       [],

@@ -15,8 +15,12 @@ export interface ClientKey {
 }
 
 const clientKeyEntry = z.strictObject({
-  id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be 1-64 letters, digits, ".", "_" or "-"'),
-  keySha256: z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hex characters (the SHA-256 of the key)'),
+  id: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be 1-64 letters, digits, ".", "_" or "-"'),
+  keySha256: z
+    .string()
+    .regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hex characters (the SHA-256 of the key)'),
   scopes: z.array(z.enum(SCOPES)).min(1, 'must name at least one scope'),
   rateLimitPerMinute: z.int('must be a whole number').min(1).max(1_000_000).optional(),
 });
@@ -26,7 +30,11 @@ const clientKeyList = z.array(clientKeyEntry).min(1, 'must list at least one cli
  * Parses the CLIENT_KEYS JSON. Problems are pushed as "SETTING[index].field message";
  * the messages never echo a value.
  */
-export function parseClientKeys(json: string, settingName: string, problems: string[]): ClientKey[] {
+export function parseClientKeys(
+  json: string,
+  settingName: string,
+  problems: string[],
+): ClientKey[] {
   if (json === '') return [];
   let raw: unknown;
   try {
@@ -38,8 +46,13 @@ export function parseClientKeys(json: string, settingName: string, problems: str
   const parsed = clientKeyList.safeParse(raw);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
-      const path = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('');
-      const message = issue.code === 'unrecognized_keys' ? `has unknown fields: ${issue.keys.join(', ')}` : issue.message;
+      const path = issue.path
+        .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
+        .join('');
+      const message =
+        issue.code === 'unrecognized_keys'
+          ? `has unknown fields: ${issue.keys.join(', ')}`
+          : issue.message;
       problems.push(`${settingName}${path} ${message}`);
     }
     return [];
@@ -53,7 +66,8 @@ export function parseClientKeys(json: string, settingName: string, problems: str
   const ids = new Set(clients.map((c) => c.id));
   const hashes = new Set(clients.map((c) => c.keySha256.toString('hex')));
   if (ids.size !== clients.length) problems.push(`${settingName} lists the same id twice`);
-  if (hashes.size !== clients.length) problems.push(`${settingName} lists the same keySha256 twice`);
+  if (hashes.size !== clients.length)
+    problems.push(`${settingName} lists the same keySha256 twice`);
   return clients;
 }
 
@@ -80,7 +94,10 @@ export function findClient(index: ClientIndex, presentedKey: string): ClientKey 
 }
 
 /** A new random client key (256 bits, base64url) and the CLIENT_KEYS entry that admits it. */
-export function issueClientKey(id: string, scopes: readonly Scope[]): { key: string; entry: object } {
+export function issueClientKey(
+  id: string,
+  scopes: readonly Scope[],
+): { key: string; entry: object } {
   const key = `sfb_${randomBytes(32).toString('base64url')}`;
   return { key, entry: { id, keySha256: sha256(key).toString('hex'), scopes } };
 }

@@ -9,8 +9,16 @@ describe(CachedNumbers.name, () => {
     const copy = new CachedNumbers(numbers, T0, timing);
 
     expect(copy.fetchedAtIso).toBe('2026-11-28T10:00:00.000Z');
-    expect([copy.isFresh(T0), copy.isFresh(T0 + 29_999), copy.isFresh(T0 + 30_000)]).toEqual([true, true, false]);
-    expect([copy.isUsable(T0 + 30_000), copy.isUsable(T0 + 329_999), copy.isUsable(T0 + 330_000)]).toEqual([true, true, false]);
+    expect([copy.isFresh(T0), copy.isFresh(T0 + 29_999), copy.isFresh(T0 + 30_000)]).toEqual([
+      true,
+      true,
+      false,
+    ]);
+    expect([
+      copy.isUsable(T0 + 30_000),
+      copy.isUsable(T0 + 329_999),
+      copy.isUsable(T0 + 330_000),
+    ]).toEqual([true, true, false]);
   });
 
   it('round-trips through the shared form, and refuses a value it did not write', () => {
@@ -21,8 +29,12 @@ describe(CachedNumbers.name, () => {
     expect(back?.fetchedAt).toBe(T0);
     expect(back?.numbers).toEqual(numbers);
     expect(back?.staleUntil).toBe(copy.staleUntil);
-    expect(CachedNumbers.fromShared({ fetchedAt: 'yesterday', data: numbers }, timing)).toBeUndefined();
-    expect(CachedNumbers.fromShared({ fetchedAt: copy.fetchedAtIso, data: [{ id: '1' }] }, timing)).toBeUndefined();
+    expect(
+      CachedNumbers.fromShared({ fetchedAt: 'yesterday', data: numbers }, timing),
+    ).toBeUndefined();
+    expect(
+      CachedNumbers.fromShared({ fetchedAt: copy.fetchedAtIso, data: [{ id: '1' }] }, timing),
+    ).toBeUndefined();
   });
 
   it('builds each derived view once per copy', () => {

@@ -10,7 +10,9 @@ export interface CacheTiming {
 /** What goes into Redis: the validated, normalized list and when Superfone answered. */
 const sharedEntry = z.object({
   fetchedAt: z.iso.datetime(),
-  data: z.array(z.object({ id: z.number(), voipNumber: z.string(), provider: z.string(), status: z.string() })),
+  data: z.array(
+    z.object({ id: z.number(), voipNumber: z.string(), provider: z.string(), status: z.string() }),
+  ),
 });
 export type SharedEntry = z.infer<typeof sharedEntry>;
 
@@ -41,7 +43,9 @@ export class CachedNumbers {
   /** A copy read back from Redis; undefined when the stored value is not what we write. */
   static fromShared(value: unknown, timing: CacheTiming): CachedNumbers | undefined {
     const parsed = sharedEntry.safeParse(value);
-    return parsed.success ? new CachedNumbers(parsed.data.data, Date.parse(parsed.data.fetchedAt), timing) : undefined;
+    return parsed.success
+      ? new CachedNumbers(parsed.data.data, Date.parse(parsed.data.fetchedAt), timing)
+      : undefined;
   }
 
   toShared(): SharedEntry {

@@ -11,36 +11,52 @@ import { IoredisKeyvStore } from './ioredis-keyv.store';
 describe(IoredisKeyvStore.name, () => {
   const config = loadConfig({
     SUPERFONE_API_KEY: 'server-key',
-    CLIENT_KEYS: JSON.stringify([{ id: 'a', keySha256: sha256('k').toString('hex'), scopes: ['numbers:read'] }]),
+    CLIENT_KEYS: JSON.stringify([
+      { id: 'a', keySha256: sha256('k').toString('hex'), scopes: ['numbers:read'] },
+    ]),
     REDIS_URL: 'redis://fake:6379',
     LOG_LEVEL: 'silent',
   });
   let redis: ReturnType<typeof FakeRedis.create>;
   let metrics: Metrics;
   let store: IoredisKeyvStore;
-  const copy = (fetchedAt: string) => JSON.stringify({ value: { fetchedAt, data: [] }, expires: null });
+  const copy = (fetchedAt: string) =>
+    JSON.stringify({ value: { fetchedAt, data: [] }, expires: null });
 
   beforeEach(() => {
     redis = FakeRedis.create();
     metrics = new Metrics();
-    store = new IoredisKeyvStore(new RedisConnection(redis as unknown as RedisClient, config, metrics, new AppLogger(config)));
+    store = new IoredisKeyvStore(
+      new RedisConnection(redis as unknown as RedisClient, config, metrics, new AppLogger(config)),
+    );
   });
 
   async function errorsBy(operation: string): Promise<number> {
-    return (await metrics.redisErrors.get()).values.find((v) => v.labels.operation === operation)?.value ?? 0;
+    return (
+      (await metrics.redisErrors.get()).values.find((v) => v.labels.operation === operation)
+        ?.value ?? 0
+    );
   }
 
   it('writes through the set-unless-newer script with the TTL in whole milliseconds', async () => {
     expect(await store.set('k', copy('2026-11-28T10:00:00.000Z'), 1500.2)).toBe(true);
 
-    expect(redis.calls).toEqual([{ name: 'superfoneBffSetUnlessNewer', args: ['k', copy('2026-11-28T10:00:00.000Z'), 1501] }]);
+    expect(redis.calls).toEqual([
+      { name: 'superfoneBffSetUnlessNewer', args: ['k', copy('2026-11-28T10:00:00.000Z'), 1501] },
+    ]);
     expect(await store.get('k')).toBe(copy('2026-11-28T10:00:00.000Z'));
   });
 
   it('refuses a copy without a TTL (it would never leave Redis) and sends nothing', async () => {
-    await expect(store.set('k', copy('2026-11-28T10:00:00.000Z'))).rejects.toThrow('every shared copy needs a TTL');
-    await expect(store.set('k', copy('2026-11-28T10:00:00.000Z'), 0)).rejects.toThrow('every shared copy needs a TTL');
-    await expect(store.set('k', copy('2026-11-28T10:00:00.000Z'), -5)).rejects.toThrow('every shared copy needs a TTL');
+    await expect(store.set('k', copy('2026-11-28T10:00:00.000Z'))).rejects.toThrow(
+      'every shared copy needs a TTL',
+    );
+    await expect(store.set('k', copy('2026-11-28T10:00:00.000Z'), 0)).rejects.toThrow(
+      'every shared copy needs a TTL',
+    );
+    await expect(store.set('k', copy('2026-11-28T10:00:00.000Z'), -5)).rejects.toThrow(
+      'every shared copy needs a TTL',
+    );
 
     expect(redis.sent).toEqual([]);
   });
@@ -57,7 +73,7 @@ describe(IoredisKeyvStore.name, () => {
     expect(redis.raw('k')).toBeUndefined();
   });
 
-  it('clear() deletes nothing: a shared Redis may hold other deployments\' keys', async () => {
+  it("clear() deletes nothing: a shared Redis may hold other deployments' keys", async () => {
     await store.set('k', copy('2026-11-28T10:00:00.000Z'), 60_000);
 
     await store.clear();

@@ -22,7 +22,9 @@ end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return 1`;
 
-type WithScripts = RedisClient & { superfoneBffSetUnlessNewer(key: string, value: string, ttlMs: number): Promise<number> };
+type WithScripts = RedisClient & {
+  superfoneBffSetUnlessNewer(key: string, value: string, ttlMs: number): Promise<number>;
+};
 
 /**
  * A Keyv store over the service's one Redis connection, so cache-manager and the rest of the
@@ -36,7 +38,10 @@ export class IoredisKeyvStore extends EventEmitter implements KeyvStoreAdapter {
 
   constructor(private readonly redis: RedisConnection) {
     super();
-    redis.client?.defineCommand('superfoneBffSetUnlessNewer', { numberOfKeys: 1, lua: SET_UNLESS_NEWER });
+    redis.client?.defineCommand('superfoneBffSetUnlessNewer', {
+      numberOfKeys: 1,
+      lua: SET_UNLESS_NEWER,
+    });
   }
 
   async get<Value>(key: string): Promise<Value | undefined> {
@@ -47,7 +52,9 @@ export class IoredisKeyvStore extends EventEmitter implements KeyvStoreAdapter {
   async set(key: string, value: string, ttl?: number): Promise<boolean> {
     const ttlMs = ttl && ttl > 0 ? Math.ceil(ttl) : 0;
     if (ttlMs === 0) throw new Error('every shared copy needs a TTL');
-    await this.redis.run('cache_write', (client) => (client as WithScripts).superfoneBffSetUnlessNewer(key, value, ttlMs));
+    await this.redis.run('cache_write', (client) =>
+      (client as WithScripts).superfoneBffSetUnlessNewer(key, value, ttlMs),
+    );
     return true;
   }
 

@@ -29,7 +29,9 @@ const STALE_S = 300;
 
 const config = loadConfig({
   SUPERFONE_API_KEY: 'server-key',
-  CLIENT_KEYS: JSON.stringify([{ id: 'a', keySha256: sha256('k').toString('hex'), scopes: ['numbers:read'] }]),
+  CLIENT_KEYS: JSON.stringify([
+    { id: 'a', keySha256: sha256('k').toString('hex'), scopes: ['numbers:read'] },
+  ]),
   REDIS_URL: 'redis://fake:6379',
   REDIS_COMMAND_TIMEOUT_MS: String(TIMEOUT_MS),
   SUPERFONE_TIMEOUT_MS: String(SUPERFONE_TIMEOUT_MS),
@@ -46,15 +48,28 @@ let keys: CacheKeys;
 /** Superfone as the cache sees it: each call answers after `delayMs`, fails, or never answers. */
 class FakeUpstream {
   calls = 0;
-  behaviour: { kind: 'ok'; delayMs: number } | { kind: 'fail' } | { kind: 'hang' } = { kind: 'ok', delayMs: 100 };
+  behaviour: { kind: 'ok'; delayMs: number } | { kind: 'fail' } | { kind: 'hang' } = {
+    kind: 'ok',
+    delayMs: 100,
+  };
 
-  fetchAvailableNumbers = (): Promise<{ id: number; voipNumber: string; provider: string; status: string }[]> => {
+  fetchAvailableNumbers = (): Promise<
+    { id: number; voipNumber: string; provider: string; status: string }[]
+  > => {
     this.calls++;
     const call = this.calls;
     const behaviour = this.behaviour;
     if (behaviour.kind === 'hang') return new Promise(() => undefined);
     if (behaviour.kind === 'fail') return Promise.reject(new UpstreamErrorResponse(500));
-    return new Promise((resolve) => setTimeout(() => resolve([{ id: call, voipNumber: '+918000000001', provider: 'exotel', status: 'ACTIVE' }]), behaviour.delayMs));
+    return new Promise((resolve) =>
+      setTimeout(
+        () =>
+          resolve([
+            { id: call, voipNumber: '+918000000001', provider: 'exotel', status: 'ACTIVE' },
+          ]),
+        behaviour.delayMs,
+      ),
+    );
   };
 }
 
@@ -68,11 +83,26 @@ function replica(redis: FakeRedis | undefined, upstream: FakeUpstream): Replica 
   const logs: string[] = [];
   const logger = new AppLogger(config, { write: (line: string) => logs.push(line) });
   const metrics = new Metrics();
-  const connection = new RedisConnection(redis as unknown as RedisClient | undefined, config, metrics, logger);
-  const store = redis ? new Keyv({ store: new IoredisKeyvStore(connection), useKeyPrefix: false, throwOnErrors: true }) : new Keyv();
+  const connection = new RedisConnection(
+    redis as unknown as RedisClient | undefined,
+    config,
+    metrics,
+    logger,
+  );
+  const store = redis
+    ? new Keyv({
+        store: new IoredisKeyvStore(connection),
+        useKeyPrefix: false,
+        throwOnErrors: true,
+      })
+    : new Keyv();
   const shared = new SharedCopies(createCache({ stores: [store] }), keys, connection, config);
   const lock = new RefreshLock(connection, keys, config, logger);
-  return { cache: new NumbersCacheService(shared, upstream as unknown as SuperfoneClient, lock, metrics), logs, metrics };
+  return {
+    cache: new NumbersCacheService(shared, upstream as unknown as SuperfoneClient, lock, metrics),
+    logs,
+    metrics,
+  };
 }
 
 /** Settles a promise while advancing the fake clock; records when it settled. */
@@ -144,7 +174,10 @@ describe('NumbersCacheService cold path (fake clock, fake Redis)', () => {
     await jest.advanceTimersByTimeAsync(0);
     expect(upstream.calls).toBe(2);
     await jest.advanceTimersByTimeAsync(100);
-    expect(await cache.read()).toMatchObject({ outcome: 'hit', entry: { fetchedAt: T0 + 100 + TTL_S * 1000 + 100 } });
+    expect(await cache.read()).toMatchObject({
+      outcome: 'hit',
+      entry: { fetchedAt: T0 + 100 + TTL_S * 1000 + 100 },
+    });
   });
 
   it('waits a second after a failed refresh before stale hits start another', async () => {
@@ -265,8 +298,13 @@ describe('NumbersCacheService cold path (fake clock, fake Redis)', () => {
     expect(first.value).toMatchObject({ outcome: 'miss' });
     expect(first.settledAt).toBeLessThanOrEqual(T0 + 2 * TIMEOUT_MS + TIMEOUT_MS / 5 + 100);
     const sentBefore = redis.sent.length;
-    const warnings = () => logs.filter((l) => l.includes('"level":40')).map((l) => JSON.parse(l) as { msg: string; repeated?: number });
-    expect(warnings()).toEqual([expect.objectContaining({ msg: 'redis command failed', operation: 'lock' })]);
+    const warnings = () =>
+      logs
+        .filter((l) => l.includes('"level":40'))
+        .map((l) => JSON.parse(l) as { msg: string; repeated?: number });
+    expect(warnings()).toEqual([
+      expect.objectContaining({ msg: 'redis command failed', operation: 'lock' }),
+    ]);
     jest.setSystemTime(T0 + 1000 + TTL_S * 1000);
     await Promise.all(Array.from({ length: 200 }, () => cache.read()));
     await jest.advanceTimersByTimeAsync(200);
@@ -294,7 +332,9 @@ describe('NumbersCacheService cold path (fake clock, fake Redis)', () => {
     await Promise.all([cache.forceRefresh(), jest.advanceTimersByTimeAsync(200)]);
     const second = replica(redis, upstream);
     // The copy reached Redis once the pause ended: a new replica's first request is a hit from it.
-    expect(await Promise.all([second.cache.read(), jest.advanceTimersByTimeAsync(10)]).then(([r]) => r)).toMatchObject({ outcome: 'hit' });
+    expect(
+      await Promise.all([second.cache.read(), jest.advanceTimersByTimeAsync(10)]).then(([r]) => r),
+    ).toMatchObject({ outcome: 'hit' });
   });
 
   it('a foreign value under the lock or the copy: one bounded attempt, then the replica serves on its own', async () => {
@@ -339,7 +379,11 @@ describe('NumbersCacheService cold path (fake clock, fake Redis)', () => {
     const post = track(cache.forceRefresh());
     await jest.advanceTimersByTimeAsync(100);
 
-    expect(post.value).toMatchObject({ outcome: 'refresh', coalesced: false, entry: { fetchedAt: T0 + 100 } });
+    expect(post.value).toMatchObject({
+      outcome: 'refresh',
+      coalesced: false,
+      entry: { fetchedAt: T0 + 100 },
+    });
   });
 
   it('a new replica whose first read finds a stale shared copy answers stale and refreshes it in the background', async () => {
@@ -354,7 +398,10 @@ describe('NumbersCacheService cold path (fake clock, fake Redis)', () => {
 
     expect(answer).toMatchObject({ outcome: 'stale', entry: { fetchedAt: T0 + 100 } });
     expect(upstream.calls).toBe(2);
-    expect(await second.cache.read()).toMatchObject({ outcome: 'hit', entry: { fetchedAt: T0 + 100 + TTL_S * 1000 + 100 } });
+    expect(await second.cache.read()).toMatchObject({
+      outcome: 'hit',
+      entry: { fetchedAt: T0 + 100 + TTL_S * 1000 + 100 },
+    });
   });
 
   it('a background refresh does not settle for a shared copy that is newer than its own but stale too', async () => {
@@ -367,11 +414,17 @@ describe('NumbersCacheService cold path (fake clock, fake Redis)', () => {
     // Both copies are stale now; the shared one (b's) is the newer.
     jest.setSystemTime(T0 + 10_100 + TTL_S * 1000);
 
-    expect(await a.cache.read()).toMatchObject({ outcome: 'stale', entry: { fetchedAt: T0 + 100 } });
+    expect(await a.cache.read()).toMatchObject({
+      outcome: 'stale',
+      entry: { fetchedAt: T0 + 100 },
+    });
     await jest.advanceTimersByTimeAsync(100);
 
     expect(upstream.calls).toBe(3);
-    expect(await a.cache.read()).toMatchObject({ outcome: 'hit', entry: { fetchedAt: T0 + 10_100 + TTL_S * 1000 + 100 } });
+    expect(await a.cache.read()).toMatchObject({
+      outcome: 'hit',
+      entry: { fetchedAt: T0 + 10_100 + TTL_S * 1000 + 100 },
+    });
   });
 
   it('a background refresh that finds the lock busy waits for a copy newer than both its own and the shared one', async () => {
@@ -389,13 +442,19 @@ describe('NumbersCacheService cold path (fake clock, fake Redis)', () => {
     const refreshing = track(c.cache.forceRefresh());
     await jest.advanceTimersByTimeAsync(1);
 
-    expect(await a.cache.read()).toMatchObject({ outcome: 'stale', entry: { fetchedAt: T0 + 100 } });
+    expect(await a.cache.read()).toMatchObject({
+      outcome: 'stale',
+      entry: { fetchedAt: T0 + 100 },
+    });
     await jest.advanceTimersByTimeAsync(560);
 
     expect(refreshing.value).toMatchObject({ entry: { fetchedAt: staleAt + 500 } });
     expect(upstream.calls).toBe(3);
     // a took c's copy, not b's stale one.
-    expect(await a.cache.read()).toMatchObject({ outcome: 'hit', entry: { fetchedAt: staleAt + 500 } });
+    expect(await a.cache.read()).toMatchObject({
+      outcome: 'hit',
+      entry: { fetchedAt: staleAt + 500 },
+    });
   });
 
   it('a background refresh whose winner never delivers keeps serving the stale copy, and calls nobody, while it is usable', async () => {
@@ -451,7 +510,7 @@ describe('NumbersCacheService cold path (fake clock, fake Redis)', () => {
     expect(upstream.calls).toBe(2);
   });
 
-  it('publishes the copy\'s fetch time (seconds) and its age for health reports', async () => {
+  it("publishes the copy's fetch time (seconds) and its age for health reports", async () => {
     const { cache, metrics } = replica(redis, upstream);
     expect(cache.localAgeSeconds).toBeUndefined();
 
@@ -492,7 +551,7 @@ describe('NumbersCacheService cold path (fake clock, fake Redis)', () => {
     expect(post.value?.entry.isFresh(Date.now())).toBe(true);
   });
 
-  it('a forced refresh joining a load that waits for the winner takes the winner\'s copy, with no call of its own', async () => {
+  it("a forced refresh joining a load that waits for the winner takes the winner's copy, with no call of its own", async () => {
     const winner = replica(redis, upstream);
     const waiting = replica(redis, upstream);
     void winner.cache.read();
@@ -504,7 +563,11 @@ describe('NumbersCacheService cold path (fake clock, fake Redis)', () => {
     await jest.advanceTimersByTimeAsync(200);
 
     expect(upstream.calls).toBe(1);
-    expect(post.value).toMatchObject({ outcome: 'refresh', coalesced: true, entry: { fetchedAt: T0 + 100 } });
+    expect(post.value).toMatchObject({
+      outcome: 'refresh',
+      coalesced: true,
+      entry: { fetchedAt: T0 + 100 },
+    });
   });
   it('a forced refresh that finds the lock held by a replica that never delivers fetches itself, not the copy it has', async () => {
     const { cache } = replica(redis, upstream);

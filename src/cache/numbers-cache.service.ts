@@ -91,7 +91,8 @@ export class NumbersCacheService {
     if (running) {
       running.upstreamWanted = true;
       const joined = await running.promise;
-      if (joined.source === 'upstream' || joined.source === 'winner') return { entry: joined.entry, outcome: 'refresh', coalesced: true };
+      if (joined.source === 'upstream' || joined.source === 'winner')
+        return { entry: joined.entry, outcome: 'refresh', coalesced: true };
     }
     const coalesced = this.loading !== undefined;
     const load = this.load('forced', trace);
@@ -130,18 +131,28 @@ export class NumbersCacheService {
    */
   private async runLoad(load: Load, reason: LoadReason, trace?: TraceContext): Promise<Loaded> {
     const known = this.local?.fetchedAt ?? 0;
-    const [lock, shared] = await Promise.all([this.lock.acquire(), load.upstreamWanted ? undefined : this.shared.read()]);
+    const [lock, shared] = await Promise.all([
+      this.lock.acquire(),
+      load.upstreamWanted ? undefined : this.shared.read(),
+    ]);
     let published: CachedNumbers | undefined;
     try {
       const now = Date.now();
-      if (!load.upstreamWanted && shared && shared.fetchedAt > known && shared.isUsable(now) && (reason !== 'background' || shared.isFresh(now))) {
+      if (
+        !load.upstreamWanted &&
+        shared &&
+        shared.fetchedAt > known &&
+        shared.isUsable(now) &&
+        (reason !== 'background' || shared.isFresh(now))
+      ) {
         return { entry: this.install(shared), source: 'shared' };
       }
       if (lock.state === 'busy') {
         const fromWinner = await this.waitForNewerShared(Math.max(known, shared?.fetchedAt ?? 0));
         if (fromWinner) return { entry: this.install(fromWinner), source: 'winner' };
         // The winner did not deliver in time: keep serving stale if we have it, else fetch ourselves.
-        if (reason === 'background' && this.local?.isUsable(Date.now())) return { entry: this.local, source: 'local' };
+        if (reason === 'background' && this.local?.isUsable(Date.now()))
+          return { entry: this.local, source: 'local' };
       }
       published = await this.fetchUpstream(trace);
       return { entry: published, source: 'upstream' };

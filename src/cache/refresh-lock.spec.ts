@@ -12,7 +12,9 @@ import { RefreshLock } from './refresh-lock';
 describe(RefreshLock.name, () => {
   const config = loadConfig({
     SUPERFONE_API_KEY: 'server-key',
-    CLIENT_KEYS: JSON.stringify([{ id: 'a', keySha256: sha256('k').toString('hex'), scopes: ['numbers:read'] }]),
+    CLIENT_KEYS: JSON.stringify([
+      { id: 'a', keySha256: sha256('k').toString('hex'), scopes: ['numbers:read'] },
+    ]),
     REDIS_URL: 'redis://fake:6379',
     SUPERFONE_TIMEOUT_MS: '1500',
     LOG_LEVEL: 'warn',
@@ -30,7 +32,17 @@ describe(RefreshLock.name, () => {
   function lock(withRedis = true): RefreshLock {
     const client = withRedis ? redis : undefined;
     const logger = new AppLogger(config, { write: (line: string) => logs.push(line) });
-    return new RefreshLock(new RedisConnection(client as unknown as RedisClient | undefined, config, new Metrics(), logger), keys, config, logger);
+    return new RefreshLock(
+      new RedisConnection(
+        client as unknown as RedisClient | undefined,
+        config,
+        new Metrics(),
+        logger,
+      ),
+      keys,
+      config,
+      logger,
+    );
   }
   /** The earlier tokens an acquire attempt offered for takeover. */
   const offered = (call: { args: unknown[] } | undefined) => call?.args.slice(3);
@@ -45,7 +57,7 @@ describe(RefreshLock.name, () => {
     expect(logs).toEqual([]);
   });
 
-  it('without Redis, every attempt is this process\'s own and nothing is sent', async () => {
+  it("without Redis, every attempt is this process's own and nothing is sent", async () => {
     const own = lock(false);
 
     const attempt = await own.acquire();

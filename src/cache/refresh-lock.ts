@@ -37,7 +37,12 @@ const MAX_LEFTOVERS = 8;
 const RELEASE_SCRIPT = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
 
 type WithScripts = RedisClient & {
-  superfoneBffAcquireLock(key: string, token: string, ttlMs: number, ...leftovers: string[]): Promise<number>;
+  superfoneBffAcquireLock(
+    key: string,
+    token: string,
+    ttlMs: number,
+    ...leftovers: string[]
+  ): Promise<number>;
   superfoneBffReleaseLock(key: string, token: string): Promise<number>;
 };
 
@@ -78,8 +83,14 @@ export class RefreshLock {
       logger.child(RefreshLock.name),
       'the refresh lock key holds a value this service did not write: every replica refreshes on its own until it is deleted',
     );
-    redis.client?.defineCommand('superfoneBffAcquireLock', { numberOfKeys: 1, lua: ACQUIRE_SCRIPT });
-    redis.client?.defineCommand('superfoneBffReleaseLock', { numberOfKeys: 1, lua: RELEASE_SCRIPT });
+    redis.client?.defineCommand('superfoneBffAcquireLock', {
+      numberOfKeys: 1,
+      lua: ACQUIRE_SCRIPT,
+    });
+    redis.client?.defineCommand('superfoneBffReleaseLock', {
+      numberOfKeys: 1,
+      lua: RELEASE_SCRIPT,
+    });
   }
 
   async acquire(): Promise<LockAttempt> {
@@ -88,7 +99,12 @@ export class RefreshLock {
     try {
       const leftovers = [...this.leftovers];
       const result = await this.redis.run('lock', (client) =>
-        (client as WithScripts).superfoneBffAcquireLock(this.keys.refreshLock, token, this.ttlMs, ...leftovers),
+        (client as WithScripts).superfoneBffAcquireLock(
+          this.keys.refreshLock,
+          token,
+          this.ttlMs,
+          ...leftovers,
+        ),
       );
       if (result === 1) this.leftovers.clear();
       if (result === -1) this.foreignWarning.warn({ key: this.keys.refreshLock });
@@ -104,10 +120,13 @@ export class RefreshLock {
   async release(attempt: LockAttempt): Promise<void> {
     if (attempt.state === 'busy' || !this.redis.client) return;
     try {
-      await this.redis.run('lock', (client) => (client as WithScripts).superfoneBffReleaseLock(this.keys.refreshLock, attempt.token));
+      await this.redis.run('lock', (client) =>
+        (client as WithScripts).superfoneBffReleaseLock(this.keys.refreshLock, attempt.token),
+      );
     } catch {
       // It expires by itself after ttlMs; until then this process's next attempt may take it over.
-      if (this.leftovers.size >= MAX_LEFTOVERS) this.leftovers.delete(this.leftovers.values().next().value as string);
+      if (this.leftovers.size >= MAX_LEFTOVERS)
+        this.leftovers.delete(this.leftovers.values().next().value as string);
       this.leftovers.add(attempt.token);
     }
   }

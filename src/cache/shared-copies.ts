@@ -21,7 +21,10 @@ export class SharedCopies {
     private readonly redis: RedisConnection,
     config: AppConfig,
   ) {
-    this.timing = { ttlMs: config.cache.ttlSeconds * 1000, staleMs: config.cache.staleSeconds * 1000 };
+    this.timing = {
+      ttlMs: config.cache.ttlSeconds * 1000,
+      staleMs: config.cache.staleSeconds * 1000,
+    };
   }
 
   /** False while reads would fail at once (Redis configured but down, or paused after timeouts). */
@@ -38,7 +41,11 @@ export class SharedCopies {
   /** Stores a copy for the other replicas; never replaces a newer one. Failures are logged, not thrown. */
   async write(entry: CachedNumbers): Promise<void> {
     try {
-      await this.cache.set(this.keys.numbers, entry.toShared(), this.timing.ttlMs + this.timing.staleMs);
+      await this.cache.set(
+        this.keys.numbers,
+        entry.toShared(),
+        this.timing.ttlMs + this.timing.staleMs,
+      );
     } catch {
       // Counted and logged by RedisConnection; the in-process tier still serves.
     }

@@ -22,13 +22,21 @@ declare module 'fastify' {
  * X-Request-Id, the request joins or starts a trace, and a GET or HEAD with a body is refused
  * (Fastify would accept it).
  */
-export function registerRequestHygiene(fastify: FastifyInstance, security: { api: SecurityHeaders; docs: SecurityHeaders }): void {
+export function registerRequestHygiene(
+  fastify: FastifyInstance,
+  security: { api: SecurityHeaders; docs: SecurityHeaders },
+): void {
   fastify.decorateRequest('trace', null as unknown as TraceContext);
   fastify.addHook('onRequest', (request, reply, done) => {
-    void reply.headers(request.url.startsWith(DOCS_PREFIX) ? security.docs : security.api).header('x-request-id', request.id);
+    void reply
+      .headers(request.url.startsWith(DOCS_PREFIX) ? security.docs : security.api)
+      .header('x-request-id', request.id);
     request.trace = traceFor(request.headers.traceparent);
     const { method, headers } = request;
-    if ((method === 'GET' || method === 'HEAD') && (headers['transfer-encoding'] || Number(headers['content-length']) > 0)) {
+    if (
+      (method === 'GET' || method === 'HEAD') &&
+      (headers['transfer-encoding'] || Number(headers['content-length']) > 0)
+    ) {
       done(new InvalidRequestError(`${method} requests take no body.`));
       return;
     }
@@ -45,14 +53,18 @@ export function answerClientError(error: NodeJS.ErrnoException, socket: Socket):
     socket.destroy();
     return;
   }
-  const code: ProblemCode = error.code === 'HPE_HEADER_OVERFLOW' ? 'HEADERS_TOO_LARGE' : 'INVALID_REQUEST';
+  const code: ProblemCode =
+    error.code === 'HPE_HEADER_OVERFLOW' ? 'HEADERS_TOO_LARGE' : 'INVALID_REQUEST';
   const { status, title } = PROBLEMS[code];
   const requestId = randomUUID();
   const body = JSON.stringify({
     type: problemType(code),
     title,
     status,
-    detail: code === 'HEADERS_TOO_LARGE' ? 'The request line and headers exceed 16 KiB.' : 'The request could not be parsed.',
+    detail:
+      code === 'HEADERS_TOO_LARGE'
+        ? 'The request line and headers exceed 16 KiB.'
+        : 'The request could not be parsed.',
     instance: '/',
     code,
     requestId,

@@ -22,16 +22,29 @@ export class ProblemFilter implements ExceptionFilter {
   catch(error: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
     const request = http.getRequest<FastifyRequest>();
-    sendProblem(this.methodNotAllowed(error, request) ?? error, request, http.getResponse<FastifyReply>(), this.logger);
+    sendProblem(
+      this.methodNotAllowed(error, request) ?? error,
+      request,
+      http.getResponse<FastifyReply>(),
+      this.logger,
+    );
   }
 
   /** A 404 for a path that exists under other methods is really a 405 with Allow. */
   private methodNotAllowed(error: unknown, request: FastifyRequest): AppError | undefined {
-    if (!(error instanceof NotFoundException) || request.routeOptions.url !== undefined) return undefined;
-    const allow = allowedMethods(this.adapterHost.httpAdapter.getInstance(), request.url.split('?', 1)[0]);
+    if (!(error instanceof NotFoundException) || request.routeOptions.url !== undefined)
+      return undefined;
+    const allow = allowedMethods(
+      this.adapterHost.httpAdapter.getInstance(),
+      request.url.split('?', 1)[0],
+    );
     if (allow.length === 0) return undefined;
-    return new AppError('METHOD_NOT_ALLOWED', `${request.method} is not allowed here; use ${allow.join(', ')}.`, {
-      allow: allow.join(', '),
-    });
+    return new AppError(
+      'METHOD_NOT_ALLOWED',
+      `${request.method} is not allowed here; use ${allow.join(', ')}.`,
+      {
+        allow: allow.join(', '),
+      },
+    );
   }
 }

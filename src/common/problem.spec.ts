@@ -28,7 +28,10 @@ describe(toProblem.name, () => {
       code: 'INVALID_REQUEST',
       detail: 'bad provider',
     });
-    expect(toProblem(new UpstreamTimeoutError(3000), 'r', '/x').body).toMatchObject({ status: 504, code: 'UPSTREAM_TIMEOUT' });
+    expect(toProblem(new UpstreamTimeoutError(3000), 'r', '/x').body).toMatchObject({
+      status: 504,
+      code: 'UPSTREAM_TIMEOUT',
+    });
   });
 
   it("maps Nest's 404 without echoing its message", () => {

@@ -45,7 +45,12 @@ const SAFE_DETAIL: Partial<Record<ProblemCode, string>> = {
  * Maps any thrown value to a problem. Our own errors keep their code and detail; framework
  * errors keep their 4xx status; everything else becomes a generic 500 with no internals.
  */
-export function toProblem(error: unknown, requestId: string, instance: string, traceId?: string): Problem {
+export function toProblem(
+  error: unknown,
+  requestId: string,
+  instance: string,
+  traceId?: string,
+): Problem {
   let code: ProblemCode = 'INTERNAL';
   let detail = 'The service hit an unexpected error. Quote the requestId when reporting it.';
   let headers: Readonly<Record<string, string>> = {};
@@ -55,7 +60,11 @@ export function toProblem(error: unknown, requestId: string, instance: string, t
   if (error instanceof AppError) {
     ({ code, detail, headers } = error);
     unexpected = false;
-  } else if (error instanceof HttpException && error.getStatus() === 503 && isHealthReport(error.getResponse())) {
+  } else if (
+    error instanceof HttpException &&
+    error.getStatus() === 503 &&
+    isHealthReport(error.getResponse())
+  ) {
     code = 'NOT_READY';
     detail = 'One or more readiness checks failed.';
     extensions = { checks: (error.getResponse() as { details: unknown }).details };
@@ -72,7 +81,17 @@ export function toProblem(error: unknown, requestId: string, instance: string, t
 
   const { status, title } = PROBLEMS[code];
   return {
-    body: { type: problemType(code), title, status, detail, instance, code, requestId, traceId, ...extensions },
+    body: {
+      type: problemType(code),
+      title,
+      status,
+      detail,
+      instance,
+      code,
+      requestId,
+      traceId,
+      ...extensions,
+    },
     headers,
     unexpected,
   };
@@ -85,7 +104,12 @@ function statusOf(error: unknown): number | undefined {
 }
 
 function isHealthReport(response: unknown): boolean {
-  return typeof response === 'object' && response !== null && 'status' in response && 'details' in response;
+  return (
+    typeof response === 'object' &&
+    response !== null &&
+    'status' in response &&
+    'details' in response
+  );
 }
 
 /** Serializes a problem for the wire. */

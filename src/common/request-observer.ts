@@ -12,7 +12,11 @@ export type WithCacheResult = FastifyReply & { [CACHE_RESULT]?: CacheResult };
  * it went) and a latency sample. Route templates, never raw URLs, so lines and series group
  * cleanly and carry no query values.
  */
-export function registerRequestObserver(fastify: FastifyInstance, logger: Logger, metrics: Metrics): void {
+export function registerRequestObserver(
+  fastify: FastifyInstance,
+  logger: Logger,
+  metrics: Metrics,
+): void {
   fastify.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done) => {
     const status = reply.statusCode;
     const route = request.routeOptions.url ?? 'unmatched';

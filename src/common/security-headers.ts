@@ -10,9 +10,15 @@ export type SecurityHeaders = Readonly<Record<string, string>>;
  * API answers get the CSP OWASP recommends for JSON (nothing may load or frame it); only the
  * Swagger UI pages under /docs get one that lets their own scripts, styles and images load.
  */
-export function securityHeaders(): { readonly api: SecurityHeaders; readonly docs: SecurityHeaders } {
+export function securityHeaders(): {
+  readonly api: SecurityHeaders;
+  readonly docs: SecurityHeaders;
+} {
   return {
-    api: helmetHeaders({ useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } }),
+    api: helmetHeaders({
+      useDefaults: false,
+      directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
+    }),
     docs: helmetHeaders({
       directives: {
         defaultSrc: ["'none'"],
@@ -26,7 +32,10 @@ export function securityHeaders(): { readonly api: SecurityHeaders; readonly doc
   };
 }
 
-type CspOptions = Exclude<NonNullable<Parameters<typeof helmet>[0]>['contentSecurityPolicy'], boolean | undefined>;
+type CspOptions = Exclude<
+  NonNullable<Parameters<typeof helmet>[0]>['contentSecurityPolicy'],
+  boolean | undefined
+>;
 
 function helmetHeaders(contentSecurityPolicy: CspOptions): SecurityHeaders {
   const headers: Record<string, string> = {};

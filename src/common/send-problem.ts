@@ -6,7 +6,12 @@ import { PROBLEM_CONTENT_TYPE, problemJson, toProblem } from './problem';
  * Answers with the problem for `error`. Shared by the Nest exception filter and Fastify's own
  * error handler (errors raised before routing, e.g. body parsing), so both speak one shape.
  */
-export function sendProblem(error: unknown, request: FastifyRequest, reply: FastifyReply, logger: Logger): void {
+export function sendProblem(
+  error: unknown,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  logger: Logger,
+): void {
   const path = request.url.split('?', 1)[0];
   const problem = toProblem(error, request.id, path, request.trace?.traceId);
   if (problem.unexpected) {

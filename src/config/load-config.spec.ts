@@ -1,7 +1,9 @@
 import { sha256 } from '../auth/client-keys';
 import { ConfigError, loadConfig } from './load-config';
 
-const CLIENT_KEYS = JSON.stringify([{ id: 'billing-app', keySha256: sha256('k').toString('hex'), scopes: ['numbers:read'] }]);
+const CLIENT_KEYS = JSON.stringify([
+  { id: 'billing-app', keySha256: sha256('k').toString('hex'), scopes: ['numbers:read'] },
+]);
 const minimal = { SUPERFONE_API_KEY: 'server-key', CLIENT_KEYS };
 
 function problemsOf(env: Record<string, string>, readFile?: (path: string) => string): string[] {
@@ -21,14 +23,28 @@ describe(loadConfig.name, () => {
     expect(sut).toMatchObject({
       port: 3000,
       host: '0.0.0.0',
-      superfone: { baseUrl: 'https://prod-api.superfone.co.in/superfone', apiKey: 'server-key', timeoutMs: 3000 },
-      redis: { topology: undefined, username: undefined, password: undefined, tls: false, tlsCa: undefined, keyPrefix: 'superfone-bff:', commandTimeoutMs: 50 },
+      superfone: {
+        baseUrl: 'https://prod-api.superfone.co.in/superfone',
+        apiKey: 'server-key',
+        timeoutMs: 3000,
+      },
+      redis: {
+        topology: undefined,
+        username: undefined,
+        password: undefined,
+        tls: false,
+        tlsCa: undefined,
+        keyPrefix: 'superfone-bff:',
+        commandTimeoutMs: 50,
+      },
       cache: { ttlSeconds: 30, staleSeconds: 300 },
       corsOrigins: [],
       logLevel: 'info',
       logFormat: 'json',
     });
-    expect(sut.clients).toEqual([{ id: 'billing-app', keySha256: sha256('k'), scopes: new Set(['numbers:read']) }]);
+    expect(sut.clients).toEqual([
+      { id: 'billing-app', keySha256: sha256('k'), scopes: new Set(['numbers:read']) },
+    ]);
   });
 
   it('names every bad setting at once, never its value', () => {
@@ -59,7 +75,15 @@ describe(loadConfig.name, () => {
       'LOG_LEVEL',
     ]);
     const text = problems.join('\n');
-    for (const value of ['eighty', 'secret-host', 'nothex', 'numbers:write', 'hunter2', 'loud', 'not a url']) {
+    for (const value of [
+      'eighty',
+      'secret-host',
+      'nothex',
+      'numbers:write',
+      'hunter2',
+      'loud',
+      'not a url',
+    ]) {
       expect(text).not.toContain(value);
     }
     expect(text).toContain('CLIENT_KEYS[0].keySha256 must be 64 hex characters');
@@ -67,13 +91,19 @@ describe(loadConfig.name, () => {
   });
 
   it('reads secrets from *_FILE and refuses both forms at once', () => {
-    const files: Record<string, string> = { '/run/key': 'from-file\n', '/run/clients': CLIENT_KEYS };
+    const files: Record<string, string> = {
+      '/run/key': 'from-file\n',
+      '/run/clients': CLIENT_KEYS,
+    };
     const readFile = (path: string) => {
       if (!(path in files)) throw new Error('ENOENT');
       return files[path];
     };
 
-    const sut = loadConfig({ SUPERFONE_API_KEY_FILE: '/run/key', CLIENT_KEYS_FILE: '/run/clients' }, readFile);
+    const sut = loadConfig(
+      { SUPERFONE_API_KEY_FILE: '/run/key', CLIENT_KEYS_FILE: '/run/clients' },
+      readFile,
+    );
     expect(sut.superfone.apiKey).toBe('from-file');
     expect(sut.clients).toHaveLength(1);
 
@@ -88,23 +118,37 @@ describe(loadConfig.name, () => {
   it('rejects duplicate client ids and keys, and invalid JSON', () => {
     const entry = { id: 'a', keySha256: sha256('k').toString('hex'), scopes: ['numbers:read'] };
 
-    expect(problemsOf({ SUPERFONE_API_KEY: 'k', CLIENT_KEYS: JSON.stringify([entry, entry]) })).toEqual([
+    expect(
+      problemsOf({ SUPERFONE_API_KEY: 'k', CLIENT_KEYS: JSON.stringify([entry, entry]) }),
+    ).toEqual([
       'CLIENT_KEYS lists the same id twice',
       'CLIENT_KEYS lists the same keySha256 twice',
     ]);
-    expect(problemsOf({ SUPERFONE_API_KEY: 'k', CLIENT_KEYS: '[{' })).toEqual(['CLIENT_KEYS is not valid JSON']);
-    expect(problemsOf({ SUPERFONE_API_KEY: 'k', CLIENT_KEYS: '[]' })).toEqual(['CLIENT_KEYS must list at least one client']);
+    expect(problemsOf({ SUPERFONE_API_KEY: 'k', CLIENT_KEYS: '[{' })).toEqual([
+      'CLIENT_KEYS is not valid JSON',
+    ]);
+    expect(problemsOf({ SUPERFONE_API_KEY: 'k', CLIENT_KEYS: '[]' })).toEqual([
+      'CLIENT_KEYS must list at least one client',
+    ]);
   });
 
   it('accepts a password-protected REDIS_URL and trims a trailing slash from the base URL', () => {
-    const sut = loadConfig({ ...minimal, REDIS_URL: 'redis://:pw@10.0.0.5:6380/2', SUPERFONE_BASE_URL: 'http://stand-in:4010/superfone/' });
+    const sut = loadConfig({
+      ...minimal,
+      REDIS_URL: 'redis://:pw@10.0.0.5:6380/2',
+      SUPERFONE_BASE_URL: 'http://stand-in:4010/superfone/',
+    });
 
     expect(sut.redis.topology).toEqual({ kind: 'url', url: 'redis://:pw@10.0.0.5:6380/2' });
     expect(sut.superfone.baseUrl).toBe('http://stand-in:4010/superfone');
   });
 
   describe('Redis topologies', () => {
-    const files: Record<string, string> = { '/run/redis-pw': 's3cret\n', '/run/sentinel-pw': 'sentinel-s3cret', '/run/ca.pem': '-----BEGIN CERTIFICATE-----\nMIIB\n' };
+    const files: Record<string, string> = {
+      '/run/redis-pw': 's3cret\n',
+      '/run/sentinel-pw': 'sentinel-s3cret',
+      '/run/ca.pem': '-----BEGIN CERTIFICATE-----\nMIIB\n',
+    };
     const readFile = (path: string) => {
       if (!(path in files)) throw new Error('ENOENT');
       return files[path];
@@ -144,8 +188,13 @@ describe(loadConfig.name, () => {
     });
 
     it('defaults the Sentinel master name to mymaster, and reads cluster seed nodes', () => {
-      expect(loadConfig({ ...minimal, REDIS_SENTINELS: 's:26379' }).redis.topology).toMatchObject({ kind: 'sentinel', masterName: 'mymaster' });
-      expect(loadConfig({ ...minimal, REDIS_CLUSTER_NODES: 'a:7000,b:7001' }).redis.topology).toEqual({
+      expect(loadConfig({ ...minimal, REDIS_SENTINELS: 's:26379' }).redis.topology).toMatchObject({
+        kind: 'sentinel',
+        masterName: 'mymaster',
+      });
+      expect(
+        loadConfig({ ...minimal, REDIS_CLUSTER_NODES: 'a:7000,b:7001' }).redis.topology,
+      ).toEqual({
         kind: 'cluster',
         nodes: [
           { host: 'a', port: 7000 },
@@ -155,21 +204,43 @@ describe(loadConfig.name, () => {
     });
 
     it('turns TLS on for a rediss:// URL', () => {
-      expect(loadConfig({ ...minimal, REDIS_URL: 'rediss://cache.example:6380' }).redis.tls).toBe(true);
+      expect(loadConfig({ ...minimal, REDIS_URL: 'rediss://cache.example:6380' }).redis.tls).toBe(
+        true,
+      );
     });
 
     it('refuses two topologies at once in one line naming them, never their values', () => {
-      const problems = problemsOf({ ...minimal, REDIS_URL: 'redis://:hunter2@a:6379', REDIS_CLUSTER_NODES: 'secret-host:7000' });
+      const problems = problemsOf({
+        ...minimal,
+        REDIS_URL: 'redis://:hunter2@a:6379',
+        REDIS_CLUSTER_NODES: 'secret-host:7000',
+      });
 
-      expect(problems).toEqual(['REDIS_URL and REDIS_CLUSTER_NODES are both set; set only one Redis topology']);
-      expect(problemsOf({ ...minimal, REDIS_URL: 'redis://a', REDIS_SENTINELS: 'b:1', REDIS_CLUSTER_NODES: 'c:2' })).toEqual([
+      expect(problems).toEqual([
+        'REDIS_URL and REDIS_CLUSTER_NODES are both set; set only one Redis topology',
+      ]);
+      expect(
+        problemsOf({
+          ...minimal,
+          REDIS_URL: 'redis://a',
+          REDIS_SENTINELS: 'b:1',
+          REDIS_CLUSTER_NODES: 'c:2',
+        }),
+      ).toEqual([
         'REDIS_URL and REDIS_SENTINELS and REDIS_CLUSTER_NODES are all set; set only one Redis topology',
       ]);
     });
 
     it('names malformed node lists, unreadable files and a password given twice', () => {
       const problems = problemsOf(
-        { ...minimal, REDIS_SENTINELS: 'ok:1,hunter2', REDIS_PASSWORD: 'x', REDIS_PASSWORD_FILE: '/run/redis-pw', REDIS_TLS_CA_FILE: '/missing.pem', REDIS_TLS: 'yes' },
+        {
+          ...minimal,
+          REDIS_SENTINELS: 'ok:1,hunter2',
+          REDIS_PASSWORD: 'x',
+          REDIS_PASSWORD_FILE: '/run/redis-pw',
+          REDIS_TLS_CA_FILE: '/missing.pem',
+          REDIS_TLS: 'yes',
+        },
         readFile,
       );
 
@@ -180,7 +251,9 @@ describe(loadConfig.name, () => {
         'REDIS_TLS_CA_FILE names a file that cannot be read',
       ]);
       expect(problems.join('\n')).not.toContain('hunter2');
-      expect(problemsOf({ ...minimal, REDIS_CLUSTER_NODES: 'a:0' })).toEqual(['REDIS_CLUSTER_NODES must be a comma-separated list of host:port']);
+      expect(problemsOf({ ...minimal, REDIS_CLUSTER_NODES: 'a:0' })).toEqual([
+        'REDIS_CLUSTER_NODES must be a comma-separated list of host:port',
+      ]);
     });
   });
 });

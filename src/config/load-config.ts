@@ -1,7 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { parseClientKeys } from '../auth/client-keys';
 import { AppConfig, LOG_LEVELS, LogLevel } from './app-config';
-import { RedisNodeAddress, RedisSettings, RedisTopology, TOPOLOGY_SETTINGS } from './redis-settings';
+import {
+  RedisNodeAddress,
+  RedisSettings,
+  RedisTopology,
+  TOPOLOGY_SETTINGS,
+} from './redis-settings';
 
 /** Thrown when one or more settings are missing or malformed; lists every one by name, never a value. */
 export class ConfigError extends Error {
@@ -59,7 +64,9 @@ export function loadConfig(env: Env, readFile: ReadFile = readUtf8): AppConfig {
   });
 
   if (config.logFormat === 'pretty' && !resolvable('pino-pretty')) {
-    problems.push('LOG_FORMAT=pretty needs pino-pretty, a development dependency that production images leave out; use json');
+    problems.push(
+      'LOG_FORMAT=pretty needs pino-pretty, a development dependency that production images leave out; use json',
+    );
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
@@ -67,7 +74,10 @@ export function loadConfig(env: Env, readFile: ReadFile = readUtf8): AppConfig {
 
 function redisSettings(s: Settings): RedisSettings {
   const chosen = TOPOLOGY_SETTINGS.filter((name) => s.isSet(name));
-  if (chosen.length > 1) s.problem(`${chosen.join(' and ')} are ${chosen.length === 2 ? 'both' : 'all'} set; set only one Redis topology`);
+  if (chosen.length > 1)
+    s.problem(
+      `${chosen.join(' and ')} are ${chosen.length === 2 ? 'both' : 'all'} set; set only one Redis topology`,
+    );
   const url = s.redisUrl('REDIS_URL');
   let topology: RedisTopology | undefined;
   if (chosen[0] === 'REDIS_URL' && url) topology = { kind: 'url', url };
@@ -79,7 +89,8 @@ function redisSettings(s: Settings): RedisSettings {
       sentinelPassword: s.optionalSecret('REDIS_SENTINEL_PASSWORD'),
     };
   }
-  if (chosen[0] === 'REDIS_CLUSTER_NODES') topology = { kind: 'cluster', nodes: s.nodeList('REDIS_CLUSTER_NODES') };
+  if (chosen[0] === 'REDIS_CLUSTER_NODES')
+    topology = { kind: 'cluster', nodes: s.nodeList('REDIS_CLUSTER_NODES') };
   const caFile = s.text('REDIS_TLS_CA_FILE', '');
   return {
     topology,
@@ -130,11 +141,16 @@ class Settings {
 
   /** `host:port,host:port`: Redis sentinels or cluster seed nodes. */
   nodeList(name: string): RedisNodeAddress[] {
-    const entries = (this.raw(name) ?? '').split(',').map((e) => e.trim()).filter(Boolean);
+    const entries = (this.raw(name) ?? '')
+      .split(',')
+      .map((e) => e.trim())
+      .filter(Boolean);
     const nodes = entries.map((entry) => {
       const match = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(entry);
       const port = match ? Number(match[2]) : 0;
-      return match && port > 0 && port <= 65535 ? { host: match[1].replace(/^\[|\]$/g, ''), port } : undefined;
+      return match && port > 0 && port <= 65535
+        ? { host: match[1].replace(/^\[|\]$/g, ''), port }
+        : undefined;
     });
     if (nodes.length === 0 || nodes.some((n) => n === undefined)) {
       return this.fail(name, 'must be a comma-separated list of host:port', []);
@@ -187,7 +203,9 @@ class Settings {
   oneOf(name: string, allowed: readonly string[], fallback: string): string {
     const value = this.raw(name);
     if (value === undefined) return fallback;
-    return allowed.includes(value) ? value : this.fail(name, `must be one of: ${allowed.join(', ')}`, fallback);
+    return allowed.includes(value)
+      ? value
+      : this.fail(name, `must be one of: ${allowed.join(', ')}`, fallback);
   }
 
   httpUrl(name: string, fallback: string): string {
@@ -212,9 +230,18 @@ class Settings {
   origins(name: string): string[] {
     const value = this.raw(name);
     if (value === undefined) return [];
-    const origins = value.split(',').map((o) => o.trim()).filter(Boolean);
+    const origins = value
+      .split(',')
+      .map((o) => o.trim())
+      .filter(Boolean);
     const bad = origins.some((o) => !URL.canParse(o) || new URL(o).origin !== o);
-    return bad ? this.fail(name, 'must be a comma-separated list of origins like https://app.example.com', []) : origins;
+    return bad
+      ? this.fail(
+          name,
+          'must be a comma-separated list of origins like https://app.example.com',
+          [],
+        )
+      : origins;
   }
 
   /** Which of NAME or NAME_FILE supplied the value, for messages. */

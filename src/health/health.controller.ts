@@ -1,6 +1,11 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiResponse, ApiTags } from '../openapi/swagger-decorators';
-import { HealthCheck, HealthCheckService, HealthIndicatorFunction, HealthIndicatorService } from '@nestjs/terminus';
+import {
+  HealthCheck,
+  HealthCheckService,
+  HealthIndicatorFunction,
+  HealthIndicatorService,
+} from '@nestjs/terminus';
 import { ApiProblems } from '../openapi/api-docs.decorators';
 import { NumbersCacheService } from '../cache/numbers-cache.service';
 import { AppConfig } from '../config/app-config';
@@ -25,7 +30,11 @@ export class HealthController {
   /** The process can serve: answering at all is the check. */
   @Get('live')
   @HealthCheck({ swaggerDocumentation: false })
-  @ApiResponse({ status: 200, description: 'The process answers.', schema: { $ref: '#/components/schemas/Health' } })
+  @ApiResponse({
+    status: 200,
+    description: 'The process answers.',
+    schema: { $ref: '#/components/schemas/Health' },
+  })
   live() {
     return this.health.check([]);
   }
@@ -37,7 +46,11 @@ export class HealthController {
    */
   @Get('ready')
   @HealthCheck({ swaggerDocumentation: false })
-  @ApiResponse({ status: 200, description: 'Ready for traffic.', schema: { $ref: '#/components/schemas/Health' } })
+  @ApiResponse({
+    status: 200,
+    description: 'Ready for traffic.',
+    schema: { $ref: '#/components/schemas/Health' },
+  })
   @ApiProblems('NOT_READY')
   ready() {
     const checks: HealthIndicatorFunction[] = [() => this.lifecycle.check()];
@@ -48,7 +61,11 @@ export class HealthController {
   /** For people and dashboards, not probes: Redis, the circuit, the age of the cached copy. */
   @Get('deps')
   @HealthCheck({ swaggerDocumentation: false })
-  @ApiResponse({ status: 200, description: 'Every dependency up (or degraded).', schema: { $ref: '#/components/schemas/Health' } })
+  @ApiResponse({
+    status: 200,
+    description: 'Every dependency up (or degraded).',
+    schema: { $ref: '#/components/schemas/Health' },
+  })
   @ApiProblems('NOT_READY')
   deps() {
     return this.health.check([
@@ -56,7 +73,9 @@ export class HealthController {
       () => {
         const state = this.breaker.state;
         const session = this.indicator.check('superfone');
-        return state === 'closed' ? session.up({ circuit: state }) : session.degraded({ circuit: state });
+        return state === 'closed'
+          ? session.up({ circuit: state })
+          : session.degraded({ circuit: state });
       },
       () => this.indicator.check('cache').up({ ageSeconds: this.cache.localAgeSeconds ?? null }),
     ]);

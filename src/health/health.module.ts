@@ -10,7 +10,12 @@ import { RedisHealthIndicator } from './redis.health';
 
 @Global()
 @Module({
-  imports: [TerminusModule.forRoot({ logger: false }), RedisModule, SuperfoneModule, NumbersCacheModule],
+  imports: [
+    TerminusModule.forRoot({ logger: false }),
+    RedisModule,
+    SuperfoneModule,
+    NumbersCacheModule,
+  ],
   controllers: [HealthController],
   providers: [LifecycleState, LifecycleHealthIndicator, RedisHealthIndicator],
   exports: [LifecycleState],

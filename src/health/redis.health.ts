@@ -25,7 +25,11 @@ export class RedisHealthIndicator {
     const result = await this.inFlight;
     return result.ok
       ? session.up({ host: this.redis.host, latencyMs: result.latencyMs })
-      : session.down({ host: this.redis.host, connection: this.redis.client.status, error: result.error });
+      : session.down({
+          host: this.redis.host,
+          connection: this.redis.client.status,
+          error: result.error,
+        });
   }
 
   private async ping(): Promise<PingResult> {

@@ -6,6 +6,10 @@ import { AppLogger } from './app-logger';
 @Module({})
 export class LoggingModule {
   static forRoot(logger: AppLogger): DynamicModule {
-    return { module: LoggingModule, providers: [{ provide: AppLogger, useValue: logger }], exports: [AppLogger] };
+    return {
+      module: LoggingModule,
+      providers: [{ provide: AppLogger, useValue: logger }],
+      exports: [AppLogger],
+    };
   }
 }

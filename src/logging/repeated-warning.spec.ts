@@ -8,7 +8,10 @@ describe(RepeatedWarning.name, () => {
   beforeEach(() => {
     jest.useFakeTimers({ now: 0 });
     lines = [];
-    const logger = pino({ base: undefined, timestamp: false }, { write: (l: string) => lines.push(JSON.parse(l) as Record<string, unknown>) });
+    const logger = pino(
+      { base: undefined, timestamp: false },
+      { write: (l: string) => lines.push(JSON.parse(l) as Record<string, unknown>) },
+    );
     warning = new RepeatedWarning(logger, 'redis command failed');
   });
   afterEach(() => jest.useRealTimers());
@@ -19,7 +22,12 @@ describe(RepeatedWarning.name, () => {
 
     jest.advanceTimersByTime(SUMMARY_INTERVAL_MS);
 
-    expect(lines[1]).toEqual({ level: 40, msg: 'redis command failed (999 events since the last line)', repeated: 999, operation: 'lock' });
+    expect(lines[1]).toEqual({
+      level: 40,
+      msg: 'redis command failed (999 events since the last line)',
+      repeated: 999,
+      operation: 'lock',
+    });
     jest.advanceTimersByTime(10 * SUMMARY_INTERVAL_MS);
     expect(lines).toHaveLength(2);
   });

@@ -50,17 +50,23 @@ export class RepeatedWarning {
       return;
     }
     this.suppressed++;
-    this.timer ??= setTimeout(() => {
-      this.timer = undefined;
-      if (this.suppressed > 0) this.line();
-    }, this.lastLineAt + SUMMARY_INTERVAL_MS - Date.now()).unref();
+    this.timer ??= setTimeout(
+      () => {
+        this.timer = undefined;
+        if (this.suppressed > 0) this.line();
+      },
+      this.lastLineAt + SUMMARY_INTERVAL_MS - Date.now(),
+    ).unref();
   }
 
   private line(): void {
     const repeated = this.suppressed;
     const fields = repeated > 0 ? { ...this.fields, repeated } : this.fields;
     if (this.failing) {
-      this.logger.warn(fields, repeated > 0 ? `${this.message} (${repeated} events since the last line)` : this.message);
+      this.logger.warn(
+        fields,
+        repeated > 0 ? `${this.message} (${repeated} events since the last line)` : this.message,
+      );
     } else if (this.loggedFailing || repeated > 0) {
       this.logger.info(fields, this.recoveryMessage);
     }

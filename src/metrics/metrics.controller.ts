@@ -12,6 +12,8 @@ export class MetricsController {
   @Get()
   @Header('cache-control', 'no-store')
   async scrape(@Res() reply: FastifyReply): Promise<void> {
-    void reply.header('content-type', this.metrics.registry.contentType).send(await this.metrics.registry.metrics());
+    void reply
+      .header('content-type', this.metrics.registry.contentType)
+      .send(await this.metrics.registry.metrics());
   }
 }

@@ -25,7 +25,12 @@ export class MetricsServer implements OnApplicationBootstrap, OnApplicationShutd
         return;
       }
       void this.metrics.registry.metrics().then((body) => {
-        response.writeHead(200, { 'content-type': this.metrics.registry.contentType, 'cache-control': 'no-store' }).end(body);
+        response
+          .writeHead(200, {
+            'content-type': this.metrics.registry.contentType,
+            'cache-control': 'no-store',
+          })
+          .end(body);
       });
     });
     await new Promise<void>((resolve) => this.server!.listen(port, this.config.host, resolve));

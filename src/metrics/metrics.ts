@@ -8,7 +8,11 @@ import { RequestDurationHistogram } from './request-duration.histogram';
  * (`nodejs_active_handles`, `nodejs_active_requests`, `nodejs_active_resources`), so dropping them
  * loses nothing: `sum(nodejs_active_handles)` is the same number.
  */
-const GAUGES_NAMED_LIKE_COUNTERS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
+const GAUGES_NAMED_LIKE_COUNTERS = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+];
 
 export type CacheResult = 'hit' | 'miss' | 'stale' | 'refresh' | 'coalesced';
 export type RedisOperation = 'cache_read' | 'cache_write' | 'lock' | 'rate_limit' | 'health';
@@ -29,15 +33,24 @@ export class Metrics {
   });
 
   /** Cache results counted per request as plain numbers, added to the counter when it is scraped. */
-  private readonly uncountedCacheResults: Record<CacheResult, number> = { hit: 0, miss: 0, stale: 0, refresh: 0, coalesced: 0 };
+  private readonly uncountedCacheResults: Record<CacheResult, number> = {
+    hit: 0,
+    miss: 0,
+    stale: 0,
+    refresh: 0,
+    coalesced: 0,
+  };
 
   readonly cacheResults = new Counter({
     name: 'superfone_bff_cache_results_total',
-    help: 'Answers of the numbers endpoints by how the cache produced them (coalesced: joined another request\'s upstream call).',
+    help: "Answers of the numbers endpoints by how the cache produced them (coalesced: joined another request's upstream call).",
     labelNames: ['result'] as const,
     registers: [this.registry],
     collect: () => {
-      for (const [result, n] of Object.entries(this.uncountedCacheResults) as [CacheResult, number][]) {
+      for (const [result, n] of Object.entries(this.uncountedCacheResults) as [
+        CacheResult,
+        number,
+      ][]) {
         if (n === 0) continue;
         this.cacheResults.inc({ result }, n);
         this.uncountedCacheResults[result] = 0;

@@ -16,7 +16,11 @@ describe(RequestDurationHistogram.name, () => {
     const ours = new Registry();
     const sut = new RequestDurationHistogram({ ...config, registry: ours });
     const reference = new Registry();
-    const histogram = new Histogram({ ...config, labelNames: ['route', 'method', 'status_code'], registers: [reference] });
+    const histogram = new Histogram({
+      ...config,
+      labelNames: ['route', 'method', 'status_code'],
+      registers: [reference],
+    });
 
     for (const [route, method, status, seconds] of observations) {
       sut.seriesFor(route, method, status).observe(seconds);
@@ -24,7 +28,9 @@ describe(RequestDurationHistogram.name, () => {
     }
 
     expect(await ours.metrics()).toBe(await reference.metrics());
-    expect(await ours.metrics()).toContain('req_seconds_bucket{le="0.001",route="/numbers/available",method="GET",status_code="200"} 2');
+    expect(await ours.metrics()).toContain(
+      'req_seconds_bucket{le="0.001",route="/numbers/available",method="GET",status_code="200"} 2',
+    );
   });
 
   it('starts empty again after the registry resets its metrics', async () => {
@@ -34,6 +40,8 @@ describe(RequestDurationHistogram.name, () => {
 
     registry.resetMetrics();
 
-    expect(await registry.metrics()).toBe('# HELP req_seconds Request time.\n# TYPE req_seconds histogram\n');
+    expect(await registry.metrics()).toBe(
+      '# HELP req_seconds Request time.\n# TYPE req_seconds histogram\n',
+    );
   });
 });

@@ -1,7 +1,11 @@
 import type { Histogram, Registry } from 'prom-client';
 
 type Label = 'route' | 'method' | 'status_code';
-type Sample = { value: number; labels: Partial<Record<Label | 'le', string | number>>; metricName: string };
+type Sample = {
+  value: number;
+  labels: Partial<Record<Label | 'le', string | number>>;
+  metricName: string;
+};
 
 /** One route/method/status series: counts per bucket (not cumulative), sum and count. */
 export class DurationSeries {
@@ -59,7 +63,12 @@ export class RequestDurationHistogram {
   private readonly upperBounds: readonly number[];
   private readonly series = new Map<string, Map<string, Map<number, DurationSeries>>>();
 
-  constructor(config: { name: string; help: string; buckets: readonly number[]; registry: Registry }) {
+  constructor(config: {
+    name: string;
+    help: string;
+    buckets: readonly number[];
+    registry: Registry;
+  }) {
     this.name = config.name;
     this.help = config.help;
     this.upperBounds = config.buckets;
@@ -85,13 +94,25 @@ export class RequestDurationHistogram {
     this.series.clear();
   }
 
-  async get(): Promise<{ name: string; help: string; type: string; aggregator: string; values: Sample[] }> {
+  async get(): Promise<{
+    name: string;
+    help: string;
+    type: string;
+    aggregator: string;
+    values: Sample[];
+  }> {
     const values: Sample[] = [];
     for (const byMethod of this.series.values()) {
       for (const byStatus of byMethod.values()) {
         for (const series of byStatus.values()) values.push(...series.samples(this.name));
       }
     }
-    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
+    return {
+      name: this.name,
+      help: this.help,
+      type: this.type,
+      aggregator: this.aggregator,
+      values,
+    };
   }
 }

@@ -29,7 +29,9 @@ export class NumbersController {
   @Post('refresh')
   @HttpCode(200)
   @RequireScope('numbers:refresh')
-  @ApiOperation({ summary: 'Fetch from Superfone now and replace the cached copy (scope numbers:refresh)' })
+  @ApiOperation({
+    summary: 'Fetch from Superfone now and replace the cached copy (scope numbers:refresh)',
+  })
   @ApiNumbersAnswer({ conditional: false })
   async refresh(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const filter = parseNumbersFilter(request.query);

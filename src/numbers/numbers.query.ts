@@ -22,11 +22,16 @@ export function parseNumbersFilter(query: unknown): NumbersFilter {
   const filter: { provider?: string; status?: string } = {};
   for (const [name, value] of entries) {
     if (!ALLOWED.has(name)) {
-      throw new InvalidRequestError(`Unknown query parameter "${truncate(name)}"; allowed: provider, status.`);
+      throw new InvalidRequestError(
+        `Unknown query parameter "${truncate(name)}"; allowed: provider, status.`,
+      );
     }
-    if (Array.isArray(value)) throw new InvalidRequestError(`Query parameter "${name}" may appear only once.`);
+    if (Array.isArray(value))
+      throw new InvalidRequestError(`Query parameter "${name}" may appear only once.`);
     if (typeof value !== 'string' || !VALUE.test(value)) {
-      throw new InvalidRequestError(`Query parameter "${name}" must be 1-64 letters, digits, ".", "_" or "-".`);
+      throw new InvalidRequestError(
+        `Query parameter "${name}" must be 1-64 letters, digits, ".", "_" or "-".`,
+      );
     }
     filter[name as 'provider' | 'status'] = value.toLowerCase();
   }

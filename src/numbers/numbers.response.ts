@@ -20,7 +20,9 @@ function buildView(entry: CachedNumbers, filter: NumbersFilter): NumbersView {
       (filter.provider === undefined || n.provider.toLowerCase() === filter.provider) &&
       (filter.status === undefined || n.status.toLowerCase() === filter.status),
   );
-  const body = Buffer.from(JSON.stringify({ data, meta: { count: data.length, fetchedAt: entry.fetchedAtIso } }));
+  const body = Buffer.from(
+    JSON.stringify({ data, meta: { count: data.length, fetchedAt: entry.fetchedAtIso } }),
+  );
   const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
   return { body, etag };
 }
@@ -50,13 +52,21 @@ function matches(ifNoneMatch: string | undefined, etag: string): boolean {
 /**
  * Sends the list with its caching headers, or a 304 when the caller already holds this version.
  */
-export function sendNumbers(request: FastifyRequest, reply: FastifyReply, read: CacheRead, filter: NumbersFilter): void {
+export function sendNumbers(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  read: CacheRead,
+  filter: NumbersFilter,
+): void {
   const now = Date.now();
   const { entry } = read;
   const view = entry.view(filter.key, () => buildView(entry, filter));
   (reply as WithCacheResult)[CACHE_RESULT] = read.coalesced ? 'coalesced' : read.outcome;
   reply
-    .header('cache-control', `private, max-age=${Math.max(Math.floor((entry.freshUntil - now) / 1000), 0)}`)
+    .header(
+      'cache-control',
+      `private, max-age=${Math.max(Math.floor((entry.freshUntil - now) / 1000), 0)}`,
+    )
     .header('age', String(Math.max(Math.floor((now - entry.fetchedAt) / 1000), 0)))
     .header('etag', view.etag)
     .header('cache-status', cacheStatus(read, now));

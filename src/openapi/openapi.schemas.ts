@@ -11,7 +11,12 @@ export const OPENAPI_SCHEMAS: Schemas = {
     additionalProperties: false,
     properties: {
       id: { type: 'integer', example: 12345 },
-      voipNumber: { type: 'string', pattern: '^\\+[1-9]\\d{6,14}$', description: 'E.164', example: '+918000000001' },
+      voipNumber: {
+        type: 'string',
+        pattern: '^\\+[1-9]\\d{6,14}$',
+        description: 'E.164',
+        example: '+918000000001',
+      },
       provider: { type: 'string', example: 'exotel' },
       status: { type: 'string', example: 'ACTIVE' },
     },
@@ -28,7 +33,11 @@ export const OPENAPI_SCHEMAS: Schemas = {
         additionalProperties: false,
         properties: {
           count: { type: 'integer', minimum: 0 },
-          fetchedAt: { type: 'string', format: 'date-time', description: 'When Superfone produced this list.' },
+          fetchedAt: {
+            type: 'string',
+            format: 'date-time',
+            description: 'When Superfone produced this list.',
+          },
         },
       },
     },
@@ -38,7 +47,11 @@ export const OPENAPI_SCHEMAS: Schemas = {
     description: 'RFC 9457 problem details; every error answer has this shape.',
     required: ['type', 'title', 'status', 'detail', 'instance', 'code', 'requestId'],
     properties: {
-      type: { type: 'string', format: 'uri', example: 'urn:superfone-bff:problem:upstream-timeout' },
+      type: {
+        type: 'string',
+        format: 'uri',
+        example: 'urn:superfone-bff:problem:upstream-timeout',
+      },
       title: { type: 'string' },
       status: { type: 'integer' },
       detail: { type: 'string' },

@@ -55,9 +55,13 @@ export function setupOpenApi(app: NestFastifyApplication): void {
   };
   const assets = swaggerUiAssetsPath();
 
-  fastify.get(`/${DOCS_PATH}-json`, async (_request, reply) => reply.type('application/json; charset=utf-8').send(await json()));
+  fastify.get(`/${DOCS_PATH}-json`, async (_request, reply) =>
+    reply.type('application/json; charset=utf-8').send(await json()),
+  );
   fastify.get(`/${DOCS_PATH}`, (_request, reply) => reply.redirect(`${DOCS_PATH}/`, 301));
-  fastify.get(`/${DOCS_PATH}/swagger-initializer.js`, (_request, reply) => reply.type('text/javascript; charset=utf-8').send(INITIALIZER));
+  fastify.get(`/${DOCS_PATH}/swagger-initializer.js`, (_request, reply) =>
+    reply.type('text/javascript; charset=utf-8').send(INITIALIZER),
+  );
   fastify.get(`/${DOCS_PATH}/*`, async (request, reply) => {
     const file = (request.params as { '*': string })['*'] || 'index.html';
     if (!UI_FILES.has(file)) return reply.callNotFound();
@@ -76,11 +80,25 @@ async function buildDocument(app: NestFastifyApplication): Promise<OpenAPIObject
         'Every error is application/problem+json (RFC 9457).',
     )
     .setVersion('1')
-    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'Client key: Authorization: Bearer <key>' }, 'bearer')
-    .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'Client key: X-API-Key: <key>' }, 'apiKey')
+    .addBearerAuth(
+      { type: 'http', scheme: 'bearer', description: 'Client key: Authorization: Bearer <key>' },
+      'bearer',
+    )
+    .addApiKey(
+      {
+        type: 'apiKey',
+        in: 'header',
+        name: 'X-API-Key',
+        description: 'Client key: X-API-Key: <key>',
+      },
+      'apiKey',
+    )
     .build();
   const document = SwaggerModule.createDocument(app, config);
-  document.components = { ...document.components, schemas: { ...document.components?.schemas, ...OPENAPI_SCHEMAS } };
+  document.components = {
+    ...document.components,
+    schemas: { ...document.components?.schemas, ...OPENAPI_SCHEMAS },
+  };
   return document;
 }
 

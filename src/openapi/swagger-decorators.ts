@@ -10,16 +10,23 @@ import type { ApiOperationOptions, ApiResponseOptions } from '@nestjs/swagger';
  */
 export type Swagger = typeof NestSwagger;
 
-type AnyDecorator = (target: object, key?: string | symbol, descriptor?: PropertyDescriptor) => unknown;
+type AnyDecorator = (
+  target: object,
+  key?: string | symbol,
+  descriptor?: PropertyDescriptor,
+) => unknown;
 
 const recorded: ((swagger: Swagger) => void)[] = [];
 let loaded: Swagger | undefined;
 let loading: Promise<Swagger> | undefined;
 
 /** A decorator that applies `make(swagger)`'s decorator once @nestjs/swagger is loaded. */
-export function deferred(make: (swagger: Swagger) => ClassDecorator | MethodDecorator): ClassDecorator & MethodDecorator {
+export function deferred(
+  make: (swagger: Swagger) => ClassDecorator | MethodDecorator,
+): ClassDecorator & MethodDecorator {
   return ((target: object, key?: string | symbol, descriptor?: PropertyDescriptor) => {
-    const apply = (swagger: Swagger): void => void (make(swagger) as AnyDecorator)(target, key, descriptor);
+    const apply = (swagger: Swagger): void =>
+      void (make(swagger) as AnyDecorator)(target, key, descriptor);
     if (loaded) apply(loaded);
     else recorded.push(apply);
   }) as ClassDecorator & MethodDecorator;
@@ -36,6 +43,7 @@ export function loadSwagger(): Promise<Swagger> {
 }
 
 export const ApiTags = (...tags: string[]) => deferred((s) => s.ApiTags(...tags));
-export const ApiOperation = (options: ApiOperationOptions) => deferred((s) => s.ApiOperation(options));
+export const ApiOperation = (options: ApiOperationOptions) =>
+  deferred((s) => s.ApiOperation(options));
 export const ApiResponse = (options: ApiResponseOptions) => deferred((s) => s.ApiResponse(options));
 export const ApiExcludeController = () => deferred((s) => s.ApiExcludeController());

@@ -38,23 +38,29 @@ export class ClientThrottlerGuard extends ThrottlerGuard {
     if (!client) return true;
     const limit = client.rateLimitPerMinute ?? this.config.rateLimitPerMinute;
     const counted = this.counter.count(client.id, RATE_LIMIT_WINDOW_MS, limit);
-    const { totalHits, timeToExpire, isBlocked } = counted instanceof Promise ? await counted : counted;
+    const { totalHits, timeToExpire, isBlocked } =
+      counted instanceof Promise ? await counted : counted;
     void http
       .getResponse<FastifyReply>()
       .header('ratelimit-policy', this.policyFor(limit))
       .header('ratelimit', `"${POLICY}";r=${Math.max(limit - totalHits, 0)};t=${timeToExpire}`);
     if (isBlocked) {
       this.metrics.rateLimited.inc({ client: client.id });
-      throw new AppError('RATE_LIMITED', `This client may make ${limit} requests per ${WINDOW_SECONDS} s; retry in ${timeToExpire} s.`, {
-        'retry-after': String(timeToExpire),
-      });
+      throw new AppError(
+        'RATE_LIMITED',
+        `This client may make ${limit} requests per ${WINDOW_SECONDS} s; retry in ${timeToExpire} s.`,
+        {
+          'retry-after': String(timeToExpire),
+        },
+      );
     }
     return true;
   }
 
   private policyFor(limit: number): string {
     let policy = this.policies.get(limit);
-    if (policy === undefined) this.policies.set(limit, (policy = `"${POLICY}";q=${limit};w=${WINDOW_SECONDS}`));
+    if (policy === undefined)
+      this.policies.set(limit, (policy = `"${POLICY}";q=${limit};w=${WINDOW_SECONDS}`));
     return policy;
   }
 }

@@ -5,7 +5,11 @@ import { AppConfig } from '../config/app-config';
 import { RATE_LIMIT_WINDOW_MS } from './rate-limit.constants';
 import { RedisThrottlerStorage } from './redis-throttler.storage';
 
-@Module({ imports: [RedisModule], providers: [RedisThrottlerStorage], exports: [RedisThrottlerStorage] })
+@Module({
+  imports: [RedisModule],
+  providers: [RedisThrottlerStorage],
+  exports: [RedisThrottlerStorage],
+})
 class RateLimitStorageModule {}
 
 /**

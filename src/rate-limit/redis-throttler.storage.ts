@@ -41,7 +41,9 @@ interface Window {
   flushScheduled: boolean;
 }
 
-type WithAddHits = { superfoneBffAddHits(key: string, ttlMs: number, hits: number): Promise<[number, number]> };
+type WithAddHits = {
+  superfoneBffAddHits(key: string, ttlMs: number, hits: number): Promise<[number, number]>;
+};
 
 /**
  * Rate-limit counters shared through Redis, so a client's limit holds across replicas (fixed
@@ -67,7 +69,10 @@ export class RedisThrottlerStorage implements ThrottlerStorage {
     private readonly config: AppConfig,
     logger: AppLogger,
   ) {
-    this.fallbackWarning = new RepeatedWarning(logger.child(RedisThrottlerStorage.name), 'rate limits falling back to per-process counting: Redis failed');
+    this.fallbackWarning = new RepeatedWarning(
+      logger.child(RedisThrottlerStorage.name),
+      'rate limits falling back to per-process counting: Redis failed',
+    );
     redis.client?.defineCommand('superfoneBffAddHits', { numberOfKeys: 1, lua: ADD_HITS_SCRIPT });
   }
 
@@ -80,11 +85,22 @@ export class RedisThrottlerStorage implements ThrottlerStorage {
    * increment() without the promise when the answer is already known (far from the limit, or
    * Redis unusable): ClientThrottlerGuard calls this, and awaits only the exact-zone answers.
    */
-  count(key: string, ttl: number, limit: number): ThrottlerStorageRecord | Promise<ThrottlerStorageRecord> {
+  count(
+    key: string,
+    ttl: number,
+    limit: number,
+  ): ThrottlerStorageRecord | Promise<ThrottlerStorageRecord> {
     const now = Date.now();
     let window = this.windows.get(key);
     if (!window || now >= window.expiresAt) {
-      window = { expiresAt: now + ttl, synced: 0, inFlight: 0, unconfirmed: 0, pending: 0, flushScheduled: false };
+      window = {
+        expiresAt: now + ttl,
+        synced: 0,
+        inFlight: 0,
+        unconfirmed: 0,
+        pending: 0,
+        flushScheduled: false,
+      };
       this.windows.set(key, window);
     }
     const estimate = window.synced + window.inFlight + window.unconfirmed + window.pending + 1;
@@ -98,7 +114,9 @@ export class RedisThrottlerStorage implements ThrottlerStorage {
     }
     const current = window;
     return this.flush(key, current, ttl).then((total) =>
-      total === undefined ? record(estimate, limit, current.expiresAt - now) : record(total, limit, current.expiresAt - Date.now()),
+      total === undefined
+        ? record(estimate, limit, current.expiresAt - now)
+        : record(total, limit, current.expiresAt - Date.now()),
     );
   }
 
@@ -124,7 +142,12 @@ export class RedisThrottlerStorage implements ThrottlerStorage {
     try {
       const [total, remainingMs] = await this.redis.run(
         'rate_limit',
-        (client) => (client as unknown as WithAddHits).superfoneBffAddHits(`${this.config.redis.keyPrefix}rate:${key}`, ttl, hits),
+        (client) =>
+          (client as unknown as WithAddHits).superfoneBffAddHits(
+            `${this.config.redis.keyPrefix}rate:${key}`,
+            ttl,
+            hits,
+          ),
         { retryOnTimeout: false },
       );
       window.inFlight -= hits;
@@ -156,5 +179,10 @@ export class RedisThrottlerStorage implements ThrottlerStorage {
 function record(totalHits: number, limit: number, remainingMs: number): ThrottlerStorageRecord {
   const seconds = Math.max(Math.ceil(remainingMs / 1000), 1);
   const isBlocked = totalHits > limit;
-  return { totalHits, timeToExpire: seconds, isBlocked, timeToBlockExpire: isBlocked ? seconds : 0 };
+  return {
+    totalHits,
+    timeToExpire: seconds,
+    isBlocked,
+    timeToBlockExpire: isBlocked ? seconds : 0,
+  };
 }

@@ -9,8 +9,20 @@ describe('createRedisClient', () => {
     for (const client of clients.splice(0)) client.disconnect();
   });
 
-  function settings(topology: RedisTopology, extra: Partial<RedisSettings> = {}): RedisSettings & { topology: RedisTopology } {
-    return { topology, username: undefined, password: undefined, tls: false, tlsCa: undefined, keyPrefix: 'p:', commandTimeoutMs: 75, ...extra };
+  function settings(
+    topology: RedisTopology,
+    extra: Partial<RedisSettings> = {},
+  ): RedisSettings & { topology: RedisTopology } {
+    return {
+      topology,
+      username: undefined,
+      password: undefined,
+      tls: false,
+      tlsCa: undefined,
+      keyPrefix: 'p:',
+      commandTimeoutMs: 75,
+      ...extra,
+    };
   }
   function build<T extends Redis | Cluster>(s: RedisSettings & { topology: RedisTopology }): T {
     const client = createRedisClient(s) as T;
@@ -59,7 +71,10 @@ describe('createRedisClient', () => {
 
   it('REDIS_URL with an ACL user, a password and TLS with our own CA', () => {
     const client = build<Redis>(
-      settings({ kind: 'url', url: 'rediss://cache.internal:6380' }, { username: 'bff', password: 'pw', tls: true, tlsCa: 'PEM' }),
+      settings(
+        { kind: 'url', url: 'rediss://cache.internal:6380' },
+        { username: 'bff', password: 'pw', tls: true, tlsCa: 'PEM' },
+      ),
     );
 
     expect(client.options).toMatchObject({ username: 'bff', password: 'pw', tls: { ca: 'PEM' } });
@@ -133,16 +148,26 @@ describe('createRedisClient', () => {
 
 describe('reconnectOnReadonly', () => {
   it('reconnects (and fails the command) only on a READONLY reply', () => {
-    expect(reconnectOnReadonly(new Error("READONLY You can't write against a read only replica."))).toBe(1);
+    expect(
+      reconnectOnReadonly(new Error("READONLY You can't write against a read only replica.")),
+    ).toBe(1);
     expect(reconnectOnReadonly(new Error('ERR READONLY is not at the start'))).toBe(false);
-    expect(reconnectOnReadonly(new Error('WRONGTYPE Operation against a key holding the wrong kind of value'))).toBe(false);
+    expect(
+      reconnectOnReadonly(
+        new Error('WRONGTYPE Operation against a key holding the wrong kind of value'),
+      ),
+    ).toBe(false);
   });
 });
 
 describe('describeTopology', () => {
   it('names hosts and ports, never a password', () => {
-    expect(describeTopology({ kind: 'url', url: 'redis://:secret@cache.internal:6380/0' })).toBe('cache.internal:6380');
-    expect(describeTopology({ kind: 'url', url: 'redis://cache.internal' })).toBe('cache.internal:6379');
+    expect(describeTopology({ kind: 'url', url: 'redis://:secret@cache.internal:6380/0' })).toBe(
+      'cache.internal:6380',
+    );
+    expect(describeTopology({ kind: 'url', url: 'redis://cache.internal' })).toBe(
+      'cache.internal:6379',
+    );
     expect(
       describeTopology({
         kind: 'sentinel',

@@ -24,7 +24,9 @@ const retryStrategy = (attempt: number): number => Math.min(attempt * 200, 2000)
  * no offline queue (a command while disconnected fails at once), a per-command deadline, no
  * per-request retries (RedisGate decides those), reconnection in the background.
  */
-export function createRedisClient(settings: RedisSettings & { topology: RedisTopology }): RedisClient {
+export function createRedisClient(
+  settings: RedisSettings & { topology: RedisTopology },
+): RedisClient {
   const tls: ConnectionOptions | undefined = settings.tls ? { ca: settings.tlsCa } : undefined;
   const common: RedisOptions = {
     lazyConnect: true,
@@ -82,7 +84,8 @@ export function createRedisClient(settings: RedisSettings & { topology: RedisTop
 
 /** Where Redis is, safe to log: hosts and ports only, never a password. */
 export function describeTopology(topology: RedisTopology): string {
-  const list = (nodes: readonly { host: string; port: number }[]) => nodes.map((n) => `${n.host}:${n.port}`).join(',');
+  const list = (nodes: readonly { host: string; port: number }[]) =>
+    nodes.map((n) => `${n.host}:${n.port}`).join(',');
   switch (topology.kind) {
     case 'url': {
       const url = new URL(topology.url);

@@ -1,10 +1,20 @@
-import { PAUSE_AFTER_TIMEOUTS_MS, RedisGate, RedisTimeoutError, RedisUnavailableError } from './redis-gate';
+import {
+  PAUSE_AFTER_TIMEOUTS_MS,
+  RedisGate,
+  RedisTimeoutError,
+  RedisUnavailableError,
+} from './redis-gate';
 
 const TIMEOUT_MS = 50;
 
 /** A command that answers after `ms` (never, when undefined), counting its calls. */
 function command(ms: number | undefined, reply: unknown = 'OK') {
-  const fn = jest.fn(() => new Promise((resolve) => (ms === undefined ? undefined : setTimeout(() => resolve(reply), ms))));
+  const fn = jest.fn(
+    () =>
+      new Promise((resolve) =>
+        ms === undefined ? undefined : setTimeout(() => resolve(reply), ms),
+      ),
+  );
   return fn;
 }
 
@@ -12,7 +22,10 @@ describe(RedisGate.name, () => {
   beforeEach(() => jest.useFakeTimers({ now: 0 }));
   afterEach(() => jest.useRealTimers());
 
-  async function settle<T>(promise: Promise<T>, advanceMs: number): Promise<{ value?: T; error?: unknown; at: number }> {
+  async function settle<T>(
+    promise: Promise<T>,
+    advanceMs: number,
+  ): Promise<{ value?: T; error?: unknown; at: number }> {
     const out: { value?: T; error?: unknown; at: number } = { at: -1 };
     promise.then(
       (value) => Object.assign(out, { value, at: Date.now() }),
@@ -32,7 +45,10 @@ describe(RedisGate.name, () => {
 
   it('retries a timeout once, after a short pause, so a caller waits about twice the deadline', async () => {
     const gate = new RedisGate(TIMEOUT_MS);
-    const cmd = jest.fn().mockImplementationOnce(command(undefined)).mockImplementationOnce(command(5));
+    const cmd = jest
+      .fn()
+      .mockImplementationOnce(command(undefined))
+      .mockImplementationOnce(command(5));
 
     const result = await settle(gate.run(cmd), 200);
 
@@ -43,7 +59,9 @@ describe(RedisGate.name, () => {
 
   it('does not retry an error Redis answered with, nor pause', async () => {
     const gate = new RedisGate(TIMEOUT_MS);
-    const cmd = jest.fn(() => Promise.reject(new Error('READONLY You can\'t write against a read only replica.')));
+    const cmd = jest.fn(() =>
+      Promise.reject(new Error("READONLY You can't write against a read only replica.")),
+    );
 
     const result = await settle(gate.run(cmd), 10);
 
@@ -133,7 +151,7 @@ describe(RedisGate.name, () => {
     expect(gate.paused).toBe(false);
   });
 
-  it('does not retry a timed-out command once another command\'s retry has paused Redis meanwhile', async () => {
+  it("does not retry a timed-out command once another command's retry has paused Redis meanwhile", async () => {
     const gate = new RedisGate(TIMEOUT_MS);
     const earlier = settle(gate.run(command(undefined)), 0);
     // Sent just before the earlier command's retry times out; its own retry would fall into the pause.
@@ -152,7 +170,12 @@ describe(RedisGate.name, () => {
     const first = await settle(gate.run(command(undefined)), 200);
     jest.setSystemTime(first.at + PAUSE_AFTER_TIMEOUTS_MS);
 
-    const probe = await settle(gate.run(() => Promise.reject(new Error('READONLY You can\'t write against a read only replica.'))), 0);
+    const probe = await settle(
+      gate.run(() =>
+        Promise.reject(new Error("READONLY You can't write against a read only replica.")),
+      ),
+      0,
+    );
     const a = command(5);
     const b = command(5);
     const both = settle(Promise.all([gate.run(a), gate.run(b)]), 10);

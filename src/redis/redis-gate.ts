@@ -18,7 +18,10 @@ export class RedisTimeoutError extends Error {
 export const PAUSE_AFTER_TIMEOUTS_MS = 1000;
 
 export function isTimeout(error: unknown): boolean {
-  return error instanceof RedisTimeoutError || (error instanceof Error && error.message === 'Command timed out');
+  return (
+    error instanceof RedisTimeoutError ||
+    (error instanceof Error && error.message === 'Command timed out')
+  );
 }
 
 /**
@@ -58,7 +61,9 @@ export class RedisGate {
     try {
       const result = await this.attempt(command).catch(async (error: unknown) => {
         if (!isTimeout(error) || probe || !retryOnTimeout) throw error;
-        await new Promise((resolve) => setTimeout(resolve, Math.max(1, Math.round(this.timeoutMs / 5))));
+        await new Promise((resolve) =>
+          setTimeout(resolve, Math.max(1, Math.round(this.timeoutMs / 5))),
+        );
         if (this.pausedUntil > Date.now()) throw error;
         return this.attempt(command).catch((retryError: unknown) => {
           retryTimedOut = isTimeout(retryError);
@@ -70,7 +75,8 @@ export class RedisGate {
     } catch (error) {
       // Redis looks hung only when a retry or a probe timed out too: one late reply (a busy event
       // loop, a command that is not retried) must not stop every other command for a second.
-      if (retryTimedOut || (probe && isTimeout(error))) this.pausedUntil = Date.now() + PAUSE_AFTER_TIMEOUTS_MS;
+      if (retryTimedOut || (probe && isTimeout(error)))
+        this.pausedUntil = Date.now() + PAUSE_AFTER_TIMEOUTS_MS;
       else if (probe) this.pausedUntil = 0;
       throw error;
     } finally {

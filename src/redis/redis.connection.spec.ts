@@ -14,7 +14,9 @@ const TIMEOUT_MS = 50;
 function config(env: Record<string, string> = { REDIS_URL: 'redis://cache.internal:6380' }) {
   return loadConfig({
     SUPERFONE_API_KEY: 'server-key',
-    CLIENT_KEYS: JSON.stringify([{ id: 'a', keySha256: sha256('k').toString('hex'), scopes: ['numbers:read'] }]),
+    CLIENT_KEYS: JSON.stringify([
+      { id: 'a', keySha256: sha256('k').toString('hex'), scopes: ['numbers:read'] },
+    ]),
     REDIS_COMMAND_TIMEOUT_MS: String(TIMEOUT_MS),
     REDIS_KEY_PREFIX: 'p:',
     LOG_LEVEL: 'info',
@@ -50,13 +52,18 @@ describe(RedisConnection.name, () => {
     return new RedisConnection(client as unknown as RedisClient | undefined, c, metrics, logger);
   }
   async function errorsBy(operation: string): Promise<number> {
-    return (await metrics.redisErrors.get()).values.find((v) => v.labels.operation === operation)?.value ?? 0;
+    return (
+      (await metrics.redisErrors.get()).values.find((v) => v.labels.operation === operation)
+        ?.value ?? 0
+    );
   }
 
   it('without a client, refuses commands without counting them as Redis failures', async () => {
     const redis = connection(undefined, config({}));
 
-    await expect(redis.run('cache_read', async () => 'never')).rejects.toBeInstanceOf(RedisUnavailableError);
+    await expect(redis.run('cache_read', async () => 'never')).rejects.toBeInstanceOf(
+      RedisUnavailableError,
+    );
 
     expect((await metrics.redisErrors.get()).values.every((v) => v.value === 0)).toBe(true);
     expect(redis.isReady).toBe(false);
@@ -65,7 +72,10 @@ describe(RedisConnection.name, () => {
 
   it('counts failed commands by operation', async () => {
     const redis = connection(new FakeClient());
-    const refused = () => Promise.reject(new Error('WRONGTYPE Operation against a key holding the wrong kind of value'));
+    const refused = () =>
+      Promise.reject(
+        new Error('WRONGTYPE Operation against a key holding the wrong kind of value'),
+      );
 
     await expect(redis.run('lock', refused)).rejects.toThrow('WRONGTYPE');
     await expect(redis.run('lock', refused)).rejects.toThrow('WRONGTYPE');
@@ -85,7 +95,9 @@ describe(RedisConnection.name, () => {
     expect(redis.isUsable).toBe(false);
 
     client.status = 'ready';
-    const hung = redis.run('cache_read', () => new Promise(() => undefined)).catch((error: unknown) => error);
+    const hung = redis
+      .run('cache_read', () => new Promise(() => undefined))
+      .catch((error: unknown) => error);
     await jest.advanceTimersByTimeAsync(2 * TIMEOUT_MS + TIMEOUT_MS / 5);
     expect(await hung).toBeInstanceOf(Error);
     expect(redis.isReady).toBe(true);
@@ -97,7 +109,11 @@ describe(RedisConnection.name, () => {
   it('a command that works again after failures closes the episode with an info line', async () => {
     const redis = connection(new FakeClient());
 
-    await expect(redis.run('cache_read', () => Promise.reject(new Error('LOADING Redis is loading the dataset in memory')))).rejects.toThrow();
+    await expect(
+      redis.run('cache_read', () =>
+        Promise.reject(new Error('LOADING Redis is loading the dataset in memory')),
+      ),
+    ).rejects.toThrow();
     await redis.run('cache_read', async () => 'OK');
     await jest.advanceTimersByTimeAsync(SUMMARY_INTERVAL_MS);
 
@@ -117,8 +133,18 @@ describe(RedisConnection.name, () => {
     await jest.advanceTimersByTimeAsync(SUMMARY_INTERVAL_MS);
 
     expect(logs).toEqual([
-      expect.objectContaining({ level: 40, msg: 'redis connection error', redisHost: 'cache.internal:6380', err: 'connect ECONNREFUSED 127.0.0.1:6380' }),
-      expect.objectContaining({ level: 30, msg: 'redis connection ready', redisHost: 'cache.internal:6380', repeated: 2 }),
+      expect.objectContaining({
+        level: 40,
+        msg: 'redis connection error',
+        redisHost: 'cache.internal:6380',
+        err: 'connect ECONNREFUSED 127.0.0.1:6380',
+      }),
+      expect.objectContaining({
+        level: 30,
+        msg: 'redis connection ready',
+        redisHost: 'cache.internal:6380',
+        repeated: 2,
+      }),
     ]);
   });
 
@@ -126,7 +152,12 @@ describe(RedisConnection.name, () => {
     it('without Redis, says so once and tries nothing', async () => {
       await connection(undefined, config({})).onModuleInit();
 
-      expect(logs).toEqual([expect.objectContaining({ level: 30, msg: expect.stringContaining('no Redis is configured') })]);
+      expect(logs).toEqual([
+        expect.objectContaining({
+          level: 30,
+          msg: expect.stringContaining('no Redis is configured'),
+        }),
+      ]);
     });
 
     it('proves Redis with a write and a read of a probe key under the prefix, then removes it', async () => {
@@ -135,10 +166,17 @@ describe(RedisConnection.name, () => {
       await connection(client).onModuleInit();
 
       expect(client.connect).toHaveBeenCalledTimes(1);
-      expect(client.set).toHaveBeenCalledWith(expect.stringMatching(/^p:boot-probe:/), 'ok', 'PX', 10000);
+      expect(client.set).toHaveBeenCalledWith(
+        expect.stringMatching(/^p:boot-probe:/),
+        'ok',
+        'PX',
+        10000,
+      );
       expect(client.get).toHaveBeenCalledWith(client.set.mock.calls[0][0]);
       expect(client.stored.size).toBe(0);
-      expect(logs).toEqual([expect.objectContaining({ level: 30, redisHost: 'cache.internal:6380' })]);
+      expect(logs).toEqual([
+        expect.objectContaining({ level: 30, redisHost: 'cache.internal:6380' }),
+      ]);
       // The boot deadline's timer is cleared, not left to hold the event loop.
       expect(jest.getTimerCount()).toBe(0);
     });
@@ -146,10 +184,15 @@ describe(RedisConnection.name, () => {
     it('a cluster client connects to every master at boot (not on the first request)', async () => {
       const client = new Cluster([{ host: 'n1', port: 7000 }], { lazyConnect: true });
       const fake = new FakeClient();
-      const masters = [{ ping: jest.fn(async () => 'PONG') }, { ping: jest.fn(async () => 'PONG') }];
+      const masters = [
+        { ping: jest.fn(async () => 'PONG') },
+        { ping: jest.fn(async () => 'PONG') },
+      ];
       Object.assign(client, { connect: fake.connect, set: fake.set, get: fake.get, del: fake.del });
       const nodes = jest.spyOn(client, 'nodes').mockReturnValue(masters as never);
-      const logger = new AppLogger(config(), { write: (line: string) => logs.push(JSON.parse(line)) });
+      const logger = new AppLogger(config(), {
+        write: (line: string) => logs.push(JSON.parse(line)),
+      });
 
       await new RedisConnection(client, config(), metrics, logger).onModuleInit();
 
@@ -165,7 +208,13 @@ describe(RedisConnection.name, () => {
 
       await connection(client).onModuleInit();
 
-      expect(logs).toEqual([expect.objectContaining({ level: 50, redisHost: 'cache.internal:6380', msg: expect.stringContaining('REDIS_URL is set') })]);
+      expect(logs).toEqual([
+        expect.objectContaining({
+          level: 50,
+          redisHost: 'cache.internal:6380',
+          msg: expect.stringContaining('REDIS_URL is set'),
+        }),
+      ]);
     });
 
     it('a Redis that never connects fails the probe after the boot deadline, not never', async () => {
@@ -176,7 +225,9 @@ describe(RedisConnection.name, () => {
       await jest.advanceTimersByTimeAsync(2000);
       await boot;
 
-      expect(logs).toEqual([expect.objectContaining({ level: 50, err: 'timed out after 2000 ms' })]);
+      expect(logs).toEqual([
+        expect.objectContaining({ level: 50, err: 'timed out after 2000 ms' }),
+      ]);
       expect(client.set).not.toHaveBeenCalled();
     });
   });

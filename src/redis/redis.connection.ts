@@ -45,13 +45,19 @@ export class RedisConnection implements OnModuleInit, OnApplicationShutdown {
     this.host = settings.topology ? describeTopology(settings.topology) : undefined;
     this.connectionWarning = new RepeatedWarning(this.logger, 'redis connection error');
     this.commandWarning = new RepeatedWarning(this.logger, 'redis command failed');
-    this.client?.on('error', (error: Error) => this.connectionWarning.warn({ redisHost: this.host, err: error.message }));
-    this.client?.on('ready', () => this.connectionWarning.recovered('redis connection ready', { redisHost: this.host }));
+    this.client?.on('error', (error: Error) =>
+      this.connectionWarning.warn({ redisHost: this.host, err: error.message }),
+    );
+    this.client?.on('ready', () =>
+      this.connectionWarning.recovered('redis connection ready', { redisHost: this.host }),
+    );
   }
 
   /** The setting that configured Redis, for messages an operator acts on. */
   private get setting(): string {
-    return { url: 'REDIS_URL', sentinel: 'REDIS_SENTINELS', cluster: 'REDIS_CLUSTER_NODES' }[this.config.redis.topology?.kind ?? 'url'];
+    return { url: 'REDIS_URL', sentinel: 'REDIS_SENTINELS', cluster: 'REDIS_CLUSTER_NODES' }[
+      this.config.redis.topology?.kind ?? 'url'
+    ];
   }
 
   get isReady(): boolean {
@@ -68,12 +74,17 @@ export class RedisConnection implements OnModuleInit, OnApplicationShutdown {
    * REDIS_COMMAND_TIMEOUT_MS at most), no command sent while Redis is paused after timeouts.
    * Failures are counted by operation and logged once per episode with a count.
    */
-  async run<T>(operation: RedisOperation, command: (client: RedisClient) => Promise<T>, options: { retryOnTimeout?: boolean } = {}): Promise<T> {
+  async run<T>(
+    operation: RedisOperation,
+    command: (client: RedisClient) => Promise<T>,
+    options: { retryOnTimeout?: boolean } = {},
+  ): Promise<T> {
     const client = this.client;
     if (!client) throw new RedisUnavailableError('not configured');
     try {
       const result = await this.gate.run(() => command(client), options.retryOnTimeout ?? true);
-      if (this.commandWarning.active) this.commandWarning.recovered('redis commands work again', { redisHost: this.host });
+      if (this.commandWarning.active)
+        this.commandWarning.recovered('redis commands work again', { redisHost: this.host });
       return result;
     } catch (error) {
       this.metrics.redisErrors.inc({ operation });
@@ -85,7 +96,9 @@ export class RedisConnection implements OnModuleInit, OnApplicationShutdown {
   /** Proves a configured Redis with a real write and read; a failure is logged loudly, not fatal. */
   async onModuleInit(): Promise<void> {
     if (!this.client) {
-      this.logger.info('no Redis is configured (REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES): the in-process cache alone serves');
+      this.logger.info(
+        'no Redis is configured (REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES): the in-process cache alone serves',
+      );
       return;
     }
     try {
@@ -97,7 +110,8 @@ export class RedisConnection implements OnModuleInit, OnApplicationShutdown {
       if (read !== 'ok') throw new Error('read back a different value');
       // A cluster client connects to each node on its first command; a cold burst would spend its
       // Redis deadline on those connections. Connect to every master now.
-      if (this.client instanceof Cluster) await Promise.all(this.client.nodes('master').map((node) => node.ping()));
+      if (this.client instanceof Cluster)
+        await Promise.all(this.client.nodes('master').map((node) => node.ping()));
       this.logger.info({ redisHost: this.host }, 'redis proven with a write and a read');
     } catch (error) {
       this.logger.error(

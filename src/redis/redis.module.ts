@@ -9,7 +9,8 @@ import { REDIS_CLIENT, RedisConnection } from './redis.connection';
     {
       provide: REDIS_CLIENT,
       inject: [AppConfig],
-      useFactory: ({ redis }: AppConfig) => (redis.topology ? createRedisClient({ ...redis, topology: redis.topology }) : undefined),
+      useFactory: ({ redis }: AppConfig) =>
+        redis.topology ? createRedisClient({ ...redis, topology: redis.topology }) : undefined,
     },
     RedisConnection,
   ],

@@ -12,7 +12,11 @@ const IDLE_REAP_INTERVAL_MS = 50;
  * then the server stops accepting, in-flight requests finish, Redis closes, and the process exits
  * 0, or 1 if that took longer than SHUTDOWN_TIMEOUT_MS. A second signal exits at once.
  */
-export function installGracefulShutdown(app: NestFastifyApplication, config: AppConfig, logger: Logger): void {
+export function installGracefulShutdown(
+  app: NestFastifyApplication,
+  config: AppConfig,
+  logger: Logger,
+): void {
   let draining = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (draining) {
@@ -36,7 +40,10 @@ export function installGracefulShutdown(app: NestFastifyApplication, config: App
     const outcome = await Promise.race([app.close().then(() => 'closed' as const), deadline]);
     clearInterval(reaper);
     if (outcome === 'timeout') {
-      logger.error({ timeoutMs }, 'shutdown: in-flight work outlasted SHUTDOWN_TIMEOUT_MS; exiting anyway');
+      logger.error(
+        { timeoutMs },
+        'shutdown: in-flight work outlasted SHUTDOWN_TIMEOUT_MS; exiting anyway',
+      );
       exitAfterFlush(logger, 1);
       return;
     }
@@ -55,6 +62,8 @@ function exitAfterFlush(logger: Logger, code: number): void {
 
 /** A stray rejection or exception is logged, never allowed to end a serving process. */
 export function installCrashGuards(logger: Logger): void {
-  process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled promise rejection'));
+  process.on('unhandledRejection', (reason) =>
+    logger.error({ err: reason }, 'unhandled promise rejection'),
+  );
   process.on('uncaughtException', (error) => logger.error({ err: error }, 'uncaught exception'));
 }

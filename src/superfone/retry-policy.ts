@@ -18,8 +18,13 @@ export function isRetryable(error: UpstreamError): boolean {
  * How long to wait before retry number `retry` (1-based): exponential backoff with full jitter
  * (AWS Architecture Blog, "Exponential Backoff And Jitter"), or Superfone's Retry-After when given.
  */
-export function retryDelayMs(retry: number, error: UpstreamError, random: () => number = Math.random): number {
-  if (error instanceof UpstreamErrorResponse && error.retryAfterMs !== undefined) return error.retryAfterMs;
+export function retryDelayMs(
+  retry: number,
+  error: UpstreamError,
+  random: () => number = Math.random,
+): number {
+  if (error instanceof UpstreamErrorResponse && error.retryAfterMs !== undefined)
+    return error.retryAfterMs;
   return Math.floor(random() * Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** retry));
 }
 

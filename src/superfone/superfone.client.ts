@@ -53,7 +53,10 @@ export class SuperfoneClient {
     try {
       const numbers = await this.breaker.run(() => this.fetchWithRetries(attempts, headers));
       this.metrics.upstreamDuration.observe({ outcome: 'success' }, elapsed(started) / 1000);
-      this.logger.debug({ durationMs: elapsed(started), attempts: attempts.count, count: numbers.length }, 'superfone answered');
+      this.logger.debug(
+        { durationMs: elapsed(started), attempts: attempts.count, count: numbers.length },
+        'superfone answered',
+      );
       return numbers;
     } catch (error) {
       const failure = error as UpstreamError;
@@ -80,7 +83,10 @@ export class SuperfoneClient {
   }
 
   /** Up to MAX_RETRIES retries of retryable failures, all inside one SUPERFONE_TIMEOUT_MS deadline. */
-  private async fetchWithRetries(attempts: { count: number }, headers: Record<string, string>): Promise<AvailableNumber[]> {
+  private async fetchWithRetries(
+    attempts: { count: number },
+    headers: Record<string, string>,
+  ): Promise<AvailableNumber[]> {
     const deadline = AbortSignal.timeout(this.config.superfone.timeoutMs);
     const endsAt = Date.now() + this.config.superfone.timeoutMs;
     for (let retry = 0; ; retry++) {
@@ -101,12 +107,21 @@ export class SuperfoneClient {
     }
   }
 
-  private async attempt(deadline: AbortSignal, headers: Record<string, string>): Promise<AvailableNumber[]> {
-    const response = await firstValueFrom(this.http.get<string>(AVAILABLE_NUMBERS_PATH, { signal: deadline, headers }));
-    if (response.status === 401 || response.status === 403) throw new UpstreamAuthFailedError(response.status);
+  private async attempt(
+    deadline: AbortSignal,
+    headers: Record<string, string>,
+  ): Promise<AvailableNumber[]> {
+    const response = await firstValueFrom(
+      this.http.get<string>(AVAILABLE_NUMBERS_PATH, { signal: deadline, headers }),
+    );
+    if (response.status === 401 || response.status === 403)
+      throw new UpstreamAuthFailedError(response.status);
     if (response.status !== 200) {
       const retryAfter = response.headers['retry-after'];
-      throw new UpstreamErrorResponse(response.status, parseRetryAfter(typeof retryAfter === 'string' ? retryAfter : undefined));
+      throw new UpstreamErrorResponse(
+        response.status,
+        parseRetryAfter(typeof retryAfter === 'string' ? retryAfter : undefined),
+      );
     }
     let body: unknown;
     try {
@@ -129,8 +144,12 @@ export class SuperfoneClient {
     }
     if (deadline.aborted) return new UpstreamTimeoutError(this.config.superfone.timeoutMs);
     if (isAxiosError(error)) {
-      if (error.code === 'ECONNABORTED' || error.code === 'ETIMEDOUT') return new UpstreamTimeoutError(this.config.superfone.timeoutMs);
-      if (error.code === 'ERR_BAD_RESPONSE' || error.code === 'ERR_FR_MAX_CONTENT_LENGTH_EXCEEDED') {
+      if (error.code === 'ECONNABORTED' || error.code === 'ETIMEDOUT')
+        return new UpstreamTimeoutError(this.config.superfone.timeoutMs);
+      if (
+        error.code === 'ERR_BAD_RESPONSE' ||
+        error.code === 'ERR_FR_MAX_CONTENT_LENGTH_EXCEEDED'
+      ) {
         return new UpstreamBadResponseError(error.code);
       }
       return new UpstreamUnavailableError(error.code ?? 'network error');
@@ -148,5 +167,9 @@ function elapsed(started: number): number {
  * axios's CommonJS bundle next to the ES module copy @nestjs/axios uses: two axios in memory.
  */
 function isAxiosError(error: unknown): error is AxiosError {
-  return typeof error === 'object' && error !== null && (error as { isAxiosError?: unknown }).isAxiosError === true;
+  return (
+    typeof error === 'object' &&
+    error !== null &&
+    (error as { isAxiosError?: unknown }).isAxiosError === true
+  );
 }

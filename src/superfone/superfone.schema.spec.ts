@@ -4,9 +4,9 @@ describe(parseAvailableNumbers.name, () => {
   const valid = { id: 1, voip_number: '+918000000001', provider: 'exotel', status: 'ACTIVE' };
 
   it('normalizes the documented envelope to camelCase and drops unknown fields', () => {
-    expect(parseAvailableNumbers({ data: [{ ...valid, extra: 'x' }], message: 'success' })).toEqual([
-      { id: 1, voipNumber: '+918000000001', provider: 'exotel', status: 'ACTIVE' },
-    ]);
+    expect(parseAvailableNumbers({ data: [{ ...valid, extra: 'x' }], message: 'success' })).toEqual(
+      [{ id: 1, voipNumber: '+918000000001', provider: 'exotel', status: 'ACTIVE' }],
+    );
     expect(parseAvailableNumbers({ data: [], message: 'success' })).toEqual([]);
   });
 

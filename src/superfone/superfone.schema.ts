@@ -29,5 +29,10 @@ const availableNumbersEnvelope = z.object({
 export function parseAvailableNumbers(body: unknown): AvailableNumber[] | undefined {
   const parsed = availableNumbersEnvelope.safeParse(body);
   if (!parsed.success) return undefined;
-  return parsed.data.data.map((n) => ({ id: n.id, voipNumber: n.voip_number, provider: n.provider, status: n.status }));
+  return parsed.data.data.map((n) => ({
+    id: n.id,
+    voipNumber: n.voip_number,
+    provider: n.provider,
+    status: n.status,
+  }));
 }

@@ -63,7 +63,10 @@ export class UpstreamBreaker implements OnApplicationShutdown {
       return (await this.breaker.fire(call)) as T;
     } catch (error) {
       if ((error as { code?: string }).code === 'EOPENBREAKER') {
-        const retryAfterMs = Math.max(this.openedAt + this.config.breaker.resetMs - Date.now(), 1000);
+        const retryAfterMs = Math.max(
+          this.openedAt + this.config.breaker.resetMs - Date.now(),
+          1000,
+        );
         throw new UpstreamUnavailableError('circuit open', Math.ceil(retryAfterMs / 1000));
       }
       throw error;

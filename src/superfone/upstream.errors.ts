@@ -3,7 +3,10 @@ import { AppError } from '../common/app.error';
 /** Superfone answered 401/403: our server key is wrong or revoked. */
 export class UpstreamAuthFailedError extends AppError {
   constructor(readonly upstreamStatus: number) {
-    super('UPSTREAM_AUTH_FAILED', 'Superfone rejected this service\'s API key. Operators: check SUPERFONE_API_KEY.');
+    super(
+      'UPSTREAM_AUTH_FAILED',
+      "Superfone rejected this service's API key. Operators: check SUPERFONE_API_KEY.",
+    );
   }
 }
 
@@ -27,8 +30,13 @@ export class UpstreamBadResponseError extends AppError {
 
 /** Superfone could not be reached (refused, reset, DNS). */
 export class UpstreamUnavailableError extends AppError {
-  constructor(readonly reason: string, retryAfterSeconds = 5) {
-    super('UPSTREAM_UNAVAILABLE', 'Superfone could not be reached.', { 'retry-after': String(retryAfterSeconds) });
+  constructor(
+    readonly reason: string,
+    retryAfterSeconds = 5,
+  ) {
+    super('UPSTREAM_UNAVAILABLE', 'Superfone could not be reached.', {
+      'retry-after': String(retryAfterSeconds),
+    });
   }
 }
 

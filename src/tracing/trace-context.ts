@@ -33,7 +33,8 @@ const ZERO_SPAN = '0'.repeat(16);
 export function traceFor(traceparent: string | string[] | undefined): TraceContext {
   const match = typeof traceparent === 'string' ? TRACEPARENT.exec(traceparent.trim()) : null;
   const spanId = randomHex(8);
-  if (match && match[1] !== ZERO_TRACE && match[2] !== ZERO_SPAN) return { traceId: match[1], spanId, flags: match[3] };
+  if (match && match[1] !== ZERO_TRACE && match[2] !== ZERO_SPAN)
+    return { traceId: match[1], spanId, flags: match[3] };
   return { traceId: randomHex(16), spanId, flags: '01' };
 }
 

@@ -36,9 +36,18 @@ interface MetricSpec {
 const TARGET_LABELS = ['job', 'instance', 'pod', 'namespace'] as const;
 
 const SERVICE_METRICS: Record<string, MetricSpec> = {
-  superfone_bff_http_request_duration_seconds: { type: 'histogram', labels: { route: null, method: null, status_code: null } },
-  superfone_bff_cache_results_total: { type: 'counter', labels: { result: ['hit', 'miss', 'stale', 'refresh', 'coalesced'] } },
-  superfone_bff_upstream_request_duration_seconds: { type: 'histogram', labels: { outcome: ['success', 'error'] } },
+  superfone_bff_http_request_duration_seconds: {
+    type: 'histogram',
+    labels: { route: null, method: null, status_code: null },
+  },
+  superfone_bff_cache_results_total: {
+    type: 'counter',
+    labels: { result: ['hit', 'miss', 'stale', 'refresh', 'coalesced'] },
+  },
+  superfone_bff_upstream_request_duration_seconds: {
+    type: 'histogram',
+    labels: { outcome: ['success', 'error'] },
+  },
   superfone_bff_upstream_failures_total: {
     type: 'counter',
     labels: {
@@ -100,13 +109,18 @@ const DEFAULT_METRICS: Record<string, MetricSpec> = {
 /** Prometheus' own per-target series. */
 const SCRAPE_METRICS: Record<string, MetricSpec> = { up: gauge() };
 
-const CONTRACT: Record<string, MetricSpec> = { ...SERVICE_METRICS, ...DEFAULT_METRICS, ...SCRAPE_METRICS };
+const CONTRACT: Record<string, MetricSpec> = {
+  ...SERVICE_METRICS,
+  ...DEFAULT_METRICS,
+  ...SCRAPE_METRICS,
+};
 
 /** The contract entry for a series name, histogram suffixes included; undefined when not in the contract. */
 function contractFor(name: string): { spec: MetricSpec; extraLabels: string[] } | undefined {
   if (CONTRACT[name]) return { spec: CONTRACT[name], extraLabels: [] };
   const m = name.match(/^(.*)_(bucket|sum|count)$/);
-  if (m && CONTRACT[m[1]]?.type === 'histogram') return { spec: CONTRACT[m[1]], extraLabels: m[2] === 'bucket' ? ['le'] : [] };
+  if (m && CONTRACT[m[1]]?.type === 'histogram')
+    return { spec: CONTRACT[m[1]], extraLabels: m[2] === 'bucket' ? ['le'] : [] };
   return undefined;
 }
 
@@ -140,7 +154,9 @@ const KEYWORDS = new Set(['and', 'or', 'unless', 'bool', 'inf', 'nan']);
 
 /** Grafana's interval variables, and any other dashboard variable, as something PromQL accepts. */
 function substituteGrafanaVariables(expr: string): string {
-  return expr.replace(/\$\{?(\w+)\}?/g, (_m, name: string) => (/^__(rate_interval|interval|range)/.test(name) ? '5m' : '.*'));
+  return expr.replace(/\$\{?(\w+)\}?/g, (_m, name: string) =>
+    /^__(rate_interval|interval|range)/.test(name) ? '5m' : '.*',
+  );
 }
 
 /** Every series selector in a PromQL expression. Throws on anything it cannot account for. */
@@ -155,17 +171,24 @@ function selectorsOf(expr: string): Selector[] {
   text = text.replace(/\[[^\]]*\]/g, ' ').replace(/\boffset\s+-?[\w.]+/g, ' ');
   // 3. Selectors with braces.
   const selectors: Selector[] = [];
-  text = text.replace(/([a-zA-Z_:][\w:]*)?\s*\{([^}]*)\}/g, (_m, metric: string | undefined, body: string) => {
-    const matchers: Matcher[] = [];
-    for (const part of body.split(',').map((p) => p.trim()).filter(Boolean)) {
-      const mm = part.match(/^([a-zA-Z_]\w*)\s*(=~|!~|!=|=)\s*\u0001(\d+)\u0001$/);
-      if (!mm) throw new Error(`cannot read label matcher "${part}" in: ${expr}`);
-      matchers.push({ name: mm[1], op: mm[2] as Matcher['op'], value: strings[Number(mm[3])] });
-    }
-    if (!metric) throw new Error(`selector without a metric name (e.g. {__name__=~...}) in: ${expr}`);
-    selectors.push({ metric, matchers });
-    return ' \u0002 ';
-  });
+  text = text.replace(
+    /([a-zA-Z_:][\w:]*)?\s*\{([^}]*)\}/g,
+    (_m, metric: string | undefined, body: string) => {
+      const matchers: Matcher[] = [];
+      for (const part of body
+        .split(',')
+        .map((p) => p.trim())
+        .filter(Boolean)) {
+        const mm = part.match(/^([a-zA-Z_]\w*)\s*(=~|!~|!=|=)\s*\u0001(\d+)\u0001$/);
+        if (!mm) throw new Error(`cannot read label matcher "${part}" in: ${expr}`);
+        matchers.push({ name: mm[1], op: mm[2] as Matcher['op'], value: strings[Number(mm[3])] });
+      }
+      if (!metric)
+        throw new Error(`selector without a metric name (e.g. {__name__=~...}) in: ${expr}`);
+      selectors.push({ metric, matchers });
+      return ' \u0002 ';
+    },
+  );
   // 4. Grouping clauses (their label lists are not metric names).
   text = text
     .replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, ' ')
@@ -200,7 +223,8 @@ function contractProblems(expr: string): string[] {
       continue;
     }
     for (const { name, op, value } of matchers) {
-      if ((TARGET_LABELS as readonly string[]).includes(name) || entry.extraLabels.includes(name)) continue;
+      if ((TARGET_LABELS as readonly string[]).includes(name) || entry.extraLabels.includes(name))
+        continue;
       if (!(name in entry.spec.labels)) {
         problems.push(`${metric} has no label ${name}`);
         continue;
@@ -208,8 +232,10 @@ function contractProblems(expr: string): string[] {
       const allowed = entry.spec.labels[name];
       if (!allowed) continue;
       // Exact values, or regexes that are plain alternatives, must be values the service emits.
-      const values = op === '=' || op === '!=' ? [value] : /^[\w|]+$/.test(value) ? value.split('|') : [];
-      for (const v of values) if (!allowed.includes(v)) problems.push(`${metric}{${name}="${v}"} is never emitted`);
+      const values =
+        op === '=' || op === '!=' ? [value] : /^[\w|]+$/.test(value) ? value.split('|') : [];
+      for (const v of values)
+        if (!allowed.includes(v)) problems.push(`${metric}{${name}="${v}"} is never emitted`);
     }
   }
   return problems;
@@ -242,7 +268,9 @@ interface Panel {
   datasource?: { type?: string; uid?: string };
   targets?: Target[];
   panels?: Panel[];
-  fieldConfig?: { defaults?: { mappings?: Array<{ type: string; options: Record<string, { text: string }> }> } };
+  fieldConfig?: {
+    defaults?: { mappings?: Array<{ type: string; options: Record<string, { text: string }> }> };
+  };
 }
 interface Variable {
   name: string;
@@ -271,11 +299,16 @@ const REQUIRED_ALERTS = [
 
 const alertsText = read(ALERTS);
 const rules = parse(alertsText) as RuleFile;
-const alerts = rules.groups.flatMap((g) => g.rules).filter((r): r is Rule & { alert: string } => Boolean(r.alert));
+const alerts = rules.groups
+  .flatMap((g) => g.rules)
+  .filter((r): r is Rule & { alert: string } => Boolean(r.alert));
 const dashboard = JSON.parse(read(DASHBOARD)) as Dashboard;
-const allPanels = (list: Panel[]): Panel[] => list.flatMap((p) => [p, ...allPanels(p.panels ?? [])]);
+const allPanels = (list: Panel[]): Panel[] =>
+  list.flatMap((p) => [p, ...allPanels(p.panels ?? [])]);
 const panels = allPanels(dashboard.panels);
-const dashboardTargets = panels.flatMap((p) => (p.targets ?? []).map((t) => ({ panel: p, target: t })));
+const dashboardTargets = panels.flatMap((p) =>
+  (p.targets ?? []).map((t) => ({ panel: p, target: t })),
+);
 
 /** The PromQL inside annotation templates (`printf \`...\` $labels.job $labels.namespace | query`), made concrete. */
 function annotationQueries(rule: Rule): string[] {
@@ -298,7 +331,8 @@ function variableSelector(variable: Variable): string | undefined {
 
 const promtoolVersion = spawnSync('promtool', ['--version'], { encoding: 'utf8' });
 const promtool = promtoolVersion.status === 0 && !promtoolVersion.error;
-const PROMTOOL_ABSENT = 'promtool is not on PATH (apt-get install prometheus): only the static checks ran';
+const PROMTOOL_ABSENT =
+  'promtool is not on PATH (apt-get install prometheus): only the static checks ran';
 
 function runPromtool(args: string[]): { status: number | null; output: string } {
   const result = spawnSync('promtool', args, { cwd: ROOT, encoding: 'utf8' });
@@ -306,11 +340,19 @@ function runPromtool(args: string[]): { status: number | null; output: string } 
 }
 
 /** Runs `promtool check rules` on expressions turned into recording rules. */
-function checkExpressions(exprs: Array<{ name: string; expr: string }>): { status: number | null; output: string } {
+function checkExpressions(exprs: Array<{ name: string; expr: string }>): {
+  status: number | null;
+  output: string;
+} {
   const dir = mkdtempSync(join(tmpdir(), 'rules-spec-'));
   try {
     const file = join(dir, 'exprs.yaml');
-    writeFileSync(file, stringify({ groups: [{ name: 'exprs', rules: exprs.map((e) => ({ record: e.name, expr: e.expr })) }] }));
+    writeFileSync(
+      file,
+      stringify({
+        groups: [{ name: 'exprs', rules: exprs.map((e) => ({ record: e.name, expr: e.expr })) }],
+      }),
+    );
     return runPromtool(['check', 'rules', file]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -339,16 +381,24 @@ describe('the PromQL reader used below', () => {
     expect(contractProblems('superfone_bff_upstream_failures_total{reason="x"}')).toEqual([
       'superfone_bff_upstream_failures_total has no label reason',
     ]);
-    expect(contractProblems('nodejs_active_handles_total')).toEqual(['nodejs_active_handles_total is not in the metrics contract']);
+    expect(contractProblems('nodejs_active_handles_total')).toEqual([
+      'nodejs_active_handles_total is not in the metrics contract',
+    ]);
     expect(contractProblems('{__name__=~"superfone_bff_.*"}')[0]).toMatch(/without a metric name/);
-    expect(contractProblems('histogram_quantile(0.99, sum by (le) (rate(superfone_bff_http_request_duration_seconds_bucket{le="1"}[5m])))')).toEqual([]);
+    expect(
+      contractProblems(
+        'histogram_quantile(0.99, sum by (le) (rate(superfone_bff_http_request_duration_seconds_bucket{le="1"}[5m])))',
+      ),
+    ).toEqual([]);
   });
 });
 
 describe('the metrics contract', () => {
   it('names exactly the superfone_bff_* metrics src/metrics/metrics.ts registers', () => {
     const source = read(METRICS_SOURCE);
-    const registered = [...source.matchAll(/name:\s*'(superfone_bff_\w+)'/g)].map((m) => m[1]).sort();
+    const registered = [...source.matchAll(/name:\s*'(superfone_bff_\w+)'/g)]
+      .map((m) => m[1])
+      .sort();
     expect(registered).toEqual(Object.keys(SERVICE_METRICS).sort());
   });
 });
@@ -358,34 +408,49 @@ describe(`alert rules ${ALERTS}`, () => {
     expect(alerts.map((a) => a.alert).sort()).toEqual([...REQUIRED_ALERTS].sort());
   });
 
-  it.each(REQUIRED_ALERTS)('%s has a severity, a for duration and summary/description/runbook annotations', (name) => {
-    const rule = alerts.find((a) => a.alert === name)!;
-    expect(['critical', 'warning', 'info']).toContain(rule.labels?.severity);
-    expect(rule.for).toMatch(/^\d+[smh]$/);
-    for (const key of ['summary', 'description', 'runbook']) {
-      expect(typeof rule.annotations?.[key]).toBe('string');
-      expect(rule.annotations![key].trim().length).toBeGreaterThan(20);
-    }
-  });
+  it.each(REQUIRED_ALERTS)(
+    '%s has a severity, a for duration and summary/description/runbook annotations',
+    (name) => {
+      const rule = alerts.find((a) => a.alert === name)!;
+      expect(['critical', 'warning', 'info']).toContain(rule.labels?.severity);
+      expect(rule.for).toMatch(/^\d+[smh]$/);
+      for (const key of ['summary', 'description', 'runbook']) {
+        expect(typeof rule.annotations?.[key]).toBe('string');
+        expect(rule.annotations![key].trim().length).toBeGreaterThan(20);
+      }
+    },
+  );
 
-  it.each(REQUIRED_ALERTS)('%s only uses metrics, labels and values of the contract (expression and annotation queries)', (name) => {
-    const rule = alerts.find((a) => a.alert === name)!;
-    expect([rule.expr, ...annotationQueries(rule)].flatMap(contractProblems)).toEqual([]);
-  });
+  it.each(REQUIRED_ALERTS)(
+    '%s only uses metrics, labels and values of the contract (expression and annotation queries)',
+    (name) => {
+      const rule = alerts.find((a) => a.alert === name)!;
+      expect([rule.expr, ...annotationQueries(rule)].flatMap(contractProblems)).toEqual([]);
+    },
+  );
 
   it(`every selector in every expression says ${JOB_SELECTOR} (the Helm chart rewrites exactly that text)`, () => {
     for (const rule of alerts) {
       const selectors = selectorsOf(rule.expr);
-      const scoped = selectors.filter((s) => s.matchers.some((m) => m.name === 'job' && m.op === '=~' && m.value === 'superfone-bff.*'));
-      expect({ alert: rule.alert, unscoped: selectors.length - scoped.length }).toEqual({ alert: rule.alert, unscoped: 0 });
+      const scoped = selectors.filter((s) =>
+        s.matchers.some((m) => m.name === 'job' && m.op === '=~' && m.value === 'superfone-bff.*'),
+      );
+      expect({ alert: rule.alert, unscoped: selectors.length - scoped.length }).toEqual({
+        alert: rule.alert,
+        unscoped: 0,
+      });
       expect(rule.expr.split(JOB_SELECTOR).length - 1).toBe(selectors.length);
     }
   });
 
   it('SuperfoneBffNoSuccessfulRefresh is the newest copy older than 10 minutes while /numbers/available has traffic', () => {
     const { expr } = alerts.find((a) => a.alert === 'SuperfoneBffNoSuccessfulRefresh')!;
-    expect(expr).toMatch(/time\(\) - max by \(namespace, job\) \(superfone_bff_cached_copy_fetched_timestamp_seconds\{[^}]*\}\) > 600/);
-    expect(expr).toMatch(/and on \(namespace, job\)[\s\S]*superfone_bff_http_request_duration_seconds_count\{[^}]*route="\/numbers\/available"/);
+    expect(expr).toMatch(
+      /time\(\) - max by \(namespace, job\) \(superfone_bff_cached_copy_fetched_timestamp_seconds\{[^}]*\}\) > 600/,
+    );
+    expect(expr).toMatch(
+      /and on \(namespace, job\)[\s\S]*superfone_bff_http_request_duration_seconds_count\{[^}]*route="\/numbers\/available"/,
+    );
   });
 
   it('SuperfoneBffDown is up == 0 for 5m', () => {
@@ -397,23 +462,31 @@ describe(`alert rules ${ALERTS}`, () => {
   it('every dashboard panel a runbook points at exists', () => {
     const titles = new Set([dashboard.title, ...panels.map((p) => p.title)]);
     const named = alerts.flatMap((a) =>
-      [...(a.annotations?.runbook ?? '').replace(/`[^`]*`/g, '').matchAll(/"([^"]+)"/g)].map((m) => m[1]),
+      [...(a.annotations?.runbook ?? '').replace(/`[^`]*`/g, '').matchAll(/"([^"]+)"/g)].map(
+        (m) => m[1],
+      ),
     );
     expect(named.length).toBeGreaterThan(0);
     expect(named.filter((t) => !titles.has(t))).toEqual([]);
   });
 
   it(`${ALERT_TESTS} has a firing and a quiet case for every alert`, () => {
-    const tests = (parse(read(ALERT_TESTS)) as {
+    const tests = parse(read(ALERT_TESTS)) as {
       rule_files: string[];
       tests: Array<{ alert_rule_test: Array<{ alertname: string; exp_alerts?: unknown[] }> }>;
-    });
+    };
     expect(tests.rule_files).toEqual(['alerts.yaml']);
     const cases = tests.tests.flatMap((t) => t.alert_rule_test);
     for (const name of REQUIRED_ALERTS) {
       const mine = cases.filter((c) => c.alertname === name);
-      expect({ name, firing: mine.some((c) => (c.exp_alerts ?? []).length > 0) }).toEqual({ name, firing: true });
-      expect({ name, quiet: mine.some((c) => (c.exp_alerts ?? []).length === 0) }).toEqual({ name, quiet: true });
+      expect({ name, firing: mine.some((c) => (c.exp_alerts ?? []).length > 0) }).toEqual({
+        name,
+        firing: true,
+      });
+      expect({ name, quiet: mine.some((c) => (c.exp_alerts ?? []).length === 0) }).toEqual({
+        name,
+        quiet: true,
+      });
     }
   });
 });
@@ -426,23 +499,37 @@ describe('Helm PrometheusRule', () => {
   });
 
   it('is off by default and includes the rules file, narrowed to the release job and namespace', () => {
-    const values = parse(read('helm/superfone-bff/values.yaml')) as { metrics: { prometheusRule: { enabled: boolean } } };
+    const values = parse(read('helm/superfone-bff/values.yaml')) as {
+      metrics: { prometheusRule: { enabled: boolean } };
+    };
     expect(values.metrics.prometheusRule.enabled).toBe(false);
     expect(template).toMatch(/^\{\{- if \.Values\.metrics\.prometheusRule\.enabled \}\}$/m);
-    expect(template).toContain('{{- $selector := printf "job=%q, namespace=%q" $job .Release.Namespace }}');
-    expect(template).toContain('{{- .Files.Get "files/alerts.yaml" | replace `job=~"superfone-bff.*"` $selector | nindent 2 }}');
+    expect(template).toContain(
+      '{{- $selector := printf "job=%q, namespace=%q" $job .Release.Namespace }}',
+    );
+    expect(template).toContain(
+      '{{- .Files.Get "files/alerts.yaml" | replace `job=~"superfone-bff.*"` $selector | nindent 2 }}',
+    );
     expect(template).toMatch(/^spec:\n {2}\{\{- \.Files\.Get/m);
   });
 
   /** What Helm renders for spec: (the file, with the selector replaced, indented under spec:). */
   const rendered = (() => {
-    const replaced = read(CHART_ALERTS).replaceAll(JOB_SELECTOR, 'job="prod-superfone-bff", namespace="numbers"');
-    const spec = `spec:\n${replaced.split('\n').map((l) => `  ${l}`).join('\n')}`;
+    const replaced = read(CHART_ALERTS).replaceAll(
+      JOB_SELECTOR,
+      'job="prod-superfone-bff", namespace="numbers"',
+    );
+    const spec = `spec:\n${replaced
+      .split('\n')
+      .map((l) => `  ${l}`)
+      .join('\n')}`;
     return (parse(spec) as { spec: RuleFile }).spec;
   })();
 
   it('renders the same rules with every selector scoped to the release', () => {
-    expect(rendered.groups.map((g) => g.rules.map((r) => r.alert))).toEqual(rules.groups.map((g) => g.rules.map((r) => r.alert)));
+    expect(rendered.groups.map((g) => g.rules.map((r) => r.alert))).toEqual(
+      rules.groups.map((g) => g.rules.map((r) => r.alert)),
+    );
     for (const rule of rendered.groups.flatMap((g) => g.rules)) {
       expect(rule.expr).not.toContain('superfone-bff.*');
       for (const s of selectorsOf(rule.expr)) {
@@ -456,7 +543,9 @@ describe('Helm PrometheusRule', () => {
     }
     // Annotations keep their Prometheus templates (Helm does not render .Files.Get content).
     const original = alerts.find((a) => a.alert === 'SuperfoneBffUpstreamFailing')!;
-    const copy = rendered.groups.flatMap((g) => g.rules).find((r) => r.alert === 'SuperfoneBffUpstreamFailing')!;
+    const copy = rendered.groups
+      .flatMap((g) => g.rules)
+      .find((r) => r.alert === 'SuperfoneBffUpstreamFailing')!;
     expect(copy.annotations).toEqual(original.annotations);
     expect(copy.annotations?.summary).toContain('{{ $labels.namespace }}');
   });
@@ -467,7 +556,10 @@ describe('Helm PrometheusRule', () => {
     try {
       writeFileSync(join(dir, 'rendered.yaml'), stringify(rendered));
       const result = runPromtool(['check', 'rules', join(dir, 'rendered.yaml')]);
-      expect(result).toEqual({ status: 0, output: expect.stringContaining('SUCCESS: 7 rules found') });
+      expect(result).toEqual({
+        status: 0,
+        output: expect.stringContaining('SUCCESS: 7 rules found'),
+      });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -480,10 +572,15 @@ describe(`Grafana dashboard ${DASHBOARD}`, () => {
     expect(dashboard.uid).toBe('superfone-bff');
     const datasource = dashboard.templating.list.find((v) => v.name === 'datasource');
     expect(datasource).toMatchObject({ type: 'datasource', query: 'prometheus' });
-    const usesVariable = (ds?: { type?: string; uid?: string }) => ds?.type === 'prometheus' && ds.uid === '${datasource}';
+    const usesVariable = (ds?: { type?: string; uid?: string }) =>
+      ds?.type === 'prometheus' && ds.uid === '${datasource}';
     const wrong = [
-      ...dashboardTargets.filter(({ panel, target }) => !usesVariable(panel.datasource) || !usesVariable(target.datasource)),
-      ...dashboard.templating.list.filter((v) => v.type === 'query' && !usesVariable(v.datasource)).map((v) => ({ variable: v.name })),
+      ...dashboardTargets.filter(
+        ({ panel, target }) => !usesVariable(panel.datasource) || !usesVariable(target.datasource),
+      ),
+      ...dashboard.templating.list
+        .filter((v) => v.type === 'query' && !usesVariable(v.datasource))
+        .map((v) => ({ variable: v.name })),
     ];
     expect(wrong).toEqual([]);
     expect(dashboardTargets.length).toBeGreaterThan(20);
@@ -492,7 +589,11 @@ describe(`Grafana dashboard ${DASHBOARD}`, () => {
   it('has unique panel ids and every non-row, non-text panel has a query', () => {
     const ids = panels.map((p) => p.id);
     expect(new Set(ids).size).toBe(ids.length);
-    expect(panels.filter((p) => !['row', 'text'].includes(p.type) && !(p.targets ?? []).some((t) => t.expr))).toEqual([]);
+    expect(
+      panels.filter(
+        (p) => !['row', 'text'].includes(p.type) && !(p.targets ?? []).some((t) => t.expr),
+      ),
+    ).toEqual([]);
   });
 
   it('only uses metrics, labels and values of the contract (targets and variable queries)', () => {
@@ -504,7 +605,9 @@ describe(`Grafana dashboard ${DASHBOARD}`, () => {
         .filter((v) => v.type === 'query')
         .flatMap((v) => {
           const selector = variableSelector(v);
-          return selector ? contractProblems(selector).map((p) => `$${v.name}: ${p}`) : [`$${v.name}: not a label_values() query`];
+          return selector
+            ? contractProblems(selector).map((p) => `$${v.name}: ${p}`)
+            : [`$${v.name}: not a label_values() query`];
         }),
     ];
     expect(problems).toEqual([]);
@@ -512,18 +615,51 @@ describe(`Grafana dashboard ${DASHBOARD}`, () => {
 
   const exprs = dashboardTargets.map(({ target }) => target.expr ?? '');
   it.each([
-    ['request rate by route and status', /sum by \(route, status_code\) \(rate\(superfone_bff_http_request_duration_seconds_count/],
-    ['5xx ratio', /status_code=~"5\.\."[^/]*\/ sum\(rate\(superfone_bff_http_request_duration_seconds_count/],
-    ['4xx ratio', /status_code=~"4\.\."[^/]*\/ sum\(rate\(superfone_bff_http_request_duration_seconds_count/],
-    ['/numbers/available p50', /histogram_quantile\(0\.5, .*superfone_bff_http_request_duration_seconds_bucket\{[^}]*route="\/numbers\/available"/],
-    ['/numbers/available p99', /histogram_quantile\(0\.99, .*superfone_bff_http_request_duration_seconds_bucket\{[^}]*route="\/numbers\/available"/],
-    ['cache hit ratio', /result="hit".*\/ sum\(rate\(superfone_bff_cache_results_total\{[^}]*result=~"hit\|miss\|stale\|refresh"/],
-    ['stale answers per second', /^sum\(rate\(superfone_bff_cache_results_total\{[^}]*result="stale"/],
-    ['upstream p50', /histogram_quantile\(0\.5, .*superfone_bff_upstream_request_duration_seconds_bucket/],
-    ['upstream p99', /histogram_quantile\(0\.99, .*superfone_bff_upstream_request_duration_seconds_bucket/],
-    ['upstream failures by classification', /sum by \(classification\) \(rate\(superfone_bff_upstream_failures_total/],
+    [
+      'request rate by route and status',
+      /sum by \(route, status_code\) \(rate\(superfone_bff_http_request_duration_seconds_count/,
+    ],
+    [
+      '5xx ratio',
+      /status_code=~"5\.\."[^/]*\/ sum\(rate\(superfone_bff_http_request_duration_seconds_count/,
+    ],
+    [
+      '4xx ratio',
+      /status_code=~"4\.\."[^/]*\/ sum\(rate\(superfone_bff_http_request_duration_seconds_count/,
+    ],
+    [
+      '/numbers/available p50',
+      /histogram_quantile\(0\.5, .*superfone_bff_http_request_duration_seconds_bucket\{[^}]*route="\/numbers\/available"/,
+    ],
+    [
+      '/numbers/available p99',
+      /histogram_quantile\(0\.99, .*superfone_bff_http_request_duration_seconds_bucket\{[^}]*route="\/numbers\/available"/,
+    ],
+    [
+      'cache hit ratio',
+      /result="hit".*\/ sum\(rate\(superfone_bff_cache_results_total\{[^}]*result=~"hit\|miss\|stale\|refresh"/,
+    ],
+    [
+      'stale answers per second',
+      /^sum\(rate\(superfone_bff_cache_results_total\{[^}]*result="stale"/,
+    ],
+    [
+      'upstream p50',
+      /histogram_quantile\(0\.5, .*superfone_bff_upstream_request_duration_seconds_bucket/,
+    ],
+    [
+      'upstream p99',
+      /histogram_quantile\(0\.99, .*superfone_bff_upstream_request_duration_seconds_bucket/,
+    ],
+    [
+      'upstream failures by classification',
+      /sum by \(classification\) \(rate\(superfone_bff_upstream_failures_total/,
+    ],
     ['upstream retries', /superfone_bff_upstream_retries_total/],
-    ['rate-limit rejections by client', /sum by \(client\) \(rate\(superfone_bff_rate_limited_total/],
+    [
+      'rate-limit rejections by client',
+      /sum by \(client\) \(rate\(superfone_bff_rate_limited_total/,
+    ],
     ['Redis errors by operation', /sum by \(operation\) \(rate\(superfone_bff_redis_errors_total/],
     ['cached copy age', /^time\(\) - superfone_bff_cached_copy_fetched_timestamp_seconds\{/],
     ['RSS', /^process_resident_memory_bytes\{/],
@@ -533,11 +669,17 @@ describe(`Grafana dashboard ${DASHBOARD}`, () => {
   });
 
   it('shows the circuit state as closed / half-open / open', () => {
-    const circuitPanels = panels.filter((p) => (p.targets ?? []).some((t) => t.expr?.includes('superfone_bff_circuit_state')));
+    const circuitPanels = panels.filter((p) =>
+      (p.targets ?? []).some((t) => t.expr?.includes('superfone_bff_circuit_state')),
+    );
     expect(circuitPanels.map((p) => p.type)).toContain('state-timeline');
     for (const panel of circuitPanels) {
-      const options = panel.fieldConfig?.defaults?.mappings?.find((m) => m.type === 'value')?.options ?? {};
-      expect({ panel: panel.title, texts: Object.fromEntries(Object.entries(options).map(([k, v]) => [k, v.text])) }).toEqual({
+      const options =
+        panel.fieldConfig?.defaults?.mappings?.find((m) => m.type === 'value')?.options ?? {};
+      expect({
+        panel: panel.title,
+        texts: Object.fromEntries(Object.entries(options).map(([k, v]) => [k, v.text])),
+      }).toEqual({
         panel: panel.title,
         texts: { 0: 'closed', 1: 'half-open', 2: 'open' },
       });
@@ -551,7 +693,9 @@ describe(`Grafana dashboard ${DASHBOARD}`, () => {
         name: `dashboard:panel_${panel.id}:${target.refId}`,
         expr: substituteGrafanaVariables(target.expr ?? ''),
       })),
-      ...alerts.flatMap((a) => annotationQueries(a).map((expr, i) => ({ name: `annotation:${a.alert}:${i}`, expr }))),
+      ...alerts.flatMap((a) =>
+        annotationQueries(a).map((expr, i) => ({ name: `annotation:${a.alert}:${i}`, expr })),
+      ),
     ]);
     expect(result).toEqual({ status: 0, output: expect.stringContaining('SUCCESS') });
   });
@@ -560,11 +704,17 @@ describe(`Grafana dashboard ${DASHBOARD}`, () => {
 describe(`promtool (${promtool ? promtoolVersion.stdout.split('\n')[0] : 'absent'})`, () => {
   it(`promtool check rules ${ALERTS}`, () => {
     if (!promtool) return expect(PROMTOOL_ABSENT).toMatch(/not on PATH/);
-    expect(runPromtool(['check', 'rules', ALERTS])).toEqual({ status: 0, output: expect.stringContaining('SUCCESS: 7 rules found') });
+    expect(runPromtool(['check', 'rules', ALERTS])).toEqual({
+      status: 0,
+      output: expect.stringContaining('SUCCESS: 7 rules found'),
+    });
   });
 
   it(`promtool test rules ${ALERT_TESTS}`, () => {
     if (!promtool) return expect(PROMTOOL_ABSENT).toMatch(/not on PATH/);
-    expect(runPromtool(['test', 'rules', ALERT_TESTS])).toEqual({ status: 0, output: expect.stringContaining('SUCCESS') });
+    expect(runPromtool(['test', 'rules', ALERT_TESTS])).toEqual({
+      status: 0,
+      output: expect.stringContaining('SUCCESS'),
+    });
   });
 });

@@ -15,7 +15,8 @@ const TEMPLATES = join(CHART, 'templates');
 type Tree = Record<string, unknown>;
 
 const read = (path: string): string => readFileSync(path, 'utf8');
-const isObject = (v: unknown): v is Tree => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isObject = (v: unknown): v is Tree =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function listFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
@@ -33,7 +34,10 @@ function merge(base: Tree, over: Tree): Tree {
 }
 
 function get(tree: unknown, path: readonly string[]): unknown {
-  return path.reduce<unknown>((node, key) => (isObject(node) && key in node ? node[key] : undefined), tree);
+  return path.reduce<unknown>(
+    (node, key) => (isObject(node) && key in node ? node[key] : undefined),
+    tree,
+  );
 }
 
 function has(tree: unknown, path: readonly string[]): boolean {
@@ -119,7 +123,11 @@ describe('Helm chart helm/superfone-bff', () => {
       expect(lines[0]).toBe('# yaml-language-server: $schema=values.schema.json');
       const uncommented = lines.flatMap((line, i) => {
         if (!/^\s*[A-Za-z][\w-]*:/.test(line)) return [];
-        const previous = lines.slice(0, i).reverse().find((l) => l.trim() !== '') ?? '';
+        const previous =
+          lines
+            .slice(0, i)
+            .reverse()
+            .find((l) => l.trim() !== '') ?? '';
         return previous.trim().startsWith('#') ? [] : [`line ${i + 1}: ${line.trim()}`];
       });
       expect(uncommented).toEqual([]);
@@ -128,7 +136,10 @@ describe('Helm chart helm/superfone-bff', () => {
 
   describe('values.schema.json', () => {
     it('is a draft-07 schema that rejects unknown top-level keys', () => {
-      expect(schema).toMatchObject({ $schema: 'http://json-schema.org/draft-07/schema#', additionalProperties: false });
+      expect(schema).toMatchObject({
+        $schema: 'http://json-schema.org/draft-07/schema#',
+        additionalProperties: false,
+      });
     });
 
     it('accepts values.yaml', () => {
@@ -137,9 +148,31 @@ describe('Helm chart helm/superfone-bff', () => {
     });
 
     it.each([
-      ['sentinel with TLS, ACL user and both passwords', { redis: { sentinel: { nodes: ['s-0.s:26379', '10.0.0.7:26379', '[fd00::7]:26379'], masterName: 'superfone', password: { existingSecret: 'redis-auth', key: 'sentinel-password' } }, username: 'bff', password: { existingSecret: 'redis-auth', key: 'redis-password' }, tls: { enabled: true, ca: { existingSecret: 'redis-ca', key: 'ca.crt' } } } }],
+      [
+        'sentinel with TLS, ACL user and both passwords',
+        {
+          redis: {
+            sentinel: {
+              nodes: ['s-0.s:26379', '10.0.0.7:26379', '[fd00::7]:26379'],
+              masterName: 'superfone',
+              password: { existingSecret: 'redis-auth', key: 'sentinel-password' },
+            },
+            username: 'bff',
+            password: { existingSecret: 'redis-auth', key: 'redis-password' },
+            tls: { enabled: true, ca: { existingSecret: 'redis-ca', key: 'ca.crt' } },
+          },
+        },
+      ],
       ['a cluster', { redis: { cluster: { nodes: ['c-0.c:6379', 'c-1.c:65535'] } } }],
-      ['a URL with a password from a Secret file', { redis: { url: 'rediss://r.example:6380/0', password: { existingSecret: 'managed-redis', key: 'password' } } }],
+      [
+        'a URL with a password from a Secret file',
+        {
+          redis: {
+            url: 'rediss://r.example:6380/0',
+            password: { existingSecret: 'managed-redis', key: 'password' },
+          },
+        },
+      ],
     ])('accepts %s', (_label, override) => {
       const validate = validator();
       expect(validate(merge(values, override as Tree)) ? [] : validate.errors).toEqual([]);
@@ -153,22 +186,52 @@ describe('Helm chart helm/superfone-bff', () => {
 
     it.each([
       ['a misspelt key', { replicas: 3 }],
-      ['a Redis URL with a password in redis.url', { redis: { url: 'redis://:hunter2@redis:6379' } }],
-      ['a client key that is not a SHA-256', { secrets: { clientKeys: [{ id: 'a', keySha256: 'abc', scopes: ['numbers:read'] }] } }],
-      ['an unknown scope', { secrets: { clientKeys: [{ id: 'a', keySha256: 'a'.repeat(64), scopes: ['admin'] }] } }],
+      [
+        'a Redis URL with a password in redis.url',
+        { redis: { url: 'redis://:hunter2@redis:6379' } },
+      ],
+      [
+        'a client key that is not a SHA-256',
+        { secrets: { clientKeys: [{ id: 'a', keySha256: 'abc', scopes: ['numbers:read'] }] } },
+      ],
+      [
+        'an unknown scope',
+        { secrets: { clientKeys: [{ id: 'a', keySha256: 'a'.repeat(64), scopes: ['admin'] }] } },
+      ],
       ['a CORS origin with a path', { config: { corsOrigins: ['https://app.example.com/x'] } }],
       ['a zero shutdown timeout', { shutdown: { timeoutSeconds: 0 } }],
       ['a PDB that blocks every eviction', { podDisruptionBudget: { maxUnavailable: 0 } }],
-      ['sentinel and url topologies at once', { redis: { url: 'redis://r:6379', sentinel: { nodes: ['s:26379'] } } }],
-      ['sentinel and cluster topologies at once', { redis: { sentinel: { nodes: ['s:26379'] }, cluster: { nodes: ['c:6379'] } } }],
-      ['cluster and a URL in the chart Secret at once', { redis: { cluster: { nodes: ['c:6379'] } }, secrets: { redisUrl: 'redis://r:6379' } }],
-      ['a URL and a URL Secret at once', { redis: { url: 'redis://r:6379', existingSecret: 'redis-url' } }],
+      [
+        'sentinel and url topologies at once',
+        { redis: { url: 'redis://r:6379', sentinel: { nodes: ['s:26379'] } } },
+      ],
+      [
+        'sentinel and cluster topologies at once',
+        { redis: { sentinel: { nodes: ['s:26379'] }, cluster: { nodes: ['c:6379'] } } },
+      ],
+      [
+        'cluster and a URL in the chart Secret at once',
+        { redis: { cluster: { nodes: ['c:6379'] } }, secrets: { redisUrl: 'redis://r:6379' } },
+      ],
+      [
+        'a URL and a URL Secret at once',
+        { redis: { url: 'redis://r:6379', existingSecret: 'redis-url' } },
+      ],
       ['a sentinel without a port', { redis: { sentinel: { nodes: ['sentinel-0'] } } }],
       ['a cluster node with port 0', { redis: { cluster: { nodes: ['c:0'] } } }],
-      ['a node list as one comma-separated string', { redis: { cluster: { nodes: 'a:6379,b:6379' } } }],
-      ['an empty sentinel master name', { redis: { sentinel: { nodes: ['s:26379'], masterName: '' } } }],
+      [
+        'a node list as one comma-separated string',
+        { redis: { cluster: { nodes: 'a:6379,b:6379' } } },
+      ],
+      [
+        'an empty sentinel master name',
+        { redis: { sentinel: { nodes: ['s:26379'], masterName: '' } } },
+      ],
       ['a Redis password as a plain value', { redis: { password: 'hunter2' } }],
-      ['a Secret name Kubernetes would refuse', { redis: { password: { existingSecret: 'Redis_Auth', key: 'password' } } }],
+      [
+        'a Secret name Kubernetes would refuse',
+        { redis: { password: { existingSecret: 'Redis_Auth', key: 'password' } } },
+      ],
       ['an unknown key under redis.tls', { redis: { tls: { enabled: true, insecure: true } } }],
     ])('rejects %s', (_label, override) => {
       expect(validator()(merge(values, override as Tree))).toBe(false);
@@ -176,31 +239,44 @@ describe('Helm chart helm/superfone-bff', () => {
   });
 
   describe('templates', () => {
-    it.each(templateFiles.map((f) => relative(CHART, f)))('%s only reads values that exist in values.yaml', (file) => {
-      const missing = valuePathsUsed(read(join(CHART, file)))
-        .filter((path) => !has(values, path))
-        .map((path) => path.join('.'));
-      expect(missing).toEqual([]);
-    });
+    it.each(templateFiles.map((f) => relative(CHART, f)))(
+      '%s only reads values that exist in values.yaml',
+      (file) => {
+        const missing = valuePathsUsed(read(join(CHART, file)))
+          .filter((path) => !has(values, path))
+          .map((path) => path.join('.'));
+        expect(missing).toEqual([]);
+      },
+    );
 
-    it.each(templateFiles.map((f) => relative(CHART, f)))('%s has balanced actions and blocks', (file) => {
-      const text = read(join(CHART, file));
-      expect(text.split('{{').length).toBe(text.split('}}').length);
-      const opens = text.match(/\{\{-?\s*(if|with|range|define)\b/g) ?? [];
-      const ends = text.match(/\{\{-?\s*end\s*-?\}\}/g) ?? [];
-      expect(ends.length).toBe(opens.length);
-    });
+    it.each(templateFiles.map((f) => relative(CHART, f)))(
+      '%s has balanced actions and blocks',
+      (file) => {
+        const text = read(join(CHART, file));
+        expect(text.split('{{').length).toBe(text.split('}}').length);
+        const opens = text.match(/\{\{-?\s*(if|with|range|define)\b/g) ?? [];
+        const ends = text.match(/\{\{-?\s*end\s*-?\}\}/g) ?? [];
+        expect(ends.length).toBe(opens.length);
+      },
+    );
 
     it('probes: startup and liveness on /health/live, readiness on /health/ready, all on the http port', () => {
-      const probe = (name: string) => deployment.match(new RegExp(`${name}:\\s*\\n\\s*httpGet:\\s*\\n\\s*path: (\\S+)\\s*\\n\\s*port: (\\S+)`));
+      const probe = (name: string) =>
+        deployment.match(
+          new RegExp(`${name}:\\s*\\n\\s*httpGet:\\s*\\n\\s*path: (\\S+)\\s*\\n\\s*port: (\\S+)`),
+        );
       expect(probe('startupProbe')?.slice(1)).toEqual(['/health/live', 'http']);
       expect(probe('livenessProbe')?.slice(1)).toEqual(['/health/live', 'http']);
       expect(probe('readinessProbe')?.slice(1)).toEqual(['/health/ready', 'http']);
     });
 
     it('the container port, PORT and the Service target are the same containerPort value', () => {
-      expect(deployment).toMatch(/- name: http\s*\n\s*containerPort: \{\{ \.Values\.containerPort \}\}/);
-      expect(read(join(TEMPLATES, 'configmap.yaml'))).toMatch(/PORT: \{\{ \.Values\.containerPort \| int \| quote \}\}/);
+      expect(deployment).toMatch(
+        /- name: http\s*\n\s*containerPort: \{\{ \.Values\.containerPort \}\}/,
+      );
+      expect(read(join(TEMPLATES, 'configmap.yaml'))).toMatch(
+        /PORT: \{\{ \.Values\.containerPort \| int \| quote \}\}/,
+      );
       const service = read(join(TEMPLATES, 'service.yaml'));
       expect(service).toMatch(/port: \{\{ \.Values\.service\.port \}\}\s*\n\s*targetPort: http/);
       // The image's EXPOSE and the app's default PORT.
@@ -222,8 +298,12 @@ describe('Helm chart helm/superfone-bff', () => {
         capabilities: { drop: ['ALL'] },
         seccompProfile: { type: 'RuntimeDefault' },
       });
-      expect(deployment).toMatch(/^ {6}securityContext:\n {8}\{\{- toYaml \.Values\.podSecurityContext \| nindent 8 \}\}/m);
-      expect(deployment).toMatch(/^ {10}securityContext:\n {12}\{\{- toYaml \.Values\.securityContext \| nindent 12 \}\}/m);
+      expect(deployment).toMatch(
+        /^ {6}securityContext:\n {8}\{\{- toYaml \.Values\.podSecurityContext \| nindent 8 \}\}/m,
+      );
+      expect(deployment).toMatch(
+        /^ {10}securityContext:\n {12}\{\{- toYaml \.Values\.securityContext \| nindent 12 \}\}/m,
+      );
       // The only writable path is an emptyDir at /tmp.
       expect(deployment).toMatch(/- name: tmp\s*\n\s*mountPath: \/tmp/);
       expect(deployment).toMatch(/- name: tmp\s*\n\s*emptyDir:/);
@@ -238,11 +318,17 @@ describe('Helm chart helm/superfone-bff', () => {
       expect(defineBody('superfone-bff.terminationGracePeriodSeconds')).toContain(
         'add $s.preStopSleepSeconds $s.delaySeconds $s.timeoutSeconds $s.marginSeconds',
       );
-      expect(deployment).toContain('terminationGracePeriodSeconds: {{ include "superfone-bff.terminationGracePeriodSeconds" . }}');
+      expect(deployment).toContain(
+        'terminationGracePeriodSeconds: {{ include "superfone-bff.terminationGracePeriodSeconds" . }}',
+      );
       expect(deployment).toContain('seconds: {{ .Values.shutdown.preStopSleepSeconds }}');
       const configmap = read(join(TEMPLATES, 'configmap.yaml'));
-      expect(configmap).toContain('SHUTDOWN_DELAY_MS: {{ mul (int .Values.shutdown.delaySeconds) 1000 | quote }}');
-      expect(configmap).toContain('SHUTDOWN_TIMEOUT_MS: {{ mul (int .Values.shutdown.timeoutSeconds) 1000 | quote }}');
+      expect(configmap).toContain(
+        'SHUTDOWN_DELAY_MS: {{ mul (int .Values.shutdown.delaySeconds) 1000 | quote }}',
+      );
+      expect(configmap).toContain(
+        'SHUTDOWN_TIMEOUT_MS: {{ mul (int .Values.shutdown.timeoutSeconds) 1000 | quote }}',
+      );
       // The defaults match the app's own defaults (SHUTDOWN_DELAY_MS 5000, SHUTDOWN_TIMEOUT_MS 20000).
       expect(values.shutdown).toMatchObject({ delaySeconds: 5, timeoutSeconds: 20 });
     });
@@ -255,8 +341,12 @@ describe('Helm chart helm/superfone-bff', () => {
     });
 
     it('rolls pods on config and secret changes', () => {
-      expect(deployment).toContain('checksum/config: {{ include (print $.Template.BasePath "/configmap.yaml") . | sha256sum }}');
-      expect(deployment).toContain('checksum/secret: {{ include (print $.Template.BasePath "/secret.yaml") . | sha256sum }}');
+      expect(deployment).toContain(
+        'checksum/config: {{ include (print $.Template.BasePath "/configmap.yaml") . | sha256sum }}',
+      );
+      expect(deployment).toContain(
+        'checksum/secret: {{ include (print $.Template.BasePath "/secret.yaml") . | sha256sum }}',
+      );
     });
 
     it('mounts the Superfone key and client keys as files and points the *_FILE settings at them', () => {
@@ -265,7 +355,8 @@ describe('Helm chart helm/superfone-bff', () => {
       expect(deployment).not.toMatch(/name: (SUPERFONE_API_KEY|CLIENT_KEYS)\s*$/m);
       const secret = read(join(TEMPLATES, 'secret.yaml'));
       expect(secret).toMatch(/^\{\{- if not \.Values\.secrets\.existingSecret \}\}$/m);
-      for (const key of ['superfone-api-key:', 'client-keys.json:', 'redis-url:']) expect(secret).toContain(key);
+      for (const key of ['superfone-api-key:', 'client-keys.json:', 'redis-url:'])
+        expect(secret).toContain(key);
     });
 
     it('optional features are off by default', () => {
@@ -273,16 +364,27 @@ describe('Helm chart helm/superfone-bff', () => {
       expect(get(values, ['metrics', 'serviceMonitor', 'enabled'])).toBe(false);
       expect(get(values, ['metrics', 'prometheusRule', 'enabled'])).toBe(false);
       expect(get(values, ['networkPolicy', 'enabled'])).toBe(false);
-      expect(read(join(TEMPLATES, 'pdb.yaml'))).toContain('unhealthyPodEvictionPolicy: AlwaysAllow');
+      expect(read(join(TEMPLATES, 'pdb.yaml'))).toContain(
+        'unhealthyPodEvictionPolicy: AlwaysAllow',
+      );
     });
   });
 
   describe('no secret in values.yaml', () => {
     it('the secret fields default to empty', () => {
-      expect(values.secrets).toEqual({ existingSecret: '', superfoneApiKey: '', clientKeys: [], redisUrl: '' });
+      expect(values.secrets).toEqual({
+        existingSecret: '',
+        superfoneApiKey: '',
+        clientKeys: [],
+        redisUrl: '',
+      });
       expect(get(values, ['redis', 'url'])).toBe('');
       // Redis and sentinel passwords and the CA exist only as references to the operator's Secrets.
-      for (const ref of [['redis', 'password'], ['redis', 'sentinel', 'password'], ['redis', 'tls', 'ca']]) {
+      for (const ref of [
+        ['redis', 'password'],
+        ['redis', 'sentinel', 'password'],
+        ['redis', 'tls', 'ca'],
+      ]) {
         expect(Object.keys(get(values, ref) as Tree).sort()).toEqual(['existingSecret', 'key']);
         expect(get(values, [...ref, 'existingSecret'])).toBe('');
       }
@@ -301,9 +403,15 @@ describe('Helm chart helm/superfone-bff', () => {
         if (isObject(node)) return Object.entries(node).forEach(([k, v]) => walk(v, [...path, k]));
         if (Array.isArray(node)) return node.forEach((v, i) => walk(v, [...path, String(i)]));
         const key = path[path.length - 1] ?? '';
-        const credentialName = /(apikey|password|passwd|token|secret|clientkeys)$/i.test(key) && !/^existingSecret/.test(key);
-        if (credentialName && node !== '' && node !== null) findings.push(`${path.join('.')} is set`);
-        if (typeof node === 'string' && /([0-9a-f]{32,}|[A-Za-z0-9+/_-]{40,}|:\/\/[^/\s]*:[^@\s]*@)/i.test(node)) {
+        const credentialName =
+          /(apikey|password|passwd|token|secret|clientkeys)$/i.test(key) &&
+          !/^existingSecret/.test(key);
+        if (credentialName && node !== '' && node !== null)
+          findings.push(`${path.join('.')} is set`);
+        if (
+          typeof node === 'string' &&
+          /([0-9a-f]{32,}|[A-Za-z0-9+/_-]{40,}|:\/\/[^/\s]*:[^@\s]*@)/i.test(node)
+        ) {
           findings.push(`${path.join('.')} looks like a credential`);
         }
       };

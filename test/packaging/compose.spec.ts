@@ -95,13 +95,16 @@ describe('docker-compose.yml', () => {
     expect(bff.depends_on).toEqual({ redis: { condition: 'service_healthy' } });
   });
 
-  it.each(Object.keys(services))('%s is locked down: no capabilities, no new privileges, read-only with /tmp', (name) => {
-    const s = services[name];
-    expect(s.cap_drop).toEqual(['ALL']);
-    expect(s.security_opt).toEqual(['no-new-privileges:true']);
-    expect(s.read_only).toBe(true);
-    expect(s.tmpfs).toContain('/tmp');
-  });
+  it.each(Object.keys(services))(
+    '%s is locked down: no capabilities, no new privileges, read-only with /tmp',
+    (name) => {
+      const s = services[name];
+      expect(s.cap_drop).toEqual(['ALL']);
+      expect(s.security_opt).toEqual(['no-new-privileges:true']);
+      expect(s.read_only).toBe(true);
+      expect(s.tmpfs).toContain('/tmp');
+    },
+  );
 
   it('gives the service time to drain on stop (SHUTDOWN_DELAY_MS 5 s + SHUTDOWN_TIMEOUT_MS 20 s)', () => {
     expect(seconds(bff.stop_grace_period ?? '')).toBeGreaterThan(25);
@@ -135,14 +138,20 @@ describe('docker-compose.yml "sentinel" profile', () => {
       // The config path must lie in the container's tmpfs: the root filesystem is read-only.
       const configPath = /^cat > (\S+) <<EOF$/m.exec(script)?.[1] ?? '';
       expect(services[name].tmpfs).toContain(dirname(configPath));
-      const local = script.replace(/\$\$/g, '$').split(configPath).join(join(scratch, 'sentinel.conf'));
+      const local = script
+        .replace(/\$\$/g, '$')
+        .split(configPath)
+        .join(join(scratch, 'sentinel.conf'));
       const result = spawnSync('sh', ['-c', local], {
         encoding: 'utf8',
         env: { PATH: `${scratch}:${process.env.PATH ?? ''}`, ...services[name].environment },
       });
       expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: '' });
       const config = readFileSync(join(scratch, 'sentinel.conf'), 'utf8').trim().split('\n');
-      const argv = result.stdout.trim().split('\n').map((a) => a.split(join(scratch, 'sentinel.conf')).join(configPath));
+      const argv = result.stdout
+        .trim()
+        .split('\n')
+        .map((a) => a.split(join(scratch, 'sentinel.conf')).join(configPath));
       return { config, argv };
     } finally {
       rmSync(scratch, { recursive: true, force: true });
@@ -150,7 +159,8 @@ describe('docker-compose.yml "sentinel" profile', () => {
   }
 
   it('adds its services only in the sentinel profile', () => {
-    for (const name of ['superfone-bff-sentinel', ...NODES, ...SENTINELS]) expect(services[name].profiles).toEqual(['sentinel']);
+    for (const name of ['superfone-bff-sentinel', ...NODES, ...SENTINELS])
+      expect(services[name].profiles).toEqual(['sentinel']);
   });
 
   it('runs a master and one replica of it, each announcing its own service name', () => {
@@ -164,38 +174,53 @@ describe('docker-compose.yml "sentinel" profile', () => {
     }
     expect(flag(services['redis-master'].command, '--replicaof')).toBeUndefined();
     expect(flag(services['redis-replica'].command, '--replicaof')).toBe('redis-master 6379');
-    expect(services['redis-replica'].depends_on).toEqual({ 'redis-master': { condition: 'service_healthy' } });
+    expect(services['redis-replica'].depends_on).toEqual({
+      'redis-master': { condition: 'service_healthy' },
+    });
   });
 
-  it.each(SENTINELS)('%s writes its config into /tmp and runs redis-server --sentinel on it', (name) => {
-    const { config, argv } = runSentinelScript(name);
-    expect(argv).toEqual(['/tmp/sentinel.conf', '--sentinel']);
-    expect(config).toEqual([
-      'port 26379',
-      'dir /tmp',
-      // Before `monitor`: without resolve-hostnames Sentinel accepts IP addresses only.
-      'sentinel resolve-hostnames yes',
-      'sentinel announce-hostnames yes',
-      `sentinel announce-ip ${name}`,
-      'sentinel monitor mymaster redis-master 6379 2',
-      'sentinel down-after-milliseconds mymaster 5000',
-      'sentinel failover-timeout mymaster 20000',
-      'sentinel parallel-syncs mymaster 1',
-    ]);
-    expect(services[name].image).toMatch(/^redis:7-alpine/);
-    expect(services[name].user).toBe('redis');
-    expect(services[name].depends_on).toEqual({
-      'redis-master': { condition: 'service_healthy' },
-      'redis-replica': { condition: 'service_healthy' },
-    });
-    expect(services[name].healthcheck?.test.join(' ')).toContain('SENTINEL CKQUORUM mymaster');
-  });
+  it.each(SENTINELS)(
+    '%s writes its config into /tmp and runs redis-server --sentinel on it',
+    (name) => {
+      const { config, argv } = runSentinelScript(name);
+      expect(argv).toEqual(['/tmp/sentinel.conf', '--sentinel']);
+      expect(config).toEqual([
+        'port 26379',
+        'dir /tmp',
+        // Before `monitor`: without resolve-hostnames Sentinel accepts IP addresses only.
+        'sentinel resolve-hostnames yes',
+        'sentinel announce-hostnames yes',
+        `sentinel announce-ip ${name}`,
+        'sentinel monitor mymaster redis-master 6379 2',
+        'sentinel down-after-milliseconds mymaster 5000',
+        'sentinel failover-timeout mymaster 20000',
+        'sentinel parallel-syncs mymaster 1',
+      ]);
+      expect(services[name].image).toMatch(/^redis:7-alpine/);
+      expect(services[name].user).toBe('redis');
+      expect(services[name].depends_on).toEqual({
+        'redis-master': { condition: 'service_healthy' },
+        'redis-replica': { condition: 'service_healthy' },
+      });
+      expect(services[name].healthcheck?.test.join(' ')).toContain('SENTINEL CKQUORUM mymaster');
+    },
+  );
 
   it('has three sentinels and a quorum of 2, a majority of them', () => {
-    const quorums = SENTINELS.map((name) => Number(/^sentinel monitor \S+ \S+ \d+ (\d+)$/m.exec(runSentinelScript(name).config.join('\n'))?.[1]));
+    const quorums = SENTINELS.map((name) =>
+      Number(
+        /^sentinel monitor \S+ \S+ \d+ (\d+)$/m.exec(
+          runSentinelScript(name).config.join('\n'),
+        )?.[1],
+      ),
+    );
     expect(quorums).toEqual([2, 2, 2]);
     expect(quorums[0]).toBe(Math.floor(SENTINELS.length / 2) + 1);
-    expect(Object.keys(services).filter((n) => /sentinel monitor/.test(services[n].command?.join(' ') ?? '')).sort()).toEqual(SENTINELS);
+    expect(
+      Object.keys(services)
+        .filter((n) => /sentinel monitor/.test(services[n].command?.join(' ') ?? ''))
+        .sort(),
+    ).toEqual(SENTINELS);
   });
 
   it('points a second copy of the service at the sentinels, not at a Redis node', () => {
@@ -203,11 +228,16 @@ describe('docker-compose.yml "sentinel" profile', () => {
     expect(env.REDIS_SENTINELS).toBe(SENTINELS.map((n) => `${n}:26379`).join(','));
     expect(env.REDIS_SENTINEL_MASTER).toBe('mymaster');
     // One topology only: the app refuses to boot with two.
-    expect(Object.keys(env).filter((k) => ['REDIS_URL', 'REDIS_CLUSTER_NODES'].includes(k))).toEqual([]);
-    expect(bffSentinel.depends_on).toEqual(Object.fromEntries(SENTINELS.map((n) => [n, { condition: 'service_healthy' }])));
+    expect(
+      Object.keys(env).filter((k) => ['REDIS_URL', 'REDIS_CLUSTER_NODES'].includes(k)),
+    ).toEqual([]);
+    expect(bffSentinel.depends_on).toEqual(
+      Object.fromEntries(SENTINELS.map((n) => [n, { condition: 'service_healthy' }])),
+    );
     // Same image and keys as the default service, on its own loopback port.
     expect(bffSentinel.build).toEqual(bff.build);
-    for (const key of ['SUPERFONE_API_KEY', 'CLIENT_KEYS', 'SUPERFONE_BASE_URL', 'LOG_FORMAT']) expect(env[key]).toBe(bff.environment?.[key]);
+    for (const key of ['SUPERFONE_API_KEY', 'CLIENT_KEYS', 'SUPERFONE_BASE_URL', 'LOG_FORMAT'])
+      expect(env[key]).toBe(bff.environment?.[key]);
     expect(bffSentinel.ports).toEqual(['127.0.0.1:${BFF_SENTINEL_PORT:-3001}:3000']);
     expect(bff.ports).toEqual(['127.0.0.1:${BFF_PORT:-3000}:3000']);
     expect(seconds(bffSentinel.stop_grace_period ?? '')).toBeGreaterThan(25);
@@ -215,21 +245,33 @@ describe('docker-compose.yml "sentinel" profile', () => {
 
   it('the header comment shows how to start it and force a failover', () => {
     expect(composeText).toContain('--profile sentinel up');
-    expect(composeText).toContain('docker compose exec sentinel-1 redis-cli -p 26379 SENTINEL FAILOVER mymaster');
+    expect(composeText).toContain(
+      'docker compose exec sentinel-1 redis-cli -p 26379 SENTINEL FAILOVER mymaster',
+    );
   });
 });
 
 describe(DEMO_ENV_FILE, () => {
   it('admits the demo client key: its keySha256 is the SHA-256 of that key', () => {
-    const clientKeys = JSON.parse(demoEnv.CLIENT_KEYS) as Array<{ id: string; keySha256: string; scopes: string[] }>;
+    const clientKeys = JSON.parse(demoEnv.CLIENT_KEYS) as Array<{
+      id: string;
+      keySha256: string;
+      scopes: string[];
+    }>;
     expect(clientKeys).toEqual([
-      { id: 'demo-app', keySha256: sha256Hex(DEMO_CLIENT_KEY), scopes: ['numbers:read', 'numbers:refresh'] },
+      {
+        id: 'demo-app',
+        keySha256: sha256Hex(DEMO_CLIENT_KEY),
+        scopes: ['numbers:read', 'numbers:refresh'],
+      },
     ]);
   });
 
   it('points the service at the stand-in with the demo Superfone key', () => {
     expect(demoEnv.SUPERFONE_API_KEY).toBe(DEMO_SUPERFONE_KEY);
-    expect(demoEnv.SUPERFONE_BASE_URL).toBe(`http://superfone-stand-in:${standIn.environment?.STAND_IN_PORT}/superfone`);
+    expect(demoEnv.SUPERFONE_BASE_URL).toBe(
+      `http://superfone-stand-in:${standIn.environment?.STAND_IN_PORT}/superfone`,
+    );
   });
 });
 
@@ -253,7 +295,8 @@ function runCompose(args: string[], vars: Record<string, string> = {}) {
 // Without a Compose CLI these are not registered (the YAML-level checks above still run).
 describe(`Compose CLI resolves the setups (${cli ? cli.join(' ') : 'absent: not run'})`, () => {
   if (!cli) {
-    it('has no Compose CLI on PATH, so only the YAML-level checks ran', () => expect(cli).toBeUndefined());
+    it('has no Compose CLI on PATH, so only the YAML-level checks ran', () =>
+      expect(cli).toBeUndefined());
     return;
   }
 
@@ -279,7 +322,15 @@ describe(`Compose CLI resolves the setups (${cli ? cli.join(' ') : 'absent: not 
   });
 
   it('demo setup: valid, and the resolved CLIENT_KEYS is the JSON the service expects', () => {
-    const demoArgs = ['--env-file', DEMO_ENV_FILE, '--profile', 'demo', '-f', 'docker-compose.yml', 'config'];
+    const demoArgs = [
+      '--env-file',
+      DEMO_ENV_FILE,
+      '--profile',
+      'demo',
+      '-f',
+      'docker-compose.yml',
+      'config',
+    ];
     const check = runCompose([...demoArgs, '-q']);
     expect({ status: check.status, stderr: check.stderr }).toEqual({ status: 0, stderr: '' });
 
@@ -287,19 +338,35 @@ describe(`Compose CLI resolves the setups (${cli ? cli.join(' ') : 'absent: not 
     const env = resolved.services['superfone-bff'].environment!;
     expect(JSON.parse(env.CLIENT_KEYS)).toEqual(JSON.parse(demoEnv.CLIENT_KEYS));
     expect(env.SUPERFONE_API_KEY).toBe(DEMO_SUPERFONE_KEY);
-    expect(resolved.services['superfone-stand-in'].environment?.SUPERFONE_API_KEY).toBe(DEMO_SUPERFONE_KEY);
+    expect(resolved.services['superfone-stand-in'].environment?.SUPERFONE_API_KEY).toBe(
+      DEMO_SUPERFONE_KEY,
+    );
   });
 
   it('sentinel setup: valid, and the sentinel script keeps its own variable', () => {
     const vars = { SUPERFONE_API_KEY: 'placeholder-superfone-key', CLIENT_KEYS: '[]' };
-    const sentinelArgs = ['--env-file', emptyEnvFile, '--profile', 'sentinel', '-f', 'docker-compose.yml', 'config'];
+    const sentinelArgs = [
+      '--env-file',
+      emptyEnvFile,
+      '--profile',
+      'sentinel',
+      '-f',
+      'docker-compose.yml',
+      'config',
+    ];
     const check = runCompose([...sentinelArgs, '-q'], vars);
     expect({ status: check.status, stderr: check.stderr }).toEqual({ status: 0, stderr: '' });
 
     // SENTINEL_ANNOUNCE_HOST is for sh, not Compose: written $$ in the file, so Compose does not blank it
     // (`config` prints it escaped again).
-    const resolved = parse(runCompose(sentinelArgs, vars).stdout) as { services: Record<string, Service> };
-    expect(resolved.services['sentinel-2'].command?.[2]).toMatch(/sentinel announce-ip \$\$?SENTINEL_ANNOUNCE_HOST$/m);
-    expect(resolved.services['superfone-bff-sentinel'].environment?.REDIS_SENTINELS).toBe('sentinel-1:26379,sentinel-2:26379,sentinel-3:26379');
+    const resolved = parse(runCompose(sentinelArgs, vars).stdout) as {
+      services: Record<string, Service>;
+    };
+    expect(resolved.services['sentinel-2'].command?.[2]).toMatch(
+      /sentinel announce-ip \$\$?SENTINEL_ANNOUNCE_HOST$/m,
+    );
+    expect(resolved.services['superfone-bff-sentinel'].environment?.REDIS_SENTINELS).toBe(
+      'sentinel-1:26379,sentinel-2:26379,sentinel-3:26379',
+    );
   });
 });

