@@ -78,12 +78,19 @@ function answerOn(socket: Socket, request: Buffer, started: number): Promise<Bur
       const head = received.slice(0, headEnd);
       const length = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? Number.NaN);
       // Every answer of the service carries a Content-Length; without one, the answer is unusable here.
-      if (!Number.isFinite(length)) return finish(0, '');
+      if (!Number.isFinite(length)) {
+        finish(0, '');
+        return;
+      }
       if (received.length - headEnd - 4 < length) return;
       finish(Number(head.slice(9, 12)), /\r\ncache-status: *([^\r]*)/i.exec(head)?.[1] ?? '');
     };
-    const onClose = (): void => finish(0, '');
-    const timer = setTimeout(() => finish(0, ''), ANSWER_TIMEOUT_MS);
+    const onClose = (): void => {
+      finish(0, '');
+    };
+    const timer = setTimeout(() => {
+      finish(0, '');
+    }, ANSWER_TIMEOUT_MS);
     socket.on('data', onData);
     socket.once('close', onClose);
     socket.write(request);

@@ -9,6 +9,7 @@
  * rather than autocannon's histogram, which rounds to whole milliseconds: at 50 connections the
  * p50 of a fast server is 1-3 ms, where whole-ms rounding would hide the differences measured.
  */
+import autocannon from 'autocannon';
 import { spawn } from 'node:child_process';
 import { CLIENT_CORE, distPath, isShuttingDown } from './servers';
 import { summarize, type LatencySummary } from './stats';
@@ -34,27 +35,6 @@ export interface LoadResult {
   /** The load generator's CPU use in percent of one core: near 100 means the client, not the server, was the limit. */
   readonly clientCpuPercent: number;
 }
-
-interface AutocannonResult {
-  duration: number;
-  errors: number;
-  timeouts: number;
-  statusCodeStats: Record<string, { count: number }>;
-  requests: { total: number };
-  throughput: { total: number };
-}
-
-interface AutocannonInstance {
-  on(
-    event: 'response',
-    listener: (client: unknown, status: number, bytes: number, ms: number) => void,
-  ): void;
-}
-
-type Autocannon = (
-  options: Record<string, unknown>,
-  done: (error: Error | null, result: AutocannonResult) => void,
-) => AutocannonInstance;
 
 /** Called when autocannon starts firing and when its result is in, so server sampling covers exactly the load. */
 export interface LoadHooks {
@@ -105,7 +85,10 @@ export function runLoad(spec: LoadSpec, hooks: LoadHooks = {}): Promise<LoadResu
       clearTimeout(timer);
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
-      if (code === 0 && result) return done(result);
+      if (code === 0 && result) {
+        done(result);
+        return;
+      }
       fail(
         new Error(
           `load worker exited with ${code} and ${result ? 'a' : 'no'} result: ${err.trim().slice(0, 500)}`,
@@ -118,8 +101,6 @@ export function runLoad(spec: LoadSpec, hooks: LoadHooks = {}): Promise<LoadResu
 const STARTED = 'started';
 
 function worker(spec: LoadSpec): void {
-  // autocannon ships no types; this is the slice of its API used here.
-  const autocannon = require('autocannon') as Autocannon;
   let latencies = new Float64Array(1 << 16);
   let count = 0;
   process.stdout.write(`${STARTED}\n`);

@@ -36,10 +36,9 @@ export function nginxAbsence(): string {
 /** `nginx/1.22.1`, from `nginx -v` (which prints on stderr). */
 export function nginxVersion(binary: string): string {
   const result = spawnSync(binary, ['-v'], { encoding: 'utf8' });
-  return (
-    `${result.stdout ?? ''}${result.stderr ?? ''}`.trim().replace(/^nginx version:\s*/, '') ||
-    'unknown'
-  );
+  // A binary that could not start leaves error set and no output at all.
+  if (result.error) return 'unknown';
+  return `${result.stdout}${result.stderr}`.trim().replace(/^nginx version:\s*/, '') || 'unknown';
 }
 
 function groupName(): string {

@@ -128,7 +128,7 @@ function capacity(rows: readonly RowSummary[]): string[] {
   ];
 }
 
-const counts = (record: Record<string, number>): string =>
+const counts = (record: Partial<Record<string, number>>): string =>
   Object.entries(record)
     .map(([k, v]) => `${k}: ${v}`)
     .join(', ');

@@ -88,9 +88,10 @@ async function main(): Promise<void> {
     rmSync(tmpDir, { recursive: true, force: true });
     removeSnapshot();
   };
-  let interrupted = false;
+  // An object, not a let: the signal handler sets it while main() awaits, which narrowing cannot see.
+  const signalled = { interrupted: false };
   const onSignal = (signal: NodeJS.Signals): void => {
-    interrupted = true;
+    signalled.interrupted = true;
     log(`${signal}: stopping every child process and deleting the bench keys`);
     void cleanup().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
   };
@@ -183,7 +184,7 @@ async function main(): Promise<void> {
     await cleanup();
   }
 
-  if (interrupted) return; // a partial run is not a result: the signal handler exits once cleanup is done
+  if (signalled.interrupted) return; // a partial run is not a result: the signal handler exits once cleanup is done
   report.finishedAt = new Date().toISOString();
   report.machine.loadAverageAfter = loadavg().map((v) => Number(v.toFixed(2)));
   const markdown = renderMarkdown(report, STAMPEDE_DELAY_MS);

@@ -27,7 +27,9 @@ export function snapshotDist(): () => void {
   const target = join(ROOT, 'bench', 'results', `.dist-${process.pid}`);
   cpSync(resolve(ROOT, 'dist'), target, { recursive: true });
   dist = target;
-  return () => rmSync(target, { recursive: true, force: true });
+  return () => {
+    rmSync(target, { recursive: true, force: true });
+  };
 }
 
 /** Servers share core 0; the load generator (and this orchestrator) use core 1. */
@@ -235,7 +237,9 @@ export class ServerSampler {
 
   constructor(private readonly pid: number) {
     this.startCpu = this.cpu();
-    this.timer = setInterval(() => this.sample(), 200);
+    this.timer = setInterval(() => {
+      this.sample();
+    }, 200);
     this.sample();
   }
 

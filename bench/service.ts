@@ -149,7 +149,9 @@ export async function startService(
     await waitForStatus(`${url}/health/ready`, child);
   } catch (error) {
     // The log lives in the temp dir, deleted at the end: keep its last lines in the error.
-    throw new Error(`${(error as Error).message}; its last output: ${tail(logPath)}`);
+    throw new Error(`${(error as Error).message}; its last output: ${tail(logPath)}`, {
+      cause: error,
+    });
   }
   return { child, url, logPath };
 }

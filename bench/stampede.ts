@@ -38,9 +38,9 @@ export interface StampedeResult {
   readonly replicas: number;
   readonly requests: number;
   readonly upstreamCalls: number;
-  readonly statusCounts: Record<string, number>;
+  readonly statusCounts: Partial<Record<string, number>>;
   /** Cache-Status classes: miss, hit, stale (stale or stale-if-error), none (no header, e.g. errors). */
-  readonly cacheCounts: Record<string, number>;
+  readonly cacheCounts: Partial<Record<string, number>>;
   readonly latencyMs: LatencySummary;
   readonly errors: number;
   /** The services' log lines at warn level or above during the scenario, by message, with counts. */
@@ -69,8 +69,8 @@ function tally(
   calls: number,
   extra: Pick<StampedeResult, 'reference' | 'note'> = {},
 ): StampedeResult {
-  const statusCounts: Record<string, number> = {};
-  const cacheCounts: Record<string, number> = {};
+  const statusCounts: Partial<Record<string, number>> = {};
+  const cacheCounts: Partial<Record<string, number>> = {};
   for (const a of answers) {
     statusCounts[a.status] = (statusCounts[a.status] ?? 0) + 1;
     const kind = classify(a.cacheStatus);
@@ -100,7 +100,7 @@ function tally(
 function warnings(services: readonly ServiceProcess[]): Record<string, number> {
   const found: Record<string, number> = {};
   for (const service of services) {
-    let text = '';
+    let text: string;
     try {
       text = readFileSync(service.logPath, 'utf8');
     } catch {

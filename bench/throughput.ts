@@ -251,7 +251,9 @@ export async function runThroughput(
           round,
           redis,
         );
-        results.get(peer.id)!.push(result);
+        const rounds = results.get(peer.id);
+        if (!rounds) throw new Error(`no result list for ${peer.id}`);
+        rounds.push(result);
         const { load, server } = result;
         log(
           `round ${round}/${settings.rounds} ${peer.label}: ${load.rps.toFixed(0)} req/s, ` +

@@ -31,14 +31,14 @@ function rawGet(url: string, headers: Record<string, string>, agent?: Agent): Pr
     const req = request(url, { headers, agent }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () =>
+      res.on('end', () => {
         resolve({
           status: res.statusCode ?? 0,
           headers: res.headers,
           body: Buffer.concat(chunks).toString('utf8'),
           reusedSocket: req.reusedSocket,
-        }),
-      );
+        });
+      });
       res.on('error', reject);
     });
     req.on('error', reject);
@@ -235,7 +235,9 @@ describe(SuperfoneStandIn.name, () => {
       expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8');
       const full = JSON.stringify(ENVELOPE);
       expect(body).toBe(full.slice(0, Math.floor(full.length / 2)));
-      expect(() => JSON.parse(body)).toThrow();
+      expect(() => {
+        JSON.parse(body);
+      }).toThrow();
     });
 
     it('wrong-shape: answers 200 JSON that parses but is not the envelope', async () => {
@@ -315,11 +317,8 @@ describe(SuperfoneStandIn.name, () => {
 
       const [first, second] = sut.requests;
       expect(sut.requests).toHaveLength(2);
-      expect(first).toMatchObject({
-        method: 'GET',
-        path: '/superfone/sfvopi/available-numbers',
-        headers: expect.objectContaining({ 'x-api-key': KEY, 'x-request-id': 'req-1' }),
-      });
+      expect(first).toMatchObject({ method: 'GET', path: '/superfone/sfvopi/available-numbers' });
+      expect(first.headers).toMatchObject({ 'x-api-key': KEY, 'x-request-id': 'req-1' });
       expect(first.at).toBeGreaterThanOrEqual(before);
       expect(first.at).toBeLessThanOrEqual(Date.now());
       expect(second).toMatchObject({ method: 'POST', path: '/superfone/elsewhere?q=1' });
@@ -340,7 +339,7 @@ describe(SuperfoneStandIn.name, () => {
       expect(await res.json()).toEqual(ENVELOPE);
     });
 
-    it('reset() restores the constructor numbers even after in-place edits', async () => {
+    it('reset() restores the constructor numbers even after in-place edits', () => {
       sut.numbers[0].provider = 'changed';
 
       sut.reset();
@@ -416,7 +415,7 @@ describe(SuperfoneStandIn.name, () => {
       await expect(sut.stop()).resolves.toBeUndefined();
     });
 
-    it('defaults numbers to demoNumbers()', async () => {
+    it('defaults numbers to demoNumbers()', () => {
       sut = new SuperfoneStandIn({ apiKey: KEY });
 
       expect(sut.numbers).toEqual(demoNumbers());

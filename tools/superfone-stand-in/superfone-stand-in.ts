@@ -122,7 +122,9 @@ export class SuperfoneStandIn {
   /** Listens (default: a free port on 127.0.0.1) and resolves the base URL to use as SUPERFONE_BASE_URL. */
   async start(port = 0, host = '127.0.0.1'): Promise<string> {
     if (this.server) throw new Error('SuperfoneStandIn is already started');
-    const server = createServer((req, res) => this.handle(req, res));
+    const server = createServer((req, res) => {
+      this.handle(req, res);
+    });
     server.on('connection', (socket: Socket) => {
       this.sockets.add(socket);
       socket.once('close', () => this.sockets.delete(socket));
@@ -160,7 +162,10 @@ export class SuperfoneStandIn {
       );
     }
     await new Promise<void>((resolve, reject) => {
-      server.close((error) => (error ? reject(error) : resolve()));
+      server.close((error) => {
+        if (error) reject(error);
+        else resolve();
+      });
       for (const socket of this.sockets) socket.destroy();
     });
   }
@@ -197,16 +202,14 @@ export class SuperfoneStandIn {
           else resolve();
         },
       };
-      const timer = setTimeout(
-        () =>
-          waiter.settle(
-            new Error(
-              `SuperfoneStandIn.waitForCalls: expected at least ${n} calls to GET ${NUMBERS_PATH} ` +
-                `within ${timeoutMs} ms, saw ${this.callCount}`,
-            ),
+      const timer = setTimeout(() => {
+        waiter.settle(
+          new Error(
+            `SuperfoneStandIn.waitForCalls: expected at least ${n} calls to GET ${NUMBERS_PATH} ` +
+              `within ${timeoutMs} ms, saw ${this.callCount}`,
           ),
-        timeoutMs,
-      );
+        );
+      }, timeoutMs);
       this.waiters.add(waiter);
     });
   }
@@ -215,8 +218,14 @@ export class SuperfoneStandIn {
     const target = req.url ?? '/';
     this.record(req, target);
     const path = target.split('?', 1)[0];
-    if (path === NUMBERS_PATH && req.method === 'GET') return this.serveNumbers(req, res);
-    if (this.control && path.startsWith(CONTROL_PREFIX)) return this.serveControl(req, res, path);
+    if (path === NUMBERS_PATH && req.method === 'GET') {
+      this.serveNumbers(req, res);
+      return;
+    }
+    if (this.control && path.startsWith(CONTROL_PREFIX)) {
+      this.serveControl(req, res, path);
+      return;
+    }
     send(res, 404, NOT_FOUND);
   }
 
@@ -238,32 +247,48 @@ export class SuperfoneStandIn {
 
     const header = req.headers['x-api-key'];
     const presented = Array.isArray(header) ? header.join(', ') : (header ?? '');
-    if (presented.trim() === '') return send(res, 401, JSON.stringify({ message: MISSING_KEY }));
-    if (presented !== this.apiKey) return send(res, 401, JSON.stringify({ message: INVALID_KEY }));
+    if (presented.trim() === '') {
+      send(res, 401, JSON.stringify({ message: MISSING_KEY }));
+      return;
+    }
+    if (presented !== this.apiKey) {
+      send(res, 401, JSON.stringify({ message: INVALID_KEY }));
+      return;
+    }
 
     const behaviour = this.queue.shift() ?? this.behaviour;
     switch (behaviour.kind) {
-      case 'ok':
-        return this.later(behaviour.delayMs, () => send(res, 200, this.okBody()));
+      case 'ok': {
+        this.later(behaviour.delayMs, () => {
+          send(res, 200, this.okBody());
+        });
+        return;
+      }
       case 'status': {
         const { status, body, contentType, headers, delayMs } = behaviour;
-        return this.later(delayMs, () =>
-          send(res, status, body ?? defaultStatusBody(status), contentType, headers),
-        );
+        this.later(delayMs, () => {
+          send(res, status, body ?? defaultStatusBody(status), contentType, headers);
+        });
+        return;
       }
       case 'hang':
         return; // the socket stays open until the client gives up or stop() destroys it
       case 'reset':
         req.socket.destroy();
         return;
-      case 'non-json':
-        return send(res, 200, HTML_PAGE, 'text/html; charset=utf-8');
+      case 'non-json': {
+        send(res, 200, HTML_PAGE, 'text/html; charset=utf-8');
+        return;
+      }
       case 'truncated': {
         const full = Buffer.from(this.okBody());
-        return send(res, 200, full.subarray(0, Math.floor(full.length / 2)));
+        send(res, 200, full.subarray(0, Math.floor(full.length / 2)));
+        return;
       }
-      case 'wrong-shape':
-        return send(res, 200, WRONG_SHAPE);
+      case 'wrong-shape': {
+        send(res, 200, WRONG_SHAPE);
+        return;
+      }
     }
   }
 
@@ -273,7 +298,10 @@ export class SuperfoneStandIn {
   }
 
   private later(delayMs: number | undefined, answer: () => void): void {
-    if (!delayMs || delayMs <= 0) return answer();
+    if (!delayMs || delayMs <= 0) {
+      answer();
+      return;
+    }
     const timer = setTimeout(() => {
       this.timers.delete(timer);
       answer();
@@ -283,11 +311,14 @@ export class SuperfoneStandIn {
 
   private serveControl(req: IncomingMessage, res: ServerResponse, path: string): void {
     const route = `${req.method} ${path}`;
-    if (route === `GET ${CONTROL_PREFIX}stats`)
-      return send(res, 200, JSON.stringify({ calls: this.callCount }));
+    if (route === `GET ${CONTROL_PREFIX}stats`) {
+      send(res, 200, JSON.stringify({ calls: this.callCount }));
+      return;
+    }
     if (route === `POST ${CONTROL_PREFIX}reset`) {
       this.reset();
-      return noContent(res);
+      noContent(res);
+      return;
     }
     if (route === `POST ${CONTROL_PREFIX}behaviour`) {
       void this.setBehaviourFromBody(req, res);
@@ -303,9 +334,15 @@ export class SuperfoneStandIn {
     } catch {
       return; // the client went away mid-body
     }
-    if (text === undefined) return send(res, 413, JSON.stringify({ message: 'Body too large' }));
+    if (text === undefined) {
+      send(res, 413, JSON.stringify({ message: 'Body too large' }));
+      return;
+    }
     const parsed = parseBehaviour(text);
-    if (typeof parsed === 'string') return send(res, 400, JSON.stringify({ message: parsed }));
+    if (typeof parsed === 'string') {
+      send(res, 400, JSON.stringify({ message: parsed }));
+      return;
+    }
     this.setBehaviour(parsed);
     noContent(res);
   }
