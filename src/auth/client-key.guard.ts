@@ -3,7 +3,8 @@ import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import { AppError } from '../common/app.error';
 import { AppConfig } from '../config/app-config';
-import { ClientIndex, ClientKey, findClient, indexClients, Scope } from './client-keys';
+import type { ClientKey, Scope } from '../config/client-keys';
+import { ClientIndex, findClient, indexClients } from './client-keys';
 import { REQUIRED_SCOPE } from './scopes.decorator';
 
 /** The authenticated client app, attached to the request for logs and rate limits. */

@@ -3,8 +3,8 @@ import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { traceFor, TraceContext } from '../tracing/trace-context';
 import { InvalidRequestError } from './app.error';
+import { DOCS_PATH } from './docs-path';
 import { PROBLEMS, ProblemCode, problemType } from './problem-codes';
-import { DOCS_PATH } from '../openapi/openapi';
 import { SecurityHeaders } from './security-headers';
 
 /** Swagger UI and its document (/docs, /docs/…, /docs-json) get the docs security headers. */
