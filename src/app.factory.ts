@@ -1,16 +1,17 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import type { NestApplicationOptions } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { DestinationStream } from 'pino';
 import { AppModule } from './app.module';
 import { answerClientError, registerRequestHygiene } from './common/http-hygiene';
-import { requestIdFor } from './common/request-id';
-import { registerRequestObserver } from './common/request-observer';
+import { requestIdFor } from './common/request-state';
 import { securityHeaders } from './common/security-headers';
 import { sendProblem } from './common/send-problem';
 import { AppConfig } from './config/app-config';
 import { AppLogger, NestPinoLogger } from './logging/app-logger';
 import { Metrics } from './metrics/metrics';
+import { registerRequestObserver } from './metrics/request-observer';
 import { setupOpenApi } from './openapi/openapi';
 
 export interface AppOptions {
@@ -38,17 +39,19 @@ export async function createApp(
     return503OnClosing: true,
     clientErrorHandler: answerClientError,
     // Errors Fastify answers itself before routing (a malformed URL) speak problem+json too.
-    frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) =>
-      sendProblem(error, request, reply, httpLogger),
+    frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+      sendProblem(error, request, reply, httpLogger);
+    },
   });
+  const nestOptions: Pick<NestApplicationOptions, 'logger' | 'abortOnError'> = {
+    logger: new NestPinoLogger(logger.pino),
+    // Throw boot errors to the caller (main.ts reports them and exits 1) instead of exiting here.
+    abortOnError: false,
+  };
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot(config, logger),
     adapter,
-    {
-      logger: new NestPinoLogger(logger.pino),
-      // Throw boot errors to the caller (main.ts reports them and exits 1) instead of exiting here.
-      abortOnError: false,
-    },
+    nestOptions,
   );
 
   const fastify = app.getHttpAdapter().getInstance();

@@ -2,7 +2,8 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { findClient, indexClients, parseClientKeys } from '../src/auth/client-keys';
+import { findClient, indexClients } from '../src/auth/client-keys';
+import { parseClientKeys } from '../src/config/client-keys';
 
 const run = promisify(execFile);
 const dist = join(__dirname, '..', 'dist');

@@ -2,14 +2,11 @@ import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import { AppError } from '../common/app.error';
+import { requestState } from '../common/request-state';
 import { AppConfig } from '../config/app-config';
-import { ClientIndex, ClientKey, findClient, indexClients, Scope } from './client-keys';
+import type { Scope } from '../config/client-keys';
+import { ClientIndex, findClient, indexClients } from './client-keys';
 import { REQUIRED_SCOPE } from './scopes.decorator';
-
-/** The authenticated client app, attached to the request for logs and rate limits. */
-export interface AuthenticatedRequest extends FastifyRequest {
-  client?: ClientKey;
-}
 
 const REALM = 'Bearer realm="superfone-bff"';
 const MAX_KEY_LENGTH = 512;
@@ -36,7 +33,7 @@ export class ClientKeyGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean {
     const scope = this.scopeOf(context.getHandler());
     if (!scope) return true;
-    const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
+    const request = context.switchToHttp().getRequest<FastifyRequest>();
     const key = presentedKey(request);
     const client = findClient(this.clients, key);
     if (!client) {
@@ -44,7 +41,8 @@ export class ClientKeyGuard implements CanActivate {
         'www-authenticate': `${REALM}, error="invalid_token"`,
       });
     }
-    request.client = client;
+    // For the request's log line and its rate limit.
+    requestState(request).client = client;
     if (!client.scopes.has(scope)) {
       throw new AppError('FORBIDDEN', `This client key lacks the scope ${scope}.`);
     }

@@ -1,4 +1,5 @@
-import { findClient, indexClients, issueClientKey, parseClientKeys, sha256 } from './client-keys';
+import { parseClientKeys } from '../config/client-keys';
+import { findClient, indexClients, issueClientKey, sha256 } from './client-keys';
 
 describe(findClient.name, () => {
   const clients = indexClients(

@@ -1,5 +1,5 @@
 import { SetMetadata } from '@nestjs/common';
-import type { Scope } from './client-keys';
+import type { Scope } from '../config/client-keys';
 
 export const REQUIRED_SCOPE = Symbol('REQUIRED_SCOPE');
 

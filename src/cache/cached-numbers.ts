@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { AvailableNumber } from '../superfone/superfone.schema';
+import { type AvailableNumber, availableNumber } from '../common/available-number';
 
 /** Freshness rules from config, in milliseconds. */
 export interface CacheTiming {
@@ -10,9 +10,7 @@ export interface CacheTiming {
 /** What goes into Redis: the validated, normalized list and when Superfone answered. */
 const sharedEntry = z.object({
   fetchedAt: z.iso.datetime(),
-  data: z.array(
-    z.object({ id: z.number(), voipNumber: z.string(), provider: z.string(), status: z.string() }),
-  ),
+  data: z.array(availableNumber),
 });
 export type SharedEntry = z.infer<typeof sharedEntry>;
 

@@ -4,7 +4,8 @@
  *
  *   npm run issue-client-key -- billing-app numbers:read
  */
-import { issueClientKey, Scope, SCOPES } from '../auth/client-keys';
+import { issueClientKey } from '../auth/client-keys';
+import { Scope, SCOPES } from '../config/client-keys';
 
 function main(argv: string[]): number {
   const [id, ...scopeArgs] = argv;

@@ -1,21 +1,15 @@
 import type { FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
-import { traceFor, TraceContext } from '../tracing/trace-context';
+import { traceFor } from '../tracing/trace-context';
 import { InvalidRequestError } from './app.error';
+import { DOCS_PATH } from './docs-path';
 import { PROBLEMS, ProblemCode, problemType } from './problem-codes';
-import { DOCS_PATH } from '../openapi/openapi';
+import { requestState } from './request-state';
 import { SecurityHeaders } from './security-headers';
 
 /** Swagger UI and its document (/docs, /docs/…, /docs-json) get the docs security headers. */
 const DOCS_PREFIX = `/${DOCS_PATH}`;
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    /** The W3C trace this request belongs to (the caller's `traceparent`, or a new one). */
-    trace: TraceContext;
-  }
-}
 
 /**
  * Per-request hygiene that runs before routing: every answer carries the security headers and
@@ -26,12 +20,12 @@ export function registerRequestHygiene(
   fastify: FastifyInstance,
   security: { api: SecurityHeaders; docs: SecurityHeaders },
 ): void {
-  fastify.decorateRequest('trace', null as unknown as TraceContext);
   fastify.addHook('onRequest', (request, reply, done) => {
+    const state = requestState(request);
     void reply
       .headers(request.url.startsWith(DOCS_PREFIX) ? security.docs : security.api)
-      .header('x-request-id', request.id);
-    request.trace = traceFor(request.headers.traceparent);
+      .header('x-request-id', state.requestId);
+    state.trace = traceFor(request.headers.traceparent);
     const { method, headers } = request;
     if (
       (method === 'GET' || method === 'HEAD') &&

@@ -1,6 +1,5 @@
 import { NotFoundException } from '@nestjs/common';
-import { UpstreamTimeoutError } from '../superfone/upstream.errors';
-import { InvalidRequestError } from './app.error';
+import { AppError, InvalidRequestError } from './app.error';
 import { toProblem } from './problem';
 
 describe(toProblem.name, () => {
@@ -14,7 +13,7 @@ describe(toProblem.name, () => {
       type: 'urn:superfone-bff:problem:internal',
       title: 'Internal error',
       status: 500,
-      detail: expect.any(String),
+      detail: expect.any(String) as unknown,
       instance: '/numbers/available',
       code: 'INTERNAL',
       requestId: 'req-1',
@@ -28,9 +27,12 @@ describe(toProblem.name, () => {
       code: 'INVALID_REQUEST',
       detail: 'bad provider',
     });
-    expect(toProblem(new UpstreamTimeoutError(3000), 'r', '/x').body).toMatchObject({
-      status: 504,
-      code: 'UPSTREAM_TIMEOUT',
+    const unavailable = new AppError('UPSTREAM_UNAVAILABLE', 'Superfone could not be reached.', {
+      'retry-after': '5',
+    });
+    expect(toProblem(unavailable, 'r', '/x')).toMatchObject({
+      body: { status: 503, code: 'UPSTREAM_UNAVAILABLE' },
+      headers: { 'retry-after': '5' },
     });
   });
 

@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { PROBLEM_CONTENT_TYPE, problemJson, toProblem } from './problem';
+import { requestState } from './request-state';
 
 /**
  * Answers with the problem for `error`. Shared by the Nest exception filter and Fastify's own
@@ -13,9 +14,10 @@ export function sendProblem(
   logger: Logger,
 ): void {
   const path = request.url.split('?', 1)[0];
-  const problem = toProblem(error, request.id, path, request.trace?.traceId);
+  const { requestId, trace } = requestState(request);
+  const problem = toProblem(error, requestId, path, trace?.traceId);
   if (problem.unexpected) {
-    logger.error({ err: error, requestId: request.id }, 'unexpected error');
+    logger.error({ err: error, requestId }, 'unexpected error');
   }
   if (reply.sent) return;
   void reply

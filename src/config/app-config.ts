@@ -1,4 +1,4 @@
-import type { ClientKey } from '../auth/client-keys';
+import type { ClientKey } from './client-keys';
 import type { RedisSettings } from './redis-settings';
 
 /** Log levels pino understands; LOG_LEVEL must be one of them. */
@@ -46,7 +46,10 @@ export class AppConfig {
   readonly logLevel: LogLevel;
   readonly logFormat: 'json' | 'pretty';
 
-  constructor(values: AppConfig) {
+  constructor(values: AppConfigValues) {
     Object.assign(this, values);
   }
 }
+
+/** AppConfig's fields as a plain object: what `loadConfig` assembles. */
+export type AppConfigValues = { readonly [K in keyof AppConfig]: AppConfig[K] };

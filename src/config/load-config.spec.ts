@@ -1,5 +1,7 @@
-import { sha256 } from '../auth/client-keys';
+import { hash } from 'node:crypto';
 import { ConfigError, loadConfig } from './load-config';
+
+const sha256 = (value: string): Buffer => hash('sha256', value, 'buffer');
 
 const CLIENT_KEYS = JSON.stringify([
   { id: 'billing-app', keySha256: sha256('k').toString('hex'), scopes: ['numbers:read'] },

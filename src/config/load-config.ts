@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { parseClientKeys } from '../auth/client-keys';
+import { parseClientKeys } from './client-keys';
 import { AppConfig, LOG_LEVELS, LogLevel } from './app-config';
 import {
   RedisNodeAddress,
@@ -162,9 +162,11 @@ class Settings {
   fileText(name: string, path: string): string | undefined {
     try {
       const text = this.readFile(path);
-      return text.trim() === '' ? this.fail(name, 'names an empty file', undefined) : text;
+      return text.trim() === ''
+        ? this.fail<string | undefined>(name, 'names an empty file', undefined)
+        : text;
     } catch {
-      return this.fail(name, 'names a file that cannot be read', undefined);
+      return this.fail<string | undefined>(name, 'names a file that cannot be read', undefined);
     }
   }
 
@@ -222,7 +224,7 @@ class Settings {
     if (value === undefined) return undefined;
     const url = URL.canParse(value) ? new URL(value) : undefined;
     if (!url || !['redis:', 'rediss:'].includes(url.protocol) || !url.hostname) {
-      return this.fail(name, 'must be a redis:// or rediss:// URL', undefined);
+      return this.fail<string | undefined>(name, 'must be a redis:// or rediss:// URL', undefined);
     }
     return value;
   }

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { CacheResult } from '../common/request-state';
 import { RequestDurationHistogram } from './request-duration.histogram';
 
 /**
@@ -14,7 +15,6 @@ const GAUGES_NAMED_LIKE_COUNTERS = [
   'nodejs_active_resources_total',
 ];
 
-export type CacheResult = 'hit' | 'miss' | 'stale' | 'refresh' | 'coalesced';
 export type RedisOperation = 'cache_read' | 'cache_write' | 'lock' | 'rate_limit' | 'health';
 
 /**

@@ -3,6 +3,7 @@ import { ApiOperation, ApiTags } from '../openapi/swagger-decorators';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { RequireScope } from '../auth/scopes.decorator';
 import { NumbersCacheService } from '../cache/numbers-cache.service';
+import { requestState } from '../common/request-state';
 import { ApiNumbersAnswer } from '../openapi/api-docs.decorators';
 import { parseNumbersFilter } from './numbers.query';
 import { sendNumbers } from './numbers.response';
@@ -22,7 +23,8 @@ export class NumbersController {
   @ApiNumbersAnswer({ conditional: true })
   async list(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const filter = parseNumbersFilter(request.query);
-    sendNumbers(request, reply, await this.cache.read(request.trace), filter);
+    const { trace } = requestState(request);
+    sendNumbers(request, reply, await this.cache.read(trace), filter);
   }
 
   /** For apps that just linked or unlinked a number: fetch upstream now and replace the cached copy. */
@@ -35,6 +37,7 @@ export class NumbersController {
   @ApiNumbersAnswer({ conditional: false })
   async refresh(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const filter = parseNumbersFilter(request.query);
-    sendNumbers(request, reply, await this.cache.forceRefresh(request.trace), filter);
+    const { trace } = requestState(request);
+    sendNumbers(request, reply, await this.cache.forceRefresh(trace), filter);
   }
 }

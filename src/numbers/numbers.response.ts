@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { createHash } from 'node:crypto';
 import type { CachedNumbers } from '../cache/cached-numbers';
 import type { CacheRead } from '../cache/numbers-cache.service';
-import { CACHE_RESULT, WithCacheResult } from '../common/request-observer';
+import { requestState } from '../common/request-state';
 import type { NumbersFilter } from './numbers.query';
 
 /** A ready-to-send answer for one copy and one filter: built once per refresh, not per request. */
@@ -61,7 +61,7 @@ export function sendNumbers(
   const now = Date.now();
   const { entry } = read;
   const view = entry.view(filter.key, () => buildView(entry, filter));
-  (reply as WithCacheResult)[CACHE_RESULT] = read.coalesced ? 'coalesced' : read.outcome;
+  requestState(request).cache = read.coalesced ? 'coalesced' : read.outcome;
   reply
     .header(
       'cache-control',

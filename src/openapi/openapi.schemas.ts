@@ -1,26 +1,19 @@
 import type { OpenAPIObject } from '@nestjs/swagger';
+import { z } from 'zod';
+import { availableNumber } from '../common/available-number';
 import { PROBLEMS } from '../common/problem-codes';
 
 type Schemas = NonNullable<NonNullable<OpenAPIObject['components']>['schemas']>;
+type Schema = Schemas[string];
+
+/** The OpenAPI 3.0 schema of what a zod schema outputs. */
+function fromZod(schema: z.ZodType): Schema {
+  return z.toJSONSchema(schema, { target: 'openapi-3.0' }) as Schema;
+}
 
 /** Component schemas referenced by the API description (plain OpenAPI 3 objects). */
 export const OPENAPI_SCHEMAS: Schemas = {
-  AvailableNumber: {
-    type: 'object',
-    required: ['id', 'voipNumber', 'provider', 'status'],
-    additionalProperties: false,
-    properties: {
-      id: { type: 'integer', example: 12345 },
-      voipNumber: {
-        type: 'string',
-        pattern: '^\\+[1-9]\\d{6,14}$',
-        description: 'E.164',
-        example: '+918000000001',
-      },
-      provider: { type: 'string', example: 'exotel' },
-      status: { type: 'string', example: 'ACTIVE' },
-    },
-  },
+  AvailableNumber: fromZod(availableNumber),
   AvailableNumbers: {
     type: 'object',
     required: ['data', 'meta'],

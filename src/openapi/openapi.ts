@@ -1,10 +1,9 @@
 import type { OpenAPIObject } from '@nestjs/swagger';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { dirname } from 'node:path';
+import { DOCS_PATH } from '../common/docs-path';
 import { OPENAPI_SCHEMAS } from './openapi.schemas';
 import { loadSwagger } from './swagger-decorators';
-
-/** Where Swagger UI (`/docs/`) and the OpenAPI document (`/docs-json`) are served. */
-export const DOCS_PATH = 'docs';
 
 /** swagger-ui-dist's own page and assets; its initializer is replaced by ours (below). */
 const UI_FILES = new Set([
@@ -64,7 +63,10 @@ export function setupOpenApi(app: NestFastifyApplication): void {
   );
   fastify.get(`/${DOCS_PATH}/*`, async (request, reply) => {
     const file = (request.params as { '*': string })['*'] || 'index.html';
-    if (!UI_FILES.has(file)) return reply.callNotFound();
+    if (!UI_FILES.has(file)) {
+      reply.callNotFound();
+      return;
+    }
     const { default: send } = await import('@fastify/send');
     const { statusCode, headers, stream } = await send(request.raw, `/${file}`, { root: assets });
     return reply.code(statusCode).headers(headers).send(stream);
@@ -104,6 +106,5 @@ async function buildDocument(app: NestFastifyApplication): Promise<OpenAPIObject
 
 /** swagger-ui-dist's folder, without loading its 1.5 MB bundle into this process (its index.js would). */
 function swaggerUiAssetsPath(): string {
-  const absolutePath = require('swagger-ui-dist/absolute-path.js') as () => string;
-  return absolutePath();
+  return dirname(require.resolve('swagger-ui-dist/absolute-path.js'));
 }

@@ -1,8 +1,8 @@
 import { ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { ThrottlerGuard } from '@nestjs/throttler';
-import type { FastifyReply } from 'fastify';
-import type { AuthenticatedRequest } from '../auth/client-key.guard';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../common/app.error';
+import { requestState } from '../common/request-state';
 import { AppConfig } from '../config/app-config';
 import { Metrics } from '../metrics/metrics';
 import { RATE_LIMIT_WINDOW_MS } from './rate-limit.constants';
@@ -34,7 +34,7 @@ export class ClientThrottlerGuard extends ThrottlerGuard {
    */
   override async canActivate(context: ExecutionContext): Promise<boolean> {
     const http = context.switchToHttp();
-    const client = http.getRequest<AuthenticatedRequest>().client;
+    const { client } = requestState(http.getRequest<FastifyRequest>());
     if (!client) return true;
     const limit = client.rateLimitPerMinute ?? this.config.rateLimitPerMinute;
     const counted = this.counter.count(client.id, RATE_LIMIT_WINDOW_MS, limit);

@@ -4,12 +4,13 @@ import type { AxiosError } from 'axios';
 import type { Logger } from 'pino';
 import { firstValueFrom } from 'rxjs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { AvailableNumber } from '../common/available-number';
 import { AppConfig } from '../config/app-config';
 import { AppLogger } from '../logging/app-logger';
 import { Metrics } from '../metrics/metrics';
 import { TraceContext, traceparentOf } from '../tracing/trace-context';
 import { isRetryable, MAX_RETRIES, parseRetryAfter, retryDelayMs } from './retry-policy';
-import { AvailableNumber, parseAvailableNumbers } from './superfone.schema';
+import { parseAvailableNumbers } from './superfone.schema';
 import { UpstreamBreaker } from './upstream.breaker';
 import {
   UpstreamAuthFailedError,
@@ -117,7 +118,7 @@ export class SuperfoneClient {
     if (response.status === 401 || response.status === 403)
       throw new UpstreamAuthFailedError(response.status);
     if (response.status !== 200) {
-      const retryAfter = response.headers['retry-after'];
+      const retryAfter: unknown = response.headers['retry-after'];
       throw new UpstreamErrorResponse(
         response.status,
         parseRetryAfter(typeof retryAfter === 'string' ? retryAfter : undefined),

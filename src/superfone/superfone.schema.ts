@@ -1,12 +1,9 @@
 import { z } from 'zod';
+import { type AvailableNumber, availableNumber } from '../common/available-number';
 
-/** One number as the service hands it out (camelCase, the SPEC's 200 body). */
-export interface AvailableNumber {
-  readonly id: number;
-  readonly voipNumber: string;
-  readonly provider: string;
-  readonly status: string;
-}
+/** One number as Superfone spells it: our fields, `voipNumber` as `voip_number`. */
+const { id, voipNumber, provider, status } = availableNumber.shape;
+const upstreamNumber = z.object({ id, voip_number: voipNumber, provider, status });
 
 /**
  * Superfone's 200 envelope for GET /sfvopi/available-numbers (superfone-api.md §2.1).
@@ -14,14 +11,7 @@ export interface AvailableNumber {
  * so a half-broken list is never cached.
  */
 const availableNumbersEnvelope = z.object({
-  data: z.array(
-    z.object({
-      id: z.number().int().nonnegative(),
-      voip_number: z.string().regex(/^\+[1-9]\d{6,14}$/),
-      provider: z.string().min(1).max(64),
-      status: z.string().min(1).max(64),
-    }),
-  ),
+  data: z.array(upstreamNumber),
   message: z.string().optional(),
 });
 

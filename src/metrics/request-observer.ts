@@ -1,11 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import type { AuthenticatedRequest } from '../auth/client-key.guard';
-import type { CacheResult, Metrics } from '../metrics/metrics';
-
-/** Set by handlers that know how the cache answered, for the request's log line and metrics. */
-export const CACHE_RESULT = Symbol('cacheResult');
-export type WithCacheResult = FastifyReply & { [CACHE_RESULT]?: CacheResult };
+import { requestState } from '../common/request-state';
+import type { Metrics } from './metrics';
 
 /**
  * One observation per request when its answer is done: a JSON log line (who asked, what for, how
@@ -20,14 +16,14 @@ export function registerRequestObserver(
   fastify.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done) => {
     const status = reply.statusCode;
     const route = request.routeOptions.url ?? 'unmatched';
-    const cache = (reply as WithCacheResult)[CACHE_RESULT];
+    const { requestId, trace, client, cache } = requestState(request);
     const durationMs = reply.elapsedTime;
     metrics.httpDuration.seriesFor(route, request.method, status).observe(durationMs / 1000);
     if (cache) metrics.countCacheResult(cache);
     const line = {
-      requestId: request.id,
-      traceId: request.trace?.traceId,
-      clientId: (request as AuthenticatedRequest).client?.id,
+      requestId,
+      traceId: trace?.traceId,
+      clientId: client?.id,
       method: request.method,
       route,
       status,
