@@ -6,7 +6,7 @@ import { AppModule } from './app.module';
 import { answerClientError, registerRequestHygiene } from './common/http-hygiene';
 import { requestIdFor } from './common/request-id';
 import { registerRequestObserver } from './common/request-observer';
-import { securityHeaders } from './common/security-headers';
+import { SECURITY_HEADERS } from './common/security-headers';
 import { sendProblem } from './common/send-problem';
 import { AppConfig } from './config/app-config';
 import { AppLogger, NestPinoLogger } from './logging/app-logger';
@@ -38,12 +38,14 @@ export async function createApp(
     return503OnClosing: true,
     clientErrorHandler: answerClientError,
     // Errors Fastify answers itself before routing (a malformed URL) speak problem+json too.
-    frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) =>
-      sendProblem(error, request, reply, httpLogger),
+    frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+      sendProblem(error, request, reply, httpLogger);
+    },
   });
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot(config, logger),
     adapter,
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment -- Nest declares its options bag as a class (NestApplicationContextOptions); a literal is its documented use.
     {
       logger: new NestPinoLogger(logger.pino),
       // Throw boot errors to the caller (main.ts reports them and exits 1) instead of exiting here.
@@ -52,7 +54,7 @@ export async function createApp(
   );
 
   const fastify = app.getHttpAdapter().getInstance();
-  registerRequestHygiene(fastify, securityHeaders());
+  registerRequestHygiene(fastify, SECURITY_HEADERS);
   registerRequestObserver(fastify, httpLogger, app.get(Metrics));
 
   setupOpenApi(app);
