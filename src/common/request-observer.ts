@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { AuthenticatedRequest } from '../auth/client-key.guard';
 import type { CacheResult, Metrics } from '../metrics/metrics';
+import type { TraceContext } from '../tracing/trace-context';
 
 /** Set by handlers that know how the cache answered, for the request's log line and metrics. */
 export const CACHE_RESULT = Symbol('cacheResult');
@@ -22,11 +23,15 @@ export function registerRequestObserver(
     const route = request.routeOptions.url ?? 'unmatched';
     const cache = (reply as WithCacheResult)[CACHE_RESULT];
     const durationMs = reply.elapsedTime;
-    metrics.httpDuration.seriesFor(route, request.method, status).observe(durationMs / 1000);
+    metrics.httpDuration.observe(
+      { route, method: request.method, status_code: status },
+      durationMs / 1000,
+    );
     if (cache) metrics.countCacheResult(cache);
     const line = {
       requestId: request.id,
-      traceId: request.trace?.traceId,
+      // Null when Fastify refused the request before onRequest hooks ran (frameworkErrors: a malformed URL).
+      traceId: (request.trace as TraceContext | null)?.traceId,
       clientId: (request as AuthenticatedRequest).client?.id,
       method: request.method,
       route,
