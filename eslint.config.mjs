@@ -27,6 +27,8 @@ export default tseslint.config(
       // Numbers in log lines and messages (ports, counts, milliseconds) are the common case;
       // objects, undefined and null in a template stay errors.
       '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true }],
+      // A Nest module is an empty class that only its @Module() decorator describes.
+      '@typescript-eslint/no-extraneous-class': ['error', { allowWithDecorator: true }],
     },
   },
   {

@@ -6,7 +6,7 @@ import type { DestinationStream } from 'pino';
 import { AppModule } from './app.module';
 import { answerClientError, registerRequestHygiene } from './common/http-hygiene';
 import { requestIdFor } from './common/request-state';
-import { securityHeaders } from './common/security-headers';
+import { SECURITY_HEADERS } from './common/security-headers';
 import { sendProblem } from './common/send-problem';
 import { AppConfig } from './config/app-config';
 import { AppLogger, NestPinoLogger } from './logging/app-logger';
@@ -55,7 +55,7 @@ export async function createApp(
   );
 
   const fastify = app.getHttpAdapter().getInstance();
-  registerRequestHygiene(fastify, securityHeaders());
+  registerRequestHygiene(fastify, SECURITY_HEADERS);
   registerRequestObserver(fastify, httpLogger, app.get(Metrics));
 
   setupOpenApi(app);

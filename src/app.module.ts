@@ -9,7 +9,7 @@ import { AppLogger } from './logging/app-logger';
 import { LoggingModule } from './logging/logging.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { NumbersModule } from './numbers/numbers.module';
-import { ClientThrottlerGuard } from './rate-limit/client-throttler.guard';
+import { ClientRateLimitGuard } from './rate-limit/client-rate-limit.guard';
 import { RateLimitModule } from './rate-limit/rate-limit.module';
 
 @Module({})
@@ -28,7 +28,7 @@ export class AppModule {
       providers: [
         // Order matters: authenticate first, then count the request against that client's budget.
         { provide: APP_GUARD, useClass: ClientKeyGuard },
-        { provide: APP_GUARD, useClass: ClientThrottlerGuard },
+        { provide: APP_GUARD, useClass: ClientRateLimitGuard },
         { provide: APP_FILTER, useClass: ProblemFilter },
       ],
     };

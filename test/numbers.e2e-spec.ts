@@ -1,6 +1,20 @@
 import { demoNumbers } from '../tools/superfone-stand-in/superfone-stand-in';
 import { bearer, Harness, KEYS, SERVER_KEY, startHarness, json } from './support/test-app';
 
+/** The 200 body, and the fields of a problem these specs read. */
+interface NumbersBody {
+  data: unknown[];
+  meta: { count: number; fetchedAt: string };
+}
+interface ProblemBody {
+  detail: string;
+  requestId: string;
+}
+const numbersBody = async (res: Response) => (await json(res)) as NumbersBody;
+const problemBody = async (res: Response) => (await json(res)) as ProblemBody;
+/** Jest's asymmetric matchers are typed any; as unknown they sit in an expected object safely. */
+const anyString = expect.any(String) as unknown;
+
 const normalized = () =>
   demoNumbers().map((n) => ({
     id: n.id,
@@ -24,11 +38,11 @@ describe('GET /numbers/available', () => {
 
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8');
-    const body = await json(res);
+    const body = await numbersBody(res);
     const expected = normalized();
     expect(body).toEqual({
       data: expected,
-      meta: { count: expected.length, fetchedAt: expect.any(String) },
+      meta: { count: expected.length, fetchedAt: anyString },
     });
     expect(Math.abs(Date.parse(body.meta.fetchedAt) - Date.now())).toBeLessThan(5000);
   });
@@ -47,7 +61,7 @@ describe('GET /numbers/available', () => {
 
     expect(res.status).toBe(200);
     const expected = normalized().filter(keep as (n: unknown) => boolean);
-    const body = await json(res);
+    const body = await numbersBody(res);
     expect(body.data).toEqual(expected);
     expect(body.meta.count).toBe(expected.length);
   });
@@ -64,7 +78,7 @@ describe('GET /numbers/available', () => {
 
     expect(res.status).toBe(400);
     expect(res.headers.get('content-type')).toBe('application/problem+json; charset=utf-8');
-    const body = await json(res);
+    const body = await problemBody(res);
     expect(body).toMatchObject({
       status: 400,
       code: 'INVALID_REQUEST',
@@ -97,7 +111,7 @@ describe('GET /numbers/available', () => {
     });
 
     expect(res.headers.get('x-request-id')).toBe('req-42');
-    expect((await json(res)).requestId).toBe('req-42');
+    expect((await problemBody(res)).requestId).toBe('req-42');
   });
 
   it('serves a second request within the TTL from the cache, without calling Superfone', async () => {
@@ -107,7 +121,9 @@ describe('GET /numbers/available', () => {
     expect(first.status).toBe(200);
     expect(second.status).toBe(200);
     expect(h.standIn.calls).toBe(1);
-    expect((await json(second)).meta.fetchedAt).toBe((await json(first)).meta.fetchedAt);
+    expect((await numbersBody(second)).meta.fetchedAt).toBe(
+      (await numbersBody(first)).meta.fetchedAt,
+    );
   });
 
   it("sends only the server key upstream, never the caller's credentials", async () => {
@@ -132,8 +148,12 @@ describe('GET /numbers/available', () => {
       expect(res.headers.get('content-security-policy')).toBe(
         "default-src 'none';frame-ancestors 'none'",
       );
-      expect(res.headers.get('x-frame-options')).toBe('SAMEORIGIN');
+      expect(res.headers.get('x-frame-options')).toBe('DENY');
       expect(res.headers.get('referrer-policy')).toBe('no-referrer');
+      expect(res.headers.get('strict-transport-security')).toBe(
+        'max-age=31536000; includeSubDomains',
+      );
+      expect(res.headers.get('cross-origin-resource-policy')).toBe('same-origin');
       expect(res.headers.get('x-xss-protection')).toBeNull();
     }
   });

@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { CacheResult } from '../common/request-state';
-import { RequestDurationHistogram } from './request-duration.histogram';
 
 /**
  * prom-client gauges whose names end in `_total`, which `promtool check metrics` rejects (that
@@ -25,11 +24,17 @@ export type RedisOperation = 'cache_read' | 'cache_write' | 'lock' | 'rate_limit
 export class Metrics {
   readonly registry = new Registry();
 
-  readonly httpDuration = new RequestDurationHistogram({
+  /**
+   * prom-client's own histogram, observed once per request. A hand-written one (badc094) made an
+   * observation 0.4 µs cheaper (0.04 against 0.43 µs in an A/B micro-benchmark on Node 24), about
+   * 1% of a 40 µs cache hit: below what the benchmark can see, so not worth a second histogram.
+   */
+  readonly httpDuration = new Histogram({
     name: 'superfone_bff_http_request_duration_seconds',
     help: 'Time to answer a request, by route template, method and status code.',
+    labelNames: ['route', 'method', 'status_code'] as const,
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-    registry: this.registry,
+    registers: [this.registry],
   });
 
   /** Cache results counted per request as plain numbers, added to the counter when it is scraped. */

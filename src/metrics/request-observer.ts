@@ -18,7 +18,10 @@ export function registerRequestObserver(
     const route = request.routeOptions.url ?? 'unmatched';
     const { requestId, trace, client, cache } = requestState(request);
     const durationMs = reply.elapsedTime;
-    metrics.httpDuration.seriesFor(route, request.method, status).observe(durationMs / 1000);
+    metrics.httpDuration.observe(
+      { route, method: request.method, status_code: status },
+      durationMs / 1000,
+    );
     if (cache) metrics.countCacheResult(cache);
     const line = {
       requestId,

@@ -10,6 +10,10 @@ export interface ServiceProcess {
   readonly pid: number;
   /** Every JSON log line it wrote to stdout. */
   readonly logs: Record<string, unknown>[];
+  /** What it wrote to stderr so far. */
+  stderr(): string;
+  /** Settles once the process has exited and its output is read: its exit code (null after a signal). */
+  readonly exited: Promise<number | null>;
   /** Resident set size now, in bytes (from /proc). */
   rss(): number;
   stop(): Promise<void>;
@@ -49,6 +53,8 @@ export async function startServiceProcess(
   });
   let stderr = '';
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  // 'close', not 'exit': it comes after stdout and stderr are drained, so every line is in.
+  const exited = new Promise<number | null>((resolve) => child.once('close', resolve));
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 15_000;
   for (;;) {
@@ -69,6 +75,8 @@ export async function startServiceProcess(
     url,
     pid: child.pid as number,
     logs,
+    stderr: () => stderr,
+    exited,
     rss: () =>
       Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1]) *
       1024,

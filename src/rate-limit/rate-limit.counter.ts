@@ -1,11 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import type { ThrottlerStorage } from '@nestjs/throttler';
-import type { ThrottlerStorageRecord } from '@nestjs/throttler/dist/throttler-storage-record.interface';
 import { isTimeout } from '../redis/redis-gate';
 import { RedisConnection } from '../redis/redis.connection';
 import { AppConfig } from '../config/app-config';
 import { AppLogger } from '../logging/app-logger';
 import { RepeatedWarning } from '../logging/repeated-warning';
+import { RATE_LIMIT_WINDOW_MS } from './rate-limit.constants';
 
 /**
  * Adds N hits atomically and starts the window on the first ones; returns the window's total
@@ -41,6 +40,15 @@ interface Window {
   flushScheduled: boolean;
 }
 
+/** One counted request: its window's total so far (this request included), and what that means. */
+export interface RateLimitCount {
+  readonly totalHits: number;
+  /** Whole seconds until the window resets (at least 1): the `t` of RateLimit and the Retry-After of a 429. */
+  readonly secondsLeft: number;
+  /** The total is over the limit: this request is refused. */
+  readonly isBlocked: boolean;
+}
+
 type WithAddHits = {
   superfoneBffAddHits(key: string, ttlMs: number, hits: number): Promise<[number, number]>;
 };
@@ -58,7 +66,7 @@ type WithAddHits = {
  * rather than refusing traffic.
  */
 @Injectable()
-export class RedisThrottlerStorage implements ThrottlerStorage {
+export class RateLimitCounter {
   private readonly windows = new Map<string, Window>();
   private readonly fallbackWarning: RepeatedWarning;
   private usingFallback = false;
@@ -70,31 +78,23 @@ export class RedisThrottlerStorage implements ThrottlerStorage {
     logger: AppLogger,
   ) {
     this.fallbackWarning = new RepeatedWarning(
-      logger.child(RedisThrottlerStorage.name),
+      logger.child(RateLimitCounter.name),
       'rate limits falling back to per-process counting: Redis failed',
     );
     redis.client?.defineCommand('superfoneBffAddHits', { numberOfKeys: 1, lua: ADD_HITS_SCRIPT });
   }
 
-  /** ThrottlerStorage's contract. `ttl` is in milliseconds; the record's times are in seconds. */
-  async increment(key: string, ttl: number, limit: number): Promise<ThrottlerStorageRecord> {
-    return this.count(key, ttl, limit);
-  }
-
   /**
-   * increment() without the promise when the answer is already known (far from the limit, or
-   * Redis unusable): ClientThrottlerGuard calls this, and awaits only the exact-zone answers.
+   * Counts one request against `key`'s budget of `limit` per window. The answer comes without a
+   * promise when it is already known (far from the limit, or Redis unusable); only exact-zone
+   * answers wait for Redis.
    */
-  count(
-    key: string,
-    ttl: number,
-    limit: number,
-  ): ThrottlerStorageRecord | Promise<ThrottlerStorageRecord> {
+  count(key: string, limit: number): RateLimitCount | Promise<RateLimitCount> {
     const now = Date.now();
     let window = this.windows.get(key);
     if (!window || now >= window.expiresAt) {
       window = {
-        expiresAt: now + ttl,
+        expiresAt: now + RATE_LIMIT_WINDOW_MS,
         synced: 0,
         inFlight: 0,
         unconfirmed: 0,
@@ -109,11 +109,11 @@ export class RedisThrottlerStorage implements ThrottlerStorage {
     const redisUsable = this.redisUsable(now);
     if (!redisUsable && this.redis.client && !this.usingFallback) this.noteRedis(false);
     if (estimate <= exactFrom || !redisUsable) {
-      this.scheduleFlush(key, window, ttl);
+      this.scheduleFlush(key, window);
       return record(estimate, limit, window.expiresAt - now);
     }
     const current = window;
-    return this.flush(key, current, ttl).then((total) =>
+    return this.flush(key, current).then((total) =>
       total === undefined
         ? record(estimate, limit, current.expiresAt - now)
         : record(total, limit, current.expiresAt - Date.now()),
@@ -124,17 +124,17 @@ export class RedisThrottlerStorage implements ThrottlerStorage {
     return this.redis.isUsable && now >= this.redisRetryAt;
   }
 
-  private scheduleFlush(key: string, window: Window, ttl: number): void {
+  private scheduleFlush(key: string, window: Window): void {
     if (window.flushScheduled || !this.redisUsable(Date.now())) return;
     window.flushScheduled = true;
     setImmediate(() => {
       window.flushScheduled = false;
-      void this.flush(key, window, ttl);
+      void this.flush(key, window);
     });
   }
 
   /** Sends the window's unsent hits; resolves Redis's new total, or undefined when Redis failed. */
-  private async flush(key: string, window: Window, ttl: number): Promise<number | undefined> {
+  private async flush(key: string, window: Window): Promise<number | undefined> {
     const hits = window.pending;
     if (hits === 0) return window.synced;
     window.pending = 0;
@@ -145,7 +145,7 @@ export class RedisThrottlerStorage implements ThrottlerStorage {
         (client) =>
           (client as unknown as WithAddHits).superfoneBffAddHits(
             `${this.config.redis.keyPrefix}rate:${key}`,
-            ttl,
+            RATE_LIMIT_WINDOW_MS,
             hits,
           ),
         { retryOnTimeout: false },
@@ -176,13 +176,10 @@ export class RedisThrottlerStorage implements ThrottlerStorage {
   }
 }
 
-function record(totalHits: number, limit: number, remainingMs: number): ThrottlerStorageRecord {
-  const seconds = Math.max(Math.ceil(remainingMs / 1000), 1);
-  const isBlocked = totalHits > limit;
+function record(totalHits: number, limit: number, remainingMs: number): RateLimitCount {
   return {
     totalHits,
-    timeToExpire: seconds,
-    isBlocked,
-    timeToBlockExpire: isBlocked ? seconds : 0,
+    secondsLeft: Math.max(Math.ceil(remainingMs / 1000), 1),
+    isBlocked: totalHits > limit,
   };
 }
