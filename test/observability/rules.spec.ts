@@ -2,13 +2,14 @@
  * Static checks of the observability files against the metrics contract: the Prometheus alert rules
  * (deploy/prometheus/alerts.yaml, its copy in the Helm chart and the PrometheusRule template) and the
  * Grafana dashboard. Every PromQL expression may only name metrics (and labels) the service exposes.
- * When `promtool` is on PATH it also checks the rules and runs their unit tests (CI installs it).
+ * With `promtool` (on PATH, or $PROMTOOL) it also checks the rules and runs their unit tests (CI
+ * installs it); without it those tests are reported as skipped.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
+import { promtoolVersion, runPromtool, withPromtool } from '../support/promtool';
 
 const ROOT = join(__dirname, '..', '..');
 const ALERTS = 'deploy/prometheus/alerts.yaml';
@@ -329,15 +330,8 @@ function variableSelector(variable: Variable): string | undefined {
 // promtool
 // ---------------------------------------------------------------------------------------------
 
-const promtoolVersion = spawnSync('promtool', ['--version'], { encoding: 'utf8' });
-const promtool = promtoolVersion.status === 0 && !promtoolVersion.error;
-const PROMTOOL_ABSENT =
-  'promtool is not on PATH (apt-get install prometheus): only the static checks ran';
-
-function runPromtool(args: string[]): { status: number | null; output: string } {
-  const result = spawnSync('promtool', args, { cwd: ROOT, encoding: 'utf8' });
-  return { status: result.status, output: `${result.stdout}${result.stderr}` };
-}
+/** What `promtool check rules` prints for a file it accepts with `count` rules. */
+const rulesAccepted = (count: number) => new RegExp(`^  SUCCESS: ${count} rules found$`, 'm');
 
 /** Runs `promtool check rules` on expressions turned into recording rules. */
 function checkExpressions(exprs: Array<{ name: string; expr: string }>): {
@@ -353,7 +347,7 @@ function checkExpressions(exprs: Array<{ name: string; expr: string }>): {
         groups: [{ name: 'exprs', rules: exprs.map((e) => ({ record: e.name, expr: e.expr })) }],
       }),
     );
-    return runPromtool(['check', 'rules', file]);
+    return runPromtool(['check', 'rules', file], { cwd: ROOT });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -550,16 +544,13 @@ describe('Helm PrometheusRule', () => {
     expect(copy.annotations?.summary).toContain('{{ $labels.namespace }}');
   });
 
-  it('renders rules promtool accepts', () => {
-    if (!promtool) return expect(PROMTOOL_ABSENT).toMatch(/not on PATH/);
+  withPromtool('renders rules promtool accepts', () => {
     const dir = mkdtempSync(join(tmpdir(), 'rules-spec-'));
     try {
       writeFileSync(join(dir, 'rendered.yaml'), stringify(rendered));
       const result = runPromtool(['check', 'rules', join(dir, 'rendered.yaml')]);
-      expect(result).toEqual({
-        status: 0,
-        output: expect.stringContaining('SUCCESS: 7 rules found'),
-      });
+      expect(result.output).toMatch(rulesAccepted(REQUIRED_ALERTS.length));
+      expect(result.status).toBe(0);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -686,35 +677,67 @@ describe(`Grafana dashboard ${DASHBOARD}`, () => {
     }
   });
 
-  it('every query is valid PromQL (promtool check rules on them as recording rules)', () => {
-    if (!promtool) return expect(PROMTOOL_ABSENT).toMatch(/not on PATH/);
-    const result = checkExpressions([
-      ...dashboardTargets.map(({ panel, target }) => ({
-        name: `dashboard:panel_${panel.id}:${target.refId}`,
-        expr: substituteGrafanaVariables(target.expr ?? ''),
-      })),
-      ...alerts.flatMap((a) =>
-        annotationQueries(a).map((expr, i) => ({ name: `annotation:${a.alert}:${i}`, expr })),
-      ),
-    ]);
-    expect(result).toEqual({ status: 0, output: expect.stringContaining('SUCCESS') });
-  });
+  withPromtool(
+    'every query is valid PromQL (promtool check rules on them as recording rules)',
+    () => {
+      const exprs = [
+        ...dashboardTargets.map(({ panel, target }) => ({
+          name: `dashboard:panel_${panel.id}:${target.refId}`,
+          expr: substituteGrafanaVariables(target.expr ?? ''),
+        })),
+        ...alerts.flatMap((a) =>
+          annotationQueries(a).map((expr, i) => ({ name: `annotation:${a.alert}:${i}`, expr })),
+        ),
+      ];
+      const result = checkExpressions(exprs);
+      expect(result.output).toMatch(rulesAccepted(exprs.length));
+      expect(result.status).toBe(0);
+    },
+  );
 });
 
-describe(`promtool (${promtool ? promtoolVersion.stdout.split('\n')[0] : 'absent'})`, () => {
-  it(`promtool check rules ${ALERTS}`, () => {
-    if (!promtool) return expect(PROMTOOL_ABSENT).toMatch(/not on PATH/);
-    expect(runPromtool(['check', 'rules', ALERTS])).toEqual({
-      status: 0,
-      output: expect.stringContaining('SUCCESS: 7 rules found'),
-    });
+describe(`promtool (${promtoolVersion ?? 'absent: its tests are skipped'})`, () => {
+  withPromtool('rejects an expression that is not PromQL (so the checks above can fail)', () => {
+    const result = checkExpressions([
+      { name: 'good:up', expr: 'up' },
+      { name: 'bad:unclosed', expr: 'sum(rate(up[5m])' },
+    ]);
+    expect(result.output).not.toMatch(/SUCCESS/);
+    expect(result.output).toMatch(/bad:unclosed|unclosed|parse error/i);
+    expect(result.status).not.toBe(0);
   });
 
-  it(`promtool test rules ${ALERT_TESTS}`, () => {
-    if (!promtool) return expect(PROMTOOL_ABSENT).toMatch(/not on PATH/);
-    expect(runPromtool(['test', 'rules', ALERT_TESTS])).toEqual({
-      status: 0,
-      output: expect.stringContaining('SUCCESS'),
-    });
+  withPromtool(`promtool check rules ${ALERTS}`, () => {
+    const result = runPromtool(['check', 'rules', ALERTS], { cwd: ROOT });
+    expect(result.output).toMatch(rulesAccepted(REQUIRED_ALERTS.length));
+    expect(result.status).toBe(0);
+  });
+
+  withPromtool(`promtool test rules ${ALERT_TESTS} (every alert's firing and quiet case)`, () => {
+    const result = runPromtool(['test', 'rules', ALERT_TESTS], { cwd: ROOT });
+    expect(result.output).toMatch(/^ {2}SUCCESS$/m);
+    expect(result.output).not.toMatch(/FAILED/);
+    expect(result.status).toBe(0);
+  });
+
+  withPromtool('promtool test rules fails when an alert does not fire as its test expects', () => {
+    // The same tests against rules whose every alert needs an impossible value: the firing cases fail.
+    const dir = mkdtempSync(join(tmpdir(), 'rules-spec-'));
+    try {
+      const never = {
+        groups: rules.groups.map((g) => ({
+          ...g,
+          rules: g.rules.map((r) => ({ ...r, expr: `(${r.expr}) and on () vector(0) > 1` })),
+        })),
+      };
+      writeFileSync(join(dir, 'alerts.yaml'), stringify(never));
+      writeFileSync(join(dir, 'alerts.test.yaml'), read(ALERT_TESTS));
+      const result = runPromtool(['test', 'rules', join(dir, 'alerts.test.yaml')]);
+      expect(result.output).toMatch(/FAILED/);
+      for (const name of REQUIRED_ALERTS) expect(result.output).toContain(`alertname: ${name}`);
+      expect(result.status).not.toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
