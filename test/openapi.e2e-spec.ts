@@ -25,24 +25,35 @@ const CLIENT_KEYS = JSON.stringify([
   },
 ]);
 
-type Call = (
-  h: Harness,
-  path: string,
-  method: string,
-  headers?: Record<string, string>,
-) => Promise<Response>;
-const call: Call = (h, path, method, headers = {}) => fetch(`${h.url}${path}`, { method, headers });
+/**
+ * A response read to its end. Every request here reads its body: an unread one (the 1.5 MB
+ * swagger-ui-bundle.js above all) keeps its connection busy, and closing the app waits for it.
+ */
+interface Answer {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly body: string;
+}
+
+async function answer(response: Promise<Response>): Promise<Answer> {
+  const res = await response;
+  return { status: res.status, headers: res.headers, body: await res.text() };
+}
+
+const call = (h: Harness, path: string, method: string, headers: Record<string, string> = {}) =>
+  answer(fetch(`${h.url}${path}`, { method, headers }));
+const get = (h: Harness, path: string) => answer(h.get(path));
 
 /** How to make each operation answer each status, against a fresh app. */
 const numbersScenarios: Record<
   string,
-  (h: Harness, path: string, method: string) => Promise<Response>
+  (h: Harness, path: string, method: string) => Promise<Answer>
 > = {
   200: (h, path, method) => call(h, path, method, bearer(KEYS.refresher)),
   304: async (h, path, method) => {
-    const etag = (await call(h, path, method, bearer(KEYS.refresher))).headers.get(
-      'etag',
-    ) as string;
+    const first = await call(h, path, method, bearer(KEYS.refresher));
+    const etag = first.headers.get('etag');
+    if (etag === null) throw new Error(`${method} ${path} answered without an ETag`);
     return call(h, path, method, { ...bearer(KEYS.refresher), 'if-none-match': etag });
   },
   400: (h, path, method) => call(h, `${path}?colour=red`, method, bearer(KEYS.refresher)),
@@ -63,7 +74,7 @@ function failing(
   path: string,
   method: string,
   behaviour: StandInBehaviour,
-): Promise<Response> {
+): Promise<Answer> {
   h.standIn.setBehaviour(behaviour);
   return call(h, path, method, bearer(KEYS.refresher));
 }
@@ -101,17 +112,17 @@ describe('the OpenAPI description', () => {
   });
 
   it('serves Swagger UI at /docs/ (and redirects /docs there), reading the document from /docs-json', async () => {
-    const bare = await fetch(`${h.url}/docs`, { redirect: 'manual' });
+    const bare = await answer(fetch(`${h.url}/docs`, { redirect: 'manual' }));
     expect(bare.status).toBe(301);
     expect(bare.headers.get('location')).toBe('docs/');
 
-    const res = await h.get('/docs/');
+    const res = await get(h, '/docs/');
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toContain('text/html');
     // The page's own scripts, styles and images may load; API answers allow nothing (numbers e2e).
     expect(res.headers.get('content-security-policy')).toContain("script-src 'self'");
     expect(res.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
-    const page = await res.text();
+    const page = res.body;
     const assets = [...page.matchAll(/(?:src|href)="\.?\/?([^"]+)"/g)].map((m) => m[1]);
     expect(assets).toEqual(
       expect.arrayContaining(['swagger-ui.css', 'swagger-ui-bundle.js', 'swagger-initializer.js']),
@@ -119,16 +130,17 @@ describe('the OpenAPI description', () => {
     // nosniff is on: a script or stylesheet with another type would not load.
     const types: Record<string, string> = { js: 'javascript', css: 'text/css', png: 'image/png' };
     for (const asset of assets) {
-      const got = await h.get(`/docs/${asset}`);
+      const got = await get(h, `/docs/${asset}`);
       const type = types[asset.split('.').pop() ?? ''];
       expect({
         asset,
         status: got.status,
         typeOk: got.headers.get('content-type')?.includes(type),
-      }).toEqual({ asset, status: 200, typeOk: true });
+        empty: got.body.length === 0,
+      }).toEqual({ asset, status: 200, typeOk: true, empty: false });
     }
 
-    const initializer = await (await h.get('/docs/swagger-initializer.js')).text();
+    const initializer = (await get(h, '/docs/swagger-initializer.js')).body;
     expect(initializer).toContain("url: '../docs-json'");
     expect(initializer).not.toContain('petstore');
   });
@@ -140,7 +152,7 @@ describe('the OpenAPI description', () => {
       '/docs/README.md',
       '/docs/../package.json',
     ]) {
-      const res = await h.get(path);
+      const res = await get(h, path);
       expect({ path, status: res.status, type: res.headers.get('content-type') }).toEqual({
         path,
         status: 404,
@@ -200,8 +212,10 @@ describe('the OpenAPI description', () => {
       try {
         const res = await numbersScenarios[status](fresh, path, method.toUpperCase());
         expect(res.status).toBe(Number(status));
-        if (Number(status) >= 400)
+        if (Number(status) >= 400) {
           expect(res.headers.get('content-type')).toBe('application/problem+json; charset=utf-8');
+          expect(JSON.parse(res.body) as unknown).toMatchObject({ status: Number(status) });
+        }
       } finally {
         await fresh.close();
       }
@@ -216,8 +230,8 @@ describe('the OpenAPI description', () => {
     try {
       for (const [path, expected] of Object.entries(healthStatuses)) {
         const seen = {
-          healthy: (await h.get(path)).status,
-          unready: (await unready.get(path)).status,
+          healthy: (await get(h, path)).status,
+          unready: (await get(unready, path)).status,
         };
         const documented = Object.keys(document.paths[path].get.responses).sort();
         expect({ path, seen, documented }).toEqual({
