@@ -1,4 +1,5 @@
-import { bearer, Harness, KEYS, startHarness, json } from './support/test-app';
+import { KEYS } from './support/client-keys.fixture';
+import { bearer, Harness, startHarness, json } from './support/test-app';
 
 describe('client authentication', () => {
   let h: Harness;

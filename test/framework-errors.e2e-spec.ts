@@ -1,4 +1,5 @@
-import { bearer, Harness, json, KEYS, startHarness } from './support/test-app';
+import { KEYS } from './support/client-keys.fixture';
+import { bearer, Harness, json, startHarness } from './support/test-app';
 
 /** Errors raised by Nest or Fastify themselves still leave as problems. */
 describe('framework errors', () => {

@@ -1,5 +1,6 @@
 import { parseRaw, rawRequest } from './support/raw-http';
-import { bearer, Harness, json, KEYS, startHarness } from './support/test-app';
+import { KEYS } from './support/client-keys.fixture';
+import { bearer, Harness, json, startHarness } from './support/test-app';
 
 const read = bearer(KEYS.reader);
 

@@ -1,4 +1,5 @@
-import { bearer, Harness, KEYS, SERVER_KEY, startHarness } from './support/test-app';
+import { KEYS } from './support/client-keys.fixture';
+import { bearer, Harness, SERVER_KEY, startHarness } from './support/test-app';
 
 describe('logs', () => {
   let h: Harness;

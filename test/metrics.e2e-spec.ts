@@ -1,24 +1,15 @@
-import { sha256 } from '../src/auth/client-keys';
 import { MetricsServer } from '../src/metrics/metrics.server';
 import { runPromtool, withPromtool } from './support/promtool';
 import { OwnedRedis, startOwnedRedis } from './support/redis-server';
-import { bearer, Harness, KEYS, SERVER_KEY, startHarness } from './support/test-app';
+import { CLIENTS, clientKeyEntry, clientKeysJson, KEYS } from './support/client-keys.fixture';
+import { bearer, Harness, SERVER_KEY, startHarness } from './support/test-app';
 import { eventually, until } from './support/timing';
 
 const LIMITED = 'sfb_metrics-limited-key-00000000000000000007';
-const CLIENT_KEYS = JSON.stringify([
-  { id: 'reader-app', keySha256: sha256(KEYS.reader).toString('hex'), scopes: ['numbers:read'] },
-  {
-    id: 'refresher-app',
-    keySha256: sha256(KEYS.refresher).toString('hex'),
-    scopes: ['numbers:read', 'numbers:refresh'],
-  },
-  {
-    id: 'limited-app',
-    keySha256: sha256(LIMITED).toString('hex'),
-    scopes: ['numbers:read'],
-    rateLimitPerMinute: 1,
-  },
+const CLIENT_KEYS = clientKeysJson([
+  CLIENTS.reader,
+  CLIENTS.refresher,
+  clientKeyEntry('limited-app', LIMITED, ['numbers:read'], 1),
 ]);
 
 /** The value of one sample line, e.g. `superfone_bff_cache_results_total{result="hit"}`. */

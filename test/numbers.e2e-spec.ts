@@ -1,5 +1,6 @@
 import { demoNumbers } from '../tools/superfone-stand-in/superfone-stand-in';
-import { bearer, Harness, KEYS, SERVER_KEY, startHarness, json } from './support/test-app';
+import { KEYS } from './support/client-keys.fixture';
+import { bearer, Harness, SERVER_KEY, startHarness, json } from './support/test-app';
 
 const normalized = () =>
   demoNumbers().map((n) => ({

@@ -1,28 +1,15 @@
 import SwaggerParser from '@apidevtools/swagger-parser';
-import { sha256 } from '../src/auth/client-keys';
 import type { StandInBehaviour } from '../tools/superfone-stand-in/superfone-stand-in';
 import { freePort } from '../tools/free-port';
-import { bearer, Harness, json, KEYS, startHarness } from './support/test-app';
+import { CLIENTS, clientKeyEntry, clientKeysJson, KEYS } from './support/client-keys.fixture';
+import { bearer, Harness, json, startHarness } from './support/test-app';
 
 const LIMITED = 'sfb_openapi-limited-key-0000000000000000005';
-const CLIENT_KEYS = JSON.stringify([
-  { id: 'reader-app', keySha256: sha256(KEYS.reader).toString('hex'), scopes: ['numbers:read'] },
-  {
-    id: 'refresher-app',
-    keySha256: sha256(KEYS.refresher).toString('hex'),
-    scopes: ['numbers:read', 'numbers:refresh'],
-  },
-  {
-    id: 'refresh-only-app',
-    keySha256: sha256(KEYS.refreshOnly).toString('hex'),
-    scopes: ['numbers:refresh'],
-  },
-  {
-    id: 'limited-app',
-    keySha256: sha256(LIMITED).toString('hex'),
-    scopes: ['numbers:read', 'numbers:refresh'],
-    rateLimitPerMinute: 1,
-  },
+const CLIENT_KEYS = clientKeysJson([
+  CLIENTS.reader,
+  CLIENTS.refresher,
+  CLIENTS.refreshOnly,
+  clientKeyEntry('limited-app', LIMITED, ['numbers:read', 'numbers:refresh'], 1),
 ]);
 
 /**

@@ -17,11 +17,11 @@ import {
   TlsFiles,
   tlsAvailable,
 } from './support/redis-topologies';
+import { KEYS } from './support/client-keys.fixture';
 import {
   bearer,
   Harness,
   json,
-  KEYS,
   SERVER_KEY,
   startHarness,
   startSharedStandIn,

@@ -1,9 +1,9 @@
 import { Redis } from 'ioredis';
 import { createHash } from 'node:crypto';
+import { KEYS } from './support/client-keys.fixture';
 import {
   bearer,
   Harness,
-  KEYS,
   SERVER_KEY,
   startHarness,
   startSharedStandIn,

@@ -1,7 +1,8 @@
 import { Redis } from 'ioredis';
 import { createHash } from 'node:crypto';
 import { OwnedRedis, startOwnedRedis } from './support/redis-server';
-import { bearer, Harness, KEYS, SERVER_KEY, startHarness } from './support/test-app';
+import { KEYS } from './support/client-keys.fixture';
+import { bearer, Harness, SERVER_KEY, startHarness } from './support/test-app';
 import { eventually } from './support/timing';
 
 const read = bearer(KEYS.reader);

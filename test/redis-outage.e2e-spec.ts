@@ -2,7 +2,8 @@ import { Redis } from 'ioredis';
 import { RedisConnection } from '../src/redis/redis.connection';
 import { freePort } from '../tools/free-port';
 import { OwnedRedis, startOwnedRedis } from './support/redis-server';
-import { bearer, Harness, json, KEYS, startHarness } from './support/test-app';
+import { KEYS } from './support/client-keys.fixture';
+import { bearer, Harness, json, startHarness } from './support/test-app';
 import { eventually, until } from './support/timing';
 
 const read = bearer(KEYS.reader);

@@ -1,7 +1,6 @@
 import { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import { sha256 } from '../src/auth/client-keys';
 import { CacheKeys } from '../src/cache/cache-keys';
 import { IoredisKeyvStore } from '../src/cache/ioredis-keyv.store';
 import { RefreshLock } from '../src/cache/refresh-lock';
@@ -10,6 +9,7 @@ import { AppLogger } from '../src/logging/app-logger';
 import { Metrics } from '../src/metrics/metrics';
 import { createRedisClient } from '../src/redis/redis-client.factory';
 import { RedisConnection } from '../src/redis/redis.connection';
+import { clientKeyEntry, clientKeysJson } from './support/client-keys.fixture';
 import { deleteKeys, testRedisUrl } from './support/test-app';
 
 /** The service's Lua scripts against a real Redis (their TypeScript mirror drives the fake-clock specs). */
@@ -17,9 +17,7 @@ describe('Redis scripts on a real Redis', () => {
   const prefix = `superfone-bff-test:${randomUUID()}:`;
   const config = loadConfig({
     SUPERFONE_API_KEY: 'server-key',
-    CLIENT_KEYS: JSON.stringify([
-      { id: 'a', keySha256: sha256('k').toString('hex'), scopes: ['numbers:read'] },
-    ]),
+    CLIENT_KEYS: clientKeysJson([clientKeyEntry('a', 'k', ['numbers:read'])]),
     REDIS_URL: testRedisUrl(),
     REDIS_KEY_PREFIX: prefix,
     REDIS_COMMAND_TIMEOUT_MS: '1000',

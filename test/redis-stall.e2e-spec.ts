@@ -1,26 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { sha256 } from '../src/auth/client-keys';
 import { SuperfoneStandIn } from '../tools/superfone-stand-in/superfone-stand-in';
 import { OwnedRedis, startOwnedRedis } from './support/redis-server';
 import { ServiceProcess, startServiceProcess } from './support/service-process';
-import { bearer, deleteKeys, KEYS, standInBaseUrl, startSharedStandIn } from './support/test-app';
+import { CLIENTS, clientKeyEntry, clientKeysJson, KEYS } from './support/client-keys.fixture';
+import { bearer, deleteKeys, standInBaseUrl, startSharedStandIn } from './support/test-app';
 import { eventually } from './support/timing';
 
 const HALF = 'sfb_half-limit-key-e2e-00000000000000000007';
 const LIMIT = 300;
-const CLIENT_KEYS = JSON.stringify([
-  {
-    id: 'reader-app',
-    keySha256: sha256(KEYS.reader).toString('hex'),
-    scopes: ['numbers:read'],
-    rateLimitPerMinute: 1_000_000,
-  },
-  {
-    id: 'half-limit-app',
-    keySha256: sha256(HALF).toString('hex'),
-    scopes: ['numbers:read'],
-    rateLimitPerMinute: LIMIT,
-  },
+const CLIENT_KEYS = clientKeysJson([
+  { ...CLIENTS.reader, rateLimitPerMinute: 1_000_000 },
+  clientKeyEntry('half-limit-app', HALF, ['numbers:read'], LIMIT),
 ]);
 const REDIS_COMMAND_TIMEOUT_MS = 50;
 const UPSTREAM_DELAY_MS = 50;

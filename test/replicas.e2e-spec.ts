@@ -1,10 +1,10 @@
 import { Redis } from 'ioredis';
 import { SuperfoneStandIn } from '../tools/superfone-stand-in/superfone-stand-in';
+import { KEYS } from './support/client-keys.fixture';
 import {
   bearer,
   Harness,
   json,
-  KEYS,
   startHarness,
   startSharedStandIn,
   testRedisUrl,

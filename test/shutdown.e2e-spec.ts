@@ -3,7 +3,8 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 import { SuperfoneStandIn } from '../tools/superfone-stand-in/superfone-stand-in';
 import { freePort } from '../tools/free-port';
-import { CLIENT_KEYS_JSON, KEYS, SERVER_KEY, testRedisUrl } from './support/test-app';
+import { CLIENT_KEYS_JSON, KEYS } from './support/client-keys.fixture';
+import { SERVER_KEY, testRedisUrl } from './support/test-app';
 import { eventually } from './support/timing';
 
 const main = join(__dirname, '..', 'dist', 'src', 'main.js');

@@ -1,4 +1,5 @@
-import { bearer, Harness, json, KEYS, startHarness } from './support/test-app';
+import { KEYS } from './support/client-keys.fixture';
+import { bearer, Harness, json, startHarness } from './support/test-app';
 
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 const CALLER = `00-${TRACE_ID}-00f067aa0ba902b7-01`;

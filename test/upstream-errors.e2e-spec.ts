@@ -1,5 +1,6 @@
 import type { StandInBehaviour } from '../tools/superfone-stand-in/superfone-stand-in';
-import { bearer, Harness, KEYS, SERVER_KEY, startHarness, json } from './support/test-app';
+import { KEYS } from './support/client-keys.fixture';
+import { bearer, Harness, SERVER_KEY, startHarness, json } from './support/test-app';
 
 /** One row per failure class of the SPEC's error table that Superfone can cause. */
 const rows: Array<[string, StandInBehaviour, number, string]> = [
