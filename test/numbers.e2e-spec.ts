@@ -1,6 +1,8 @@
+import { expect } from '@jest/globals';
 import { demoNumbers } from '../tools/superfone-stand-in/superfone-stand-in';
 import { KEYS } from './support/client-keys.fixture';
-import { bearer, Harness, SERVER_KEY, startHarness, json } from './support/test-app';
+import { readNumbers, readProblem } from './support/bodies';
+import { bearer, Harness, SERVER_KEY, startHarness } from './support/test-app';
 
 const normalized = () =>
   demoNumbers().map((n) => ({
@@ -25,7 +27,7 @@ describe('GET /numbers/available', () => {
 
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8');
-    const body = await json(res);
+    const body = await readNumbers(res);
     const expected = normalized();
     expect(body).toEqual({
       data: expected,
@@ -48,7 +50,7 @@ describe('GET /numbers/available', () => {
 
     expect(res.status).toBe(200);
     const expected = normalized().filter(keep as (n: unknown) => boolean);
-    const body = await json(res);
+    const body = await readNumbers(res);
     expect(body.data).toEqual(expected);
     expect(body.meta.count).toBe(expected.length);
   });
@@ -65,7 +67,7 @@ describe('GET /numbers/available', () => {
 
     expect(res.status).toBe(400);
     expect(res.headers.get('content-type')).toBe('application/problem+json; charset=utf-8');
-    const body = await json(res);
+    const body = await readProblem(res);
     expect(body).toMatchObject({
       status: 400,
       code: 'INVALID_REQUEST',
@@ -98,7 +100,7 @@ describe('GET /numbers/available', () => {
     });
 
     expect(res.headers.get('x-request-id')).toBe('req-42');
-    expect((await json(res)).requestId).toBe('req-42');
+    expect((await readProblem(res)).requestId).toBe('req-42');
   });
 
   it('serves a second request within the TTL from the cache, without calling Superfone', async () => {
@@ -108,7 +110,9 @@ describe('GET /numbers/available', () => {
     expect(first.status).toBe(200);
     expect(second.status).toBe(200);
     expect(h.standIn.calls).toBe(1);
-    expect((await json(second)).meta.fetchedAt).toBe((await json(first)).meta.fetchedAt);
+    expect((await readNumbers(second)).meta.fetchedAt).toBe(
+      (await readNumbers(first)).meta.fetchedAt,
+    );
   });
 
   it("sends only the server key upstream, never the caller's credentials", async () => {

@@ -1,8 +1,11 @@
 import SwaggerParser from '@apidevtools/swagger-parser';
+import { expect } from '@jest/globals';
+import { z } from 'zod';
 import type { StandInBehaviour } from '../tools/superfone-stand-in/superfone-stand-in';
 import { freePort } from '../tools/free-port';
 import { CLIENTS, clientKeyEntry, clientKeysJson, KEYS } from './support/client-keys.fixture';
-import { bearer, Harness, json, startHarness } from './support/test-app';
+import { parseJson, problemBody, readJson } from './support/bodies';
+import { bearer, Harness, startHarness } from './support/test-app';
 
 const LIMITED = 'sfb_openapi-limited-key-0000000000000000005';
 const CLIENT_KEYS = clientKeysJson([
@@ -66,6 +69,23 @@ function failing(
   return call(h, path, method, bearer(KEYS.refresher));
 }
 
+/** The parts of the OpenAPI document the tests below read (the rest passes through untouched). */
+const openApiDocument = z.looseObject({
+  paths: z.record(
+    z.string(),
+    z.record(
+      z.string(),
+      z.looseObject({
+        responses: z.record(z.string(), z.unknown()),
+        security: z.unknown().optional(),
+        parameters: z.array(z.unknown()).optional(),
+      }),
+    ),
+  ),
+  components: z.looseObject({ securitySchemes: z.record(z.string(), z.unknown()) }),
+});
+type OpenApiDocument = z.infer<typeof openApiDocument>;
+
 /** Health statuses, seen on a healthy app and on one whose required Redis is unreachable. */
 const healthStatuses: Record<string, { healthy: number; unready: number; documented: string[] }> = {
   '/health/live': { healthy: 200, unready: 200, documented: ['200'] },
@@ -75,20 +95,11 @@ const healthStatuses: Record<string, { healthy: number; unready: number; documen
 
 describe('the OpenAPI description', () => {
   let h: Harness;
-  let document: {
-    paths: Record<
-      string,
-      Record<
-        string,
-        { responses: Record<string, unknown>; security?: unknown; parameters?: unknown[] }
-      >
-    >;
-    components: { securitySchemes: Record<string, unknown> };
-  };
+  let document: OpenApiDocument;
 
   beforeAll(async () => {
     h = await startHarness({ env: { CLIENT_KEYS } });
-    document = await json(await h.get('/docs-json'));
+    document = await readJson(await h.get('/docs-json'), openApiDocument);
   });
   afterAll(async () => {
     await h.close();
@@ -201,7 +212,7 @@ describe('the OpenAPI description', () => {
         expect(res.status).toBe(Number(status));
         if (Number(status) >= 400) {
           expect(res.headers.get('content-type')).toBe('application/problem+json; charset=utf-8');
-          expect(JSON.parse(res.body) as unknown).toMatchObject({ status: Number(status) });
+          expect(parseJson(res.body, problemBody)).toMatchObject({ status: Number(status) });
         }
       } finally {
         await fresh.close();

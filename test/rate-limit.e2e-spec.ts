@@ -1,6 +1,7 @@
 import { OwnedRedis, startOwnedRedis } from './support/redis-server';
 import { CLIENTS, clientKeyEntry, clientKeysJson, KEYS } from './support/client-keys.fixture';
-import { bearer, Harness, json, startHarness, startSharedStandIn } from './support/test-app';
+import { readProblem } from './support/bodies';
+import { bearer, Harness, startHarness, startSharedStandIn } from './support/test-app';
 import { SuperfoneStandIn } from '../tools/superfone-stand-in/superfone-stand-in';
 
 const LIMITED = 'sfb_limited-key-e2e-0000000000000000000009';
@@ -38,7 +39,7 @@ describe('per-client rate limits', () => {
     expect(retryAfter).toBeGreaterThan(0);
     expect(retryAfter).toBeLessThanOrEqual(60);
     expect(limited.headers.get('ratelimit')).toMatch(/^"client";r=0;t=\d+$/);
-    expect(await json(limited)).toMatchObject({ status: 429, code: 'RATE_LIMITED' });
+    expect(await readProblem(limited)).toMatchObject({ status: 429, code: 'RATE_LIMITED' });
     expect(other.status).toBe(200);
     expect(other.headers.get('ratelimit-policy')).toBe('"client";q=50;w=60');
   });

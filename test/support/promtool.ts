@@ -31,5 +31,7 @@ export function runPromtool(
   options: { cwd?: string; input?: string } = {},
 ): PromtoolResult {
   const result = spawnSync(PROMTOOL, args, { ...options, encoding: 'utf8' });
+  // A promtool that cannot start has no output at all (stdout and stderr undefined).
+  if (result.error) return { status: null, output: result.error.message };
   return { status: result.status, output: `${result.stdout}${result.stderr}` };
 }

@@ -123,7 +123,3 @@ export async function deleteKeys(redisUrl: string, prefix: string): Promise<void
 }
 
 export const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
-
-/** The body as JSON, typed loosely for assertions. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const json = async (res: Response): Promise<any> => res.json();
