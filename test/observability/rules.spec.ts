@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
+import { defined } from '../support/defined';
 import { promtoolVersion, runPromtool, withPromtool } from '../support/promtool';
 
 const ROOT = join(__dirname, '..', '..');
@@ -118,11 +119,18 @@ const CONTRACT: Record<string, MetricSpec> = {
 
 /** The contract entry for a series name, histogram suffixes included; undefined when not in the contract. */
 function contractFor(name: string): { spec: MetricSpec; extraLabels: string[] } | undefined {
-  if (CONTRACT[name]) return { spec: CONTRACT[name], extraLabels: [] };
+  const exact = metricSpec(name);
+  if (exact) return { spec: exact, extraLabels: [] };
   const m = name.match(/^(.*)_(bucket|sum|count)$/);
-  if (m && CONTRACT[m[1]]?.type === 'histogram')
-    return { spec: CONTRACT[m[1]], extraLabels: m[2] === 'bucket' ? ['le'] : [] };
+  const histogram = m ? metricSpec(m[1]) : undefined;
+  if (m && histogram?.type === 'histogram')
+    return { spec: histogram, extraLabels: m[2] === 'bucket' ? ['le'] : [] };
   return undefined;
+}
+
+/** The contract's own entry for `name` (never an inherited property such as `constructor`). */
+function metricSpec(name: string): MetricSpec | undefined {
+  return Object.hasOwn(CONTRACT, name) ? CONTRACT[name] : undefined;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -160,13 +168,17 @@ function substituteGrafanaVariables(expr: string): string {
   );
 }
 
+/** Stand-ins (private-use characters, never in PromQL) for strings and selectors already read. */
+const STRING_MARK = '\uE000';
+const SELECTOR_MARK = '\uE001';
+
 /** Every series selector in a PromQL expression. Throws on anything it cannot account for. */
 function selectorsOf(expr: string): Selector[] {
   const strings: string[] = [];
   // 1. Strings out of the way (they may hold braces, parentheses or words).
   let text = expr.replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`/g, (s) => {
     strings.push(JSON.parse(s.startsWith('"') ? s : JSON.stringify(s.slice(1, -1))) as string);
-    return `\u0001${strings.length - 1}\u0001`;
+    return `${STRING_MARK}${strings.length - 1}${STRING_MARK}`;
   });
   // 2. Range and subquery brackets, offsets.
   text = text.replace(/\[[^\]]*\]/g, ' ').replace(/\boffset\s+-?[\w.]+/g, ' ');
@@ -180,14 +192,16 @@ function selectorsOf(expr: string): Selector[] {
         .split(',')
         .map((p) => p.trim())
         .filter(Boolean)) {
-        const mm = part.match(/^([a-zA-Z_]\w*)\s*(=~|!~|!=|=)\s*\u0001(\d+)\u0001$/);
+        const mm = new RegExp(
+          `^([a-zA-Z_]\\w*)\\s*(=~|!~|!=|=)\\s*${STRING_MARK}(\\d+)${STRING_MARK}$`,
+        ).exec(part);
         if (!mm) throw new Error(`cannot read label matcher "${part}" in: ${expr}`);
         matchers.push({ name: mm[1], op: mm[2] as Matcher['op'], value: strings[Number(mm[3])] });
       }
       if (!metric)
         throw new Error(`selector without a metric name (e.g. {__name__=~...}) in: ${expr}`);
       selectors.push({ metric, matchers });
-      return ' \u0002 ';
+      return ` ${SELECTOR_MARK} `;
     },
   );
   // 4. Grouping clauses (their label lists are not metric names).
@@ -303,6 +317,12 @@ const rules = parse(alertsText) as RuleFile;
 const alerts = rules.groups
   .flatMap((g) => g.rules)
   .filter((r): r is Rule & { alert: string } => Boolean(r.alert));
+/** The alert named `name` (the test that lists the required alerts fails first when one is missing). */
+const alert = (name: string) =>
+  defined(
+    alerts.find((a) => a.alert === name),
+    `alert ${name} in ${ALERTS}`,
+  );
 const dashboard = JSON.parse(read(DASHBOARD)) as Dashboard;
 const allPanels = (list: Panel[]): Panel[] =>
   list.flatMap((p) => [p, ...allPanels(p.panels ?? [])]);
@@ -405,12 +425,13 @@ describe(`alert rules ${ALERTS}`, () => {
   it.each(REQUIRED_ALERTS)(
     '%s has a severity, a for duration and summary/description/runbook annotations',
     (name) => {
-      const rule = alerts.find((a) => a.alert === name)!;
+      const rule = alert(name);
       expect(['critical', 'warning', 'info']).toContain(rule.labels?.severity);
       expect(rule.for).toMatch(/^\d+[smh]$/);
       for (const key of ['summary', 'description', 'runbook']) {
-        expect(typeof rule.annotations?.[key]).toBe('string');
-        expect(rule.annotations![key].trim().length).toBeGreaterThan(20);
+        const text = rule.annotations?.[key];
+        expect(typeof text).toBe('string');
+        expect(text?.trim().length).toBeGreaterThan(20);
       }
     },
   );
@@ -418,7 +439,7 @@ describe(`alert rules ${ALERTS}`, () => {
   it.each(REQUIRED_ALERTS)(
     '%s only uses metrics, labels and values of the contract (expression and annotation queries)',
     (name) => {
-      const rule = alerts.find((a) => a.alert === name)!;
+      const rule = alert(name);
       expect([rule.expr, ...annotationQueries(rule)].flatMap(contractProblems)).toEqual([]);
     },
   );
@@ -438,7 +459,7 @@ describe(`alert rules ${ALERTS}`, () => {
   });
 
   it('SuperfoneBffNoSuccessfulRefresh is the newest copy older than 10 minutes while /numbers/available has traffic', () => {
-    const { expr } = alerts.find((a) => a.alert === 'SuperfoneBffNoSuccessfulRefresh')!;
+    const { expr } = alert('SuperfoneBffNoSuccessfulRefresh');
     expect(expr).toMatch(
       /time\(\) - max by \(namespace, job\) \(superfone_bff_cached_copy_fetched_timestamp_seconds\{[^}]*\}\) > 600/,
     );
@@ -448,7 +469,7 @@ describe(`alert rules ${ALERTS}`, () => {
   });
 
   it('SuperfoneBffDown is up == 0 for 5m', () => {
-    const rule = alerts.find((a) => a.alert === 'SuperfoneBffDown')!;
+    const rule = alert('SuperfoneBffDown');
     expect(rule.expr.trim()).toBe(`up{${JOB_SELECTOR}} == 0`);
     expect(rule.for).toBe('5m');
   });
@@ -536,10 +557,13 @@ describe('Helm PrometheusRule', () => {
       }
     }
     // Annotations keep their Prometheus templates (Helm does not render .Files.Get content).
-    const original = alerts.find((a) => a.alert === 'SuperfoneBffUpstreamFailing')!;
-    const copy = rendered.groups
-      .flatMap((g) => g.rules)
-      .find((r) => r.alert === 'SuperfoneBffUpstreamFailing')!;
+    const original = alert('SuperfoneBffUpstreamFailing');
+    const copy = defined(
+      rendered.groups
+        .flatMap((g) => g.rules)
+        .find((r) => r.alert === 'SuperfoneBffUpstreamFailing'),
+      'SuperfoneBffUpstreamFailing in the rendered rules',
+    );
     expect(copy.annotations).toEqual(original.annotations);
     expect(copy.annotations?.summary).toContain('{{ $labels.namespace }}');
   });
