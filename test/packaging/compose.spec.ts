@@ -9,6 +9,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parse, parseDocument } from 'yaml';
+import { defined } from '../support/defined';
 
 const ROOT = join(__dirname, '..', '..');
 const DEMO_CLIENT_KEY = 'demo-client-key-for-local-use-only';
@@ -117,8 +118,9 @@ describe('docker-compose.yml "sentinel" profile', () => {
   const bffSentinel = services['superfone-bff-sentinel'];
   /** `--flag value` from an argv list. */
   const flag = (argv: string[] | undefined, name: string) => {
-    const i = (argv ?? []).indexOf(name);
-    return i < 0 ? undefined : argv!.slice(i + 1, i + (name === '--replicaof' ? 3 : 2)).join(' ');
+    const list = argv ?? [];
+    const i = list.indexOf(name);
+    return i < 0 ? undefined : list.slice(i + 1, i + (name === '--replicaof' ? 3 : 2)).join(' ');
   };
 
   /**
@@ -127,7 +129,7 @@ describe('docker-compose.yml "sentinel" profile', () => {
    * Returns the config file it wrote and the argv redis-server got.
    */
   function runSentinelScript(name: string): { config: string[]; argv: string[] } {
-    const [shell, dashC, script] = services[name].command!;
+    const [shell, dashC, script] = defined(services[name].command, `${name}'s command`);
     expect([shell, dashC]).toEqual(['sh', '-c']);
     // Every $ is for sh, so each is written $$: a single one would be Compose's to replace (with nothing).
     expect(script.replace(/\$\$/g, '')).not.toContain('$');
@@ -224,7 +226,7 @@ describe('docker-compose.yml "sentinel" profile', () => {
   });
 
   it('points a second copy of the service at the sentinels, not at a Redis node', () => {
-    const env = bffSentinel.environment!;
+    const env = defined(bffSentinel.environment, 'superfone-bff-sentinel environment');
     expect(env.REDIS_SENTINELS).toBe(SENTINELS.map((n) => `${n}:26379`).join(','));
     expect(env.REDIS_SENTINEL_MASTER).toBe('mymaster');
     // One topology only: the app refuses to boot with two.
@@ -340,7 +342,10 @@ function runCompose(args: string[], vars: Record<string, string> = {}) {
       expect({ status: check.status, stderr: check.stderr }).toEqual({ status: 0, stderr: '' });
 
       const resolved = parse(runCompose(demoArgs).stdout) as { services: Record<string, Service> };
-      const env = resolved.services['superfone-bff'].environment!;
+      const env = defined(
+        resolved.services['superfone-bff'].environment,
+        'the resolved superfone-bff environment',
+      );
       expect(JSON.parse(env.CLIENT_KEYS)).toEqual(JSON.parse(demoEnv.CLIENT_KEYS));
       expect(env.SUPERFONE_API_KEY).toBe(DEMO_SUPERFONE_KEY);
       expect(resolved.services['superfone-stand-in'].environment?.SUPERFONE_API_KEY).toBe(
