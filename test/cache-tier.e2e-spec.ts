@@ -2,6 +2,7 @@ import { KEYS } from './support/client-keys.fixture';
 import { readNumbers, readProblem } from './support/bodies';
 import { bearer, Harness, startHarness } from './support/test-app';
 import { eventually, until } from './support/timing';
+import { defined } from './support/defined';
 
 const read = bearer(KEYS.reader);
 
@@ -32,7 +33,7 @@ describe('the caching rules', () => {
 
     it('answers 304 with no body when If-None-Match holds the current ETag', async () => {
       const first = await h.get('/numbers/available', read);
-      const etag = first.headers.get('etag') as string;
+      const etag = defined(first.headers.get('etag'), 'the ETag');
 
       const exact = await h.get('/numbers/available', { ...read, 'if-none-match': etag });
       const weakInList = await h.get('/numbers/available', {
@@ -59,7 +60,10 @@ describe('the caching rules', () => {
     });
 
     it('still checks the key before answering 304', async () => {
-      const etag = (await h.get('/numbers/available', read)).headers.get('etag') as string;
+      const etag = defined(
+        (await h.get('/numbers/available', read)).headers.get('etag'),
+        'the ETag',
+      );
 
       const res = await h.get('/numbers/available', { 'if-none-match': etag });
 

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { freePort } from '../../tools/free-port';
 import { CLIENT_KEYS_JSON } from './client-keys.fixture';
 import { SERVER_KEY } from './test-app';
+import { defined } from './defined';
 
 /** The built service (`npm test` builds first) as operators run it: its own process, its own RSS. */
 export interface ServiceProcess {
@@ -68,7 +69,7 @@ export async function startServiceProcess(
   }
   return {
     url,
-    pid: child.pid as number,
+    pid: defined(child.pid, 'the service pid'),
     logs,
     rss: () =>
       Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1]) *
