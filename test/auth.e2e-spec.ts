@@ -1,4 +1,7 @@
-import { bearer, Harness, KEYS, startHarness, json } from './support/test-app';
+import { expect } from '@jest/globals';
+import { KEYS } from './support/client-keys.fixture';
+import { readProblem } from './support/bodies';
+import { bearer, Harness, startHarness } from './support/test-app';
 
 describe('client authentication', () => {
   let h: Harness;
@@ -46,12 +49,12 @@ describe('client authentication', () => {
     ],
     ['an oversized key', { 'x-api-key': 'k'.repeat(600) }, 'realm'],
   ])('answers 401 to %s', async (_, headers, challenge) => {
-    const res = await h.get('/numbers/available', headers as Record<string, string>);
+    const res = await h.get('/numbers/available', headers);
 
     expect(res.status).toBe(401);
     expect(res.headers.get('content-type')).toBe('application/problem+json; charset=utf-8');
     expect(res.headers.get('www-authenticate')).toContain(challenge);
-    expect(await json(res)).toMatchObject({
+    expect(await readProblem(res)).toMatchObject({
       status: 401,
       code: 'UNAUTHENTICATED',
       title: expect.any(String),
@@ -62,7 +65,7 @@ describe('client authentication', () => {
     const res = await h.get('/numbers/available', bearer(KEYS.refreshOnly));
 
     expect(res.status).toBe(403);
-    expect(await json(res)).toMatchObject({
+    expect(await readProblem(res)).toMatchObject({
       status: 403,
       code: 'FORBIDDEN',
       detail: expect.stringContaining('numbers:read'),
@@ -76,7 +79,7 @@ describe('client authentication', () => {
     });
 
     expect(res.status).toBe(403);
-    expect(await json(res)).toMatchObject({
+    expect(await readProblem(res)).toMatchObject({
       code: 'FORBIDDEN',
       detail: expect.stringContaining('numbers:refresh'),
     });

@@ -1,5 +1,8 @@
-import { bearer, Harness, json, KEYS, startHarness } from './support/test-app';
+import { KEYS } from './support/client-keys.fixture';
+import { readNumbers, readProblem } from './support/bodies';
+import { bearer, Harness, startHarness } from './support/test-app';
 import { eventually, until } from './support/timing';
+import { defined } from './support/defined';
 
 const read = bearer(KEYS.reader);
 
@@ -30,7 +33,7 @@ describe('the caching rules', () => {
 
     it('answers 304 with no body when If-None-Match holds the current ETag', async () => {
       const first = await h.get('/numbers/available', read);
-      const etag = first.headers.get('etag') as string;
+      const etag = defined(first.headers.get('etag'), 'the ETag');
 
       const exact = await h.get('/numbers/available', { ...read, 'if-none-match': etag });
       const weakInList = await h.get('/numbers/available', {
@@ -57,7 +60,10 @@ describe('the caching rules', () => {
     });
 
     it('still checks the key before answering 304', async () => {
-      const etag = (await h.get('/numbers/available', read)).headers.get('etag') as string;
+      const etag = defined(
+        (await h.get('/numbers/available', read)).headers.get('etag'),
+        'the ETag',
+      );
 
       const res = await h.get('/numbers/available', { 'if-none-match': etag });
 
@@ -74,13 +80,13 @@ describe('the caching rules', () => {
       expect(responses.map((r) => r.status)).toEqual(Array(250).fill(200));
       expect(h.standIn.calls).toBe(1);
       const fetchedAt = new Set(
-        await Promise.all(responses.map(async (r) => (await json(r)).meta.fetchedAt)),
+        await Promise.all(responses.map(async (r) => (await readNumbers(r)).meta.fetchedAt)),
       );
       expect(fetchedAt.size).toBe(1);
     });
 
     it('refreshes on POST /numbers/available/refresh, replacing the cached copy', async () => {
-      const before = await json(await h.get('/numbers/available', read));
+      const before = await readNumbers(await h.get('/numbers/available', read));
       h.standIn.numbers = h.standIn.numbers.slice(1);
 
       const refreshed = await fetch(`${h.url}/numbers/available/refresh`, {
@@ -91,10 +97,10 @@ describe('the caching rules', () => {
 
       expect(refreshed.status).toBe(200);
       expect(refreshed.headers.get('cache-status')).toBe('superfone-bff; fwd=request; stored');
-      const refreshedBody = await json(refreshed);
+      const refreshedBody = await readNumbers(refreshed);
       expect(refreshedBody.meta.count).toBe(before.meta.count - 1);
       expect(after.headers.get('cache-status')).toMatch(/; hit;/);
-      expect(await json(after)).toEqual(refreshedBody);
+      expect(await readNumbers(after)).toEqual(refreshedBody);
       expect(h.standIn.calls).toBe(2);
     });
 
@@ -123,7 +129,7 @@ describe('the caching rules', () => {
       const after = await h.get('/numbers/available', read);
 
       expect(refreshed.status).toBe(502);
-      expect((await json(refreshed)).code).toBe('UPSTREAM_ERROR');
+      expect((await readProblem(refreshed)).code).toBe('UPSTREAM_ERROR');
       expect(after.status).toBe(200);
       expect(after.headers.get('cache-status')).toMatch(/; hit;/);
     });
@@ -135,7 +141,7 @@ describe('the caching rules', () => {
     });
 
     it('serves stale at once, refreshes exactly once in the background, then serves fresh', async () => {
-      const first = await json(await h.get('/numbers/available', read));
+      const first = await readNumbers(await h.get('/numbers/available', read));
       const fetchedAt = Date.parse(first.meta.fetchedAt);
       await until(fetchedAt + 1000);
       h.standIn.setBehaviour({ kind: 'ok', delayMs: 300 });
@@ -153,19 +159,19 @@ describe('the caching rules', () => {
         expect(Number(res.headers.get('age'))).toBeGreaterThanOrEqual(1);
       }
       expect(
-        new Set(await Promise.all(stale.map(async (r) => (await json(r)).meta.fetchedAt))),
+        new Set(await Promise.all(stale.map(async (r) => (await readNumbers(r)).meta.fetchedAt))),
       ).toEqual(new Set([first.meta.fetchedAt]));
       await h.standIn.waitForCalls(2);
       const fresh = await eventually(async () => {
         const res = await h.get('/numbers/available', read);
         return /; hit; ttl=\d+$/.test(res.headers.get('cache-status') ?? '') ? res : undefined;
       }, 'the background refresh to land');
-      expect(Date.parse((await json(fresh)).meta.fetchedAt)).toBeGreaterThan(fetchedAt);
+      expect(Date.parse((await readNumbers(fresh)).meta.fetchedAt)).toBeGreaterThan(fetchedAt);
       expect(h.standIn.calls).toBe(2);
     });
 
     it('serves the stale copy while Superfone fails, then the error once the stale window is over', async () => {
-      const first = await json(await h.get('/numbers/available', read));
+      const first = await readNumbers(await h.get('/numbers/available', read));
       const fetchedAt = Date.parse(first.meta.fetchedAt);
       await until(fetchedAt + 1000);
       h.standIn.setBehaviour({ kind: 'status', status: 503 });
@@ -179,12 +185,12 @@ describe('the caching rules', () => {
 
       expect(duringRefresh.status).toBe(200);
       expect(afterFailure.status).toBe(200);
-      expect((await json(afterFailure)).meta.fetchedAt).toBe(first.meta.fetchedAt);
+      expect((await readNumbers(afterFailure)).meta.fetchedAt).toBe(first.meta.fetchedAt);
 
       await until(fetchedAt + 3000);
       const expired = await h.get('/numbers/available', read);
       expect(expired.status).toBe(502);
-      expect((await json(expired)).code).toBe('UPSTREAM_ERROR');
+      expect((await readProblem(expired)).code).toBe('UPSTREAM_ERROR');
     });
   });
 });

@@ -1,4 +1,7 @@
-import { bearer, Harness, json, KEYS, startHarness } from './support/test-app';
+import { expect } from '@jest/globals';
+import { KEYS } from './support/client-keys.fixture';
+import { readProblem } from './support/bodies';
+import { bearer, Harness, startHarness } from './support/test-app';
 
 /** Errors raised by Nest or Fastify themselves still leave as problems. */
 describe('framework errors', () => {
@@ -39,7 +42,7 @@ describe('framework errors', () => {
 
     expect(res.status).toBe(status);
     expect(res.headers.get('content-type')).toBe('application/problem+json; charset=utf-8');
-    const body = await json(res);
+    const body = await readProblem(res);
     expect(body).toEqual({
       type: expect.stringMatching(/^urn:superfone-bff:problem:/),
       title: expect.any(String),

@@ -1,5 +1,7 @@
+import { expect } from '@jest/globals';
 import { freePort } from '../tools/free-port';
-import { Harness, json, startHarness } from './support/test-app';
+import { readHealth, readProblem } from './support/bodies';
+import { Harness, startHarness } from './support/test-app';
 
 describe('health', () => {
   let h: Harness | undefined;
@@ -15,9 +17,11 @@ describe('health', () => {
     const ready = await h.get('/health/ready');
 
     expect(live.status).toBe(200);
-    expect((await json(live)).status).toBe('ok');
+    expect((await readHealth(live)).status).toBe('ok');
     expect(ready.status).toBe(200);
-    expect((await json(ready)).details).toEqual({ lifecycle: { status: 'up', phase: 'serving' } });
+    expect((await readHealth(ready)).details).toEqual({
+      lifecycle: { status: 'up', phase: 'serving' },
+    });
   });
 
   it('reports Redis, the circuit and the cached copy on /health/deps', async () => {
@@ -29,7 +33,7 @@ describe('health', () => {
     const res = await h.get('/health/deps');
 
     expect(res.status).toBe(200);
-    expect((await json(res)).details).toEqual({
+    expect((await readHealth(res)).details).toEqual({
       redis: { status: 'up', host: expect.stringMatching(/:\d+$/), latencyMs: expect.any(Number) },
       superfone: { status: 'up', circuit: 'closed' },
       cache: { status: 'up', ageSeconds: 0 },
@@ -43,7 +47,7 @@ describe('health', () => {
       expect((await h.get('/health/ready')).status).toBe(200);
       const deps = await h.get('/health/deps');
       expect(deps.status).toBe(503);
-      expect((await json(deps)).checks.redis).toMatchObject({ status: 'down' });
+      expect(await readProblem(deps)).toMatchObject({ checks: { redis: { status: 'down' } } });
     });
 
     it('turns unready when READINESS_REQUIRES_REDIS=true', async () => {
@@ -56,7 +60,7 @@ describe('health', () => {
 
       expect(ready.status).toBe(503);
       expect(ready.headers.get('content-type')).toBe('application/problem+json; charset=utf-8');
-      expect(await json(ready)).toMatchObject({
+      expect(await readProblem(ready)).toMatchObject({
         code: 'NOT_READY',
         checks: { redis: { status: 'down' } },
       });

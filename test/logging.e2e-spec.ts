@@ -1,4 +1,7 @@
-import { bearer, Harness, KEYS, SERVER_KEY, startHarness } from './support/test-app';
+import { expect } from '@jest/globals';
+import { KEYS } from './support/client-keys.fixture';
+import { parseLogLines } from './support/bodies';
+import { bearer, Harness, SERVER_KEY, startHarness } from './support/test-app';
 
 describe('logs', () => {
   let h: Harness;
@@ -10,7 +13,7 @@ describe('logs', () => {
     await h.close();
   });
 
-  const parsed = () => h.logs.map((line) => JSON.parse(line));
+  const parsed = () => parseLogLines(h.logs);
 
   it('writes one JSON line per request with id, client, route, status, latency and cache result', async () => {
     await h.get('/numbers/available?provider=exotel', {

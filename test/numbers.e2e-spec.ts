@@ -1,19 +1,8 @@
+import { expect } from '@jest/globals';
 import { demoNumbers } from '../tools/superfone-stand-in/superfone-stand-in';
-import { bearer, Harness, KEYS, SERVER_KEY, startHarness, json } from './support/test-app';
-
-/** The 200 body, and the fields of a problem these specs read. */
-interface NumbersBody {
-  data: unknown[];
-  meta: { count: number; fetchedAt: string };
-}
-interface ProblemBody {
-  detail: string;
-  requestId: string;
-}
-const numbersBody = async (res: Response) => (await json(res)) as NumbersBody;
-const problemBody = async (res: Response) => (await json(res)) as ProblemBody;
-/** Jest's asymmetric matchers are typed any; as unknown they sit in an expected object safely. */
-const anyString = expect.any(String) as unknown;
+import { KEYS } from './support/client-keys.fixture';
+import { readNumbers, readProblem } from './support/bodies';
+import { bearer, Harness, SERVER_KEY, startHarness } from './support/test-app';
 
 const normalized = () =>
   demoNumbers().map((n) => ({
@@ -38,11 +27,11 @@ describe('GET /numbers/available', () => {
 
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8');
-    const body = await numbersBody(res);
+    const body = await readNumbers(res);
     const expected = normalized();
     expect(body).toEqual({
       data: expected,
-      meta: { count: expected.length, fetchedAt: anyString },
+      meta: { count: expected.length, fetchedAt: expect.any(String) },
     });
     expect(Math.abs(Date.parse(body.meta.fetchedAt) - Date.now())).toBeLessThan(5000);
   });
@@ -61,7 +50,7 @@ describe('GET /numbers/available', () => {
 
     expect(res.status).toBe(200);
     const expected = normalized().filter(keep as (n: unknown) => boolean);
-    const body = await numbersBody(res);
+    const body = await readNumbers(res);
     expect(body.data).toEqual(expected);
     expect(body.meta.count).toBe(expected.length);
   });
@@ -78,7 +67,7 @@ describe('GET /numbers/available', () => {
 
     expect(res.status).toBe(400);
     expect(res.headers.get('content-type')).toBe('application/problem+json; charset=utf-8');
-    const body = await problemBody(res);
+    const body = await readProblem(res);
     expect(body).toMatchObject({
       status: 400,
       code: 'INVALID_REQUEST',
@@ -111,7 +100,7 @@ describe('GET /numbers/available', () => {
     });
 
     expect(res.headers.get('x-request-id')).toBe('req-42');
-    expect((await problemBody(res)).requestId).toBe('req-42');
+    expect((await readProblem(res)).requestId).toBe('req-42');
   });
 
   it('serves a second request within the TTL from the cache, without calling Superfone', async () => {
@@ -121,8 +110,8 @@ describe('GET /numbers/available', () => {
     expect(first.status).toBe(200);
     expect(second.status).toBe(200);
     expect(h.standIn.calls).toBe(1);
-    expect((await numbersBody(second)).meta.fetchedAt).toBe(
-      (await numbersBody(first)).meta.fetchedAt,
+    expect((await readNumbers(second)).meta.fetchedAt).toBe(
+      (await readNumbers(first)).meta.fetchedAt,
     );
   });
 
@@ -149,11 +138,11 @@ describe('GET /numbers/available', () => {
         "default-src 'none';frame-ancestors 'none'",
       );
       expect(res.headers.get('x-frame-options')).toBe('DENY');
-      expect(res.headers.get('referrer-policy')).toBe('no-referrer');
       expect(res.headers.get('strict-transport-security')).toBe(
         'max-age=31536000; includeSubDomains',
       );
       expect(res.headers.get('cross-origin-resource-policy')).toBe('same-origin');
+      expect(res.headers.get('referrer-policy')).toBe('no-referrer');
       expect(res.headers.get('x-xss-protection')).toBeNull();
     }
   });

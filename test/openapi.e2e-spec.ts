@@ -1,48 +1,49 @@
 import SwaggerParser from '@apidevtools/swagger-parser';
-import { sha256 } from '../src/auth/client-keys';
+import { expect } from '@jest/globals';
+import { z } from 'zod';
 import type { StandInBehaviour } from '../tools/superfone-stand-in/superfone-stand-in';
 import { freePort } from '../tools/free-port';
-import { bearer, Harness, json, KEYS, startHarness } from './support/test-app';
+import { CLIENTS, clientKeyEntry, clientKeysJson, KEYS } from './support/client-keys.fixture';
+import { parseJson, problemBody, readJson } from './support/bodies';
+import { bearer, Harness, startHarness } from './support/test-app';
 
 const LIMITED = 'sfb_openapi-limited-key-0000000000000000005';
-const CLIENT_KEYS = JSON.stringify([
-  { id: 'reader-app', keySha256: sha256(KEYS.reader).toString('hex'), scopes: ['numbers:read'] },
-  {
-    id: 'refresher-app',
-    keySha256: sha256(KEYS.refresher).toString('hex'),
-    scopes: ['numbers:read', 'numbers:refresh'],
-  },
-  {
-    id: 'refresh-only-app',
-    keySha256: sha256(KEYS.refreshOnly).toString('hex'),
-    scopes: ['numbers:refresh'],
-  },
-  {
-    id: 'limited-app',
-    keySha256: sha256(LIMITED).toString('hex'),
-    scopes: ['numbers:read', 'numbers:refresh'],
-    rateLimitPerMinute: 1,
-  },
+const CLIENT_KEYS = clientKeysJson([
+  CLIENTS.reader,
+  CLIENTS.refresher,
+  CLIENTS.refreshOnly,
+  clientKeyEntry('limited-app', LIMITED, ['numbers:read', 'numbers:refresh'], 1),
 ]);
 
-type Call = (
-  h: Harness,
-  path: string,
-  method: string,
-  headers?: Record<string, string>,
-) => Promise<Response>;
-const call: Call = (h, path, method, headers = {}) => fetch(`${h.url}${path}`, { method, headers });
+/**
+ * A response read to its end. Every request here reads its body: an unread one (the 1.5 MB
+ * swagger-ui-bundle.js above all) keeps its connection busy, and closing the app waits for it.
+ */
+interface Answer {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly body: string;
+}
+
+async function answer(response: Promise<Response>): Promise<Answer> {
+  const res = await response;
+  return { status: res.status, headers: res.headers, body: await res.text() };
+}
+
+const call = (h: Harness, path: string, method: string, headers: Record<string, string> = {}) =>
+  answer(fetch(`${h.url}${path}`, { method, headers }));
+const get = (h: Harness, path: string) => answer(h.get(path));
 
 /** How to make each operation answer each status, against a fresh app. */
 const numbersScenarios: Record<
   string,
-  (h: Harness, path: string, method: string) => Promise<Response>
+  (h: Harness, path: string, method: string) => Promise<Answer>
 > = {
   200: (h, path, method) => call(h, path, method, bearer(KEYS.refresher)),
   304: async (h, path, method) => {
-    const etag = (await call(h, path, method, bearer(KEYS.refresher))).headers.get(
-      'etag',
-    ) as string;
+    const first = await call(h, path, method, bearer(KEYS.refresher));
+    const etag = first.headers.get('etag');
+    if (etag === null) throw new Error(`${method} ${path} answered without an ETag`);
     return call(h, path, method, { ...bearer(KEYS.refresher), 'if-none-match': etag });
   },
   400: (h, path, method) => call(h, `${path}?colour=red`, method, bearer(KEYS.refresher)),
@@ -63,10 +64,27 @@ function failing(
   path: string,
   method: string,
   behaviour: StandInBehaviour,
-): Promise<Response> {
+): Promise<Answer> {
   h.standIn.setBehaviour(behaviour);
   return call(h, path, method, bearer(KEYS.refresher));
 }
+
+/** The parts of the OpenAPI document the tests below read (the rest passes through untouched). */
+const openApiDocument = z.looseObject({
+  paths: z.record(
+    z.string(),
+    z.record(
+      z.string(),
+      z.looseObject({
+        responses: z.record(z.string(), z.unknown()),
+        security: z.unknown().optional(),
+        parameters: z.array(z.unknown()).optional(),
+      }),
+    ),
+  ),
+  components: z.looseObject({ securitySchemes: z.record(z.string(), z.unknown()) }),
+});
+type OpenApiDocument = z.infer<typeof openApiDocument>;
 
 /** Health statuses, seen on a healthy app and on one whose required Redis is unreachable. */
 const healthStatuses: Record<string, { healthy: number; unready: number; documented: string[] }> = {
@@ -77,20 +95,11 @@ const healthStatuses: Record<string, { healthy: number; unready: number; documen
 
 describe('the OpenAPI description', () => {
   let h: Harness;
-  let document: {
-    paths: Record<
-      string,
-      Record<
-        string,
-        { responses: Record<string, unknown>; security?: unknown; parameters?: unknown[] }
-      >
-    >;
-    components: { securitySchemes: Record<string, unknown> };
-  };
+  let document: OpenApiDocument;
 
   beforeAll(async () => {
     h = await startHarness({ env: { CLIENT_KEYS } });
-    document = (await json(await h.get('/docs-json'))) as typeof document;
+    document = await readJson(await h.get('/docs-json'), openApiDocument);
   });
   afterAll(async () => {
     await h.close();
@@ -101,11 +110,11 @@ describe('the OpenAPI description', () => {
   });
 
   it('serves Swagger UI at /docs/ (and redirects /docs there), reading the document from /docs-json', async () => {
-    const bare = await fetch(`${h.url}/docs`, { redirect: 'manual' });
+    const bare = await answer(fetch(`${h.url}/docs`, { redirect: 'manual' }));
     expect(bare.status).toBe(301);
     expect(bare.headers.get('location')).toBe('docs/');
 
-    const res = await h.get('/docs/');
+    const res = await get(h, '/docs/');
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toContain('text/html');
     // The page's own scripts, styles and images may load; API answers allow nothing (numbers e2e).
@@ -114,7 +123,7 @@ describe('the OpenAPI description', () => {
     expect(res.headers.get('x-frame-options')).toBe('DENY');
     // The page works over plain HTTP too: its relative asset URLs are not sent to https://.
     expect(res.headers.get('content-security-policy')).not.toContain('upgrade-insecure-requests');
-    const page = await res.text();
+    const page = res.body;
     const assets = [...page.matchAll(/(?:src|href)="\.?\/?([^"]+)"/g)].map((m) => m[1]);
     expect(assets).toEqual(
       expect.arrayContaining(['swagger-ui.css', 'swagger-ui-bundle.js', 'swagger-initializer.js']),
@@ -122,16 +131,17 @@ describe('the OpenAPI description', () => {
     // nosniff is on: a script or stylesheet with another type would not load.
     const types: Record<string, string> = { js: 'javascript', css: 'text/css', png: 'image/png' };
     for (const asset of assets) {
-      const got = await h.get(`/docs/${asset}`);
+      const got = await get(h, `/docs/${asset}`);
       const type = types[asset.split('.').pop() ?? ''];
       expect({
         asset,
         status: got.status,
         typeOk: got.headers.get('content-type')?.includes(type),
-      }).toEqual({ asset, status: 200, typeOk: true });
+        empty: got.body.length === 0,
+      }).toEqual({ asset, status: 200, typeOk: true, empty: false });
     }
 
-    const initializer = await (await h.get('/docs/swagger-initializer.js')).text();
+    const initializer = (await get(h, '/docs/swagger-initializer.js')).body;
     expect(initializer).toContain("url: '../docs-json'");
     expect(initializer).not.toContain('petstore');
   });
@@ -143,7 +153,7 @@ describe('the OpenAPI description', () => {
       '/docs/README.md',
       '/docs/../package.json',
     ]) {
-      const res = await h.get(path);
+      const res = await get(h, path);
       expect({ path, status: res.status, type: res.headers.get('content-type') }).toEqual({
         path,
         status: 404,
@@ -203,8 +213,10 @@ describe('the OpenAPI description', () => {
       try {
         const res = await numbersScenarios[status](fresh, path, method.toUpperCase());
         expect(res.status).toBe(Number(status));
-        if (Number(status) >= 400)
+        if (Number(status) >= 400) {
           expect(res.headers.get('content-type')).toBe('application/problem+json; charset=utf-8');
+          expect(parseJson(res.body, problemBody)).toMatchObject({ status: Number(status) });
+        }
       } finally {
         await fresh.close();
       }
@@ -219,8 +231,8 @@ describe('the OpenAPI description', () => {
     try {
       for (const [path, expected] of Object.entries(healthStatuses)) {
         const seen = {
-          healthy: (await h.get(path)).status,
-          unready: (await unready.get(path)).status,
+          healthy: (await get(h, path)).status,
+          unready: (await get(unready, path)).status,
         };
         const documented = Object.keys(document.paths[path].get.responses).sort();
         expect({ path, seen, documented }).toEqual({

@@ -2,10 +2,20 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { expect } from '@jest/globals';
+import { z } from 'zod';
 import { findClient, indexClients } from '../src/auth/client-keys';
 import { parseClientKeys } from '../src/config/client-keys';
+import { parseJson } from './support/bodies';
+import { exitOf } from './support/exec';
 
 const run = promisify(execFile);
+/** A CLIENT_KEYS entry as issue-client-key prints it (the exact fields are asserted below). */
+const clientKeyEntry = z.looseObject({
+  id: z.string(),
+  keySha256: z.string(),
+  scopes: z.array(z.string()),
+});
 const dist = join(__dirname, '..', 'dist');
 
 /** The built entry points, as operators run them (`npm test` builds first). */
@@ -16,16 +26,18 @@ describe('built commands', () => {
   });
 
   it('refuses to start on bad config, naming each setting and exiting non-zero', async () => {
-    const failure = await run(process.execPath, [join(dist, 'src', 'main.js')], {
-      env: {
-        PATH: process.env.PATH,
-        PORT: '99999',
-        SUPERFONE_API_KEY: 'sk-should-not-print',
-        CLIENT_KEYS: '{oops',
-      },
-    }).catch((error: { code: number; stderr: string; stdout: string }) => error);
+    const failure = await exitOf(
+      run(process.execPath, [join(dist, 'src', 'main.js')], {
+        env: {
+          PATH: process.env.PATH,
+          PORT: '99999',
+          SUPERFONE_API_KEY: 'sk-should-not-print',
+          CLIENT_KEYS: '{oops',
+        },
+      }),
+    );
 
-    expect('code' in failure && failure.code).toBe(1);
+    expect(failure.code).toBe(1);
     expect(failure.stderr).toContain('Invalid configuration');
     expect(failure.stderr).toContain('PORT must be a whole number');
     expect(failure.stderr).toContain('CLIENT_KEYS is not valid JSON');
@@ -40,8 +52,11 @@ describe('built commands', () => {
       'numbers:refresh',
     ]);
 
-    const key = /^\s+(sfb_\S+)$/m.exec(stdout)?.[1] as string;
-    const entry = JSON.parse(/^\s+(\{.*\})$/m.exec(stdout)?.[1] as string);
+    const key = /^\s+(sfb_\S+)$/m.exec(stdout)?.[1];
+    const entryLine = /^\s+(\{.*\})$/m.exec(stdout)?.[1];
+    if (key === undefined || entryLine === undefined)
+      throw new Error(`no key or no CLIENT_KEYS entry in:\n${stdout}`);
+    const entry = parseJson(entryLine, clientKeyEntry, 'the printed CLIENT_KEYS entry');
     expect(entry).toEqual({
       id: 'billing-app',
       keySha256: expect.stringMatching(/^[0-9a-f]{64}$/),
@@ -54,13 +69,15 @@ describe('built commands', () => {
   });
 
   it('rejects an unknown scope when issuing a key', async () => {
-    const failure = await run(process.execPath, [
-      join(dist, 'src', 'cli', 'issue-client-key.js'),
-      'x',
-      'numbers:write',
-    ]).catch((error: { code: number; stderr: string }) => error);
+    const failure = await exitOf(
+      run(process.execPath, [
+        join(dist, 'src', 'cli', 'issue-client-key.js'),
+        'x',
+        'numbers:write',
+      ]),
+    );
 
-    expect('code' in failure && failure.code).toBe(2);
+    expect(failure.code).toBe(2);
     expect(failure.stderr).toContain('usage: issue-client-key');
   });
 });

@@ -1,7 +1,9 @@
+import { expect } from '@jest/globals';
 import { Redis } from 'ioredis';
 import { createHash, randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { isError } from './support/errors';
 import { SuperfoneStandIn } from '../tools/superfone-stand-in/superfone-stand-in';
 import {
   clusterAvailable,
@@ -17,15 +19,9 @@ import {
   TlsFiles,
   tlsAvailable,
 } from './support/redis-topologies';
-import {
-  bearer,
-  Harness,
-  json,
-  KEYS,
-  SERVER_KEY,
-  startHarness,
-  startSharedStandIn,
-} from './support/test-app';
+import { KEYS } from './support/client-keys.fixture';
+import { parseCachedCopy, parseLogLines, readHealth, readNumbers } from './support/bodies';
+import { bearer, Harness, SERVER_KEY, startHarness, startSharedStandIn } from './support/test-app';
 import { eventually } from './support/timing';
 
 const read = bearer(KEYS.reader);
@@ -70,7 +66,7 @@ function steadyTraffic(replicas: Harness[]): Traffic {
     const res = await fetch(`${replicas[replica].url}${path}`, {
       ...init,
       signal: AbortSignal.timeout(5000),
-    }).catch((e: Error) => e);
+    }).catch((e: unknown) => (isError(e) ? e : new Error(String(e))));
     if (res instanceof Error) failed.push(`${path} on ${replica}: ${res.message}`);
     else if (res.status !== 200)
       failed.push(`${path} on ${replica}: ${res.status} ${await res.text()}`);
@@ -82,13 +78,14 @@ function steadyTraffic(replicas: Harness[]): Traffic {
       await sleep(10);
     }
   });
-  const posts = (async () => {
+  const refreshEverySecond = async () => {
     for (let i = 0; running; i++) {
       await sleep(1000);
       refreshes++;
       await call(i % 3, '/numbers/available/refresh', { method: 'POST', headers: refresh });
     }
-  })();
+  };
+  const posts = refreshEverySecond();
   return {
     stop: async () => {
       running = false;
@@ -115,9 +112,7 @@ async function storedFetchedAt(
   try {
     await redis.connect();
     const value = await redis.get(copyKey(prefix));
-    return value
-      ? Date.parse((JSON.parse(value) as { value: { fetchedAt: string } }).value.fetchedAt)
-      : undefined;
+    return value === null ? undefined : Date.parse(parseCachedCopy(value).value.fetchedAt);
   } finally {
     redis.disconnect();
   }
@@ -252,7 +247,7 @@ afterAll(async () => {
       });
       expect(refreshed.status).toBe(200);
       expect(standIn.calls).toBe(2);
-      const fetchedAt = Date.parse((await json(refreshed)).meta.fetchedAt);
+      const fetchedAt = Date.parse((await readNumbers(refreshed)).meta.fetchedAt);
 
       const seeds = cluster.seeds
         .split(',')
@@ -262,7 +257,7 @@ afterAll(async () => {
         await client.connect();
         await eventually(async () => {
           const value = await client.get(copyKey(replicas[0].keyPrefix));
-          return value && Date.parse(JSON.parse(value).value.fetchedAt) === fetchedAt
+          return value !== null && Date.parse(parseCachedCopy(value).value.fetchedAt) === fetchedAt
             ? true
             : undefined;
         }, 'the refreshed copy in the cluster');
@@ -276,8 +271,8 @@ afterAll(async () => {
       } finally {
         client.disconnect();
       }
-      const deps = await json(await replicas[0].get('/health/deps'));
-      expect(deps.info.redis).toMatchObject({
+      const deps = await readHealth(await replicas[0].get('/health/deps'));
+      expect(deps.info?.redis).toMatchObject({
         status: 'up',
         host: expect.stringMatching(/^cluster via /),
       });
@@ -299,7 +294,7 @@ afterAll(async () => {
         method: 'POST',
         headers: refresh,
       });
-      const fetchedAt = Date.parse((await json(refreshed)).meta.fetchedAt);
+      const fetchedAt = Date.parse((await readNumbers(refreshed)).meta.fetchedAt);
       const seeds = cluster.seeds
         .split(',')
         .map((s) => ({ host: s.split(':')[0], port: Number(s.split(':')[1]) }));
@@ -313,7 +308,8 @@ afterAll(async () => {
         await eventually(
           async () => {
             const value = await client.get(copyKey(replicas[0].keyPrefix)).catch(() => null);
-            return value && Date.parse(JSON.parse(value).value.fetchedAt) === fetchedAt
+            return value !== null &&
+              Date.parse(parseCachedCopy(value).value.fetchedAt) === fetchedAt
               ? true
               : undefined;
           },
@@ -357,7 +353,8 @@ afterAll(async () => {
   });
 
   it('proves Redis at boot, keeps its copy and counts rate limits there, with only the commands it is granted', async () => {
-    h = await startHarness({ redisEnv: redisEnv() });
+    const app = await startHarness({ redisEnv: redisEnv() });
+    h = app;
 
     const first = await h.get('/numbers/available', read);
     const refreshed = await fetch(`${h.url}/numbers/available/refresh`, {
@@ -367,17 +364,17 @@ afterAll(async () => {
 
     expect(first.status).toBe(200);
     expect(refreshed.status).toBe(200);
-    const logs = h.logs.map((l) => JSON.parse(l) as { level: number; msg: string });
+    const logs = parseLogLines(app.logs);
     expect(logs).toContainEqual(
       expect.objectContaining({ msg: 'redis proven with a write and a read' }),
     );
     expect(logs.filter((l) => l.level >= 40)).toEqual([]);
-    const fetchedAt = Date.parse((await json(refreshed)).meta.fetchedAt);
+    const fetchedAt = Date.parse((await readNumbers(refreshed)).meta.fetchedAt);
     const ca = (await import('node:fs')).readFileSync(tls.caFile, 'utf8');
     const as = { tls: { ca }, username: 'superfone-bff', password: 'acl-s3cret-pw' };
     await eventually(
       async () =>
-        (await storedFetchedAt(node, h!.keyPrefix, as)) === fetchedAt ? true : undefined,
+        (await storedFetchedAt(node, app.keyPrefix, as)) === fetchedAt ? true : undefined,
       'the copy in Redis',
     );
     const admin = new Redis({ host: node.host, port: node.port, ...as });
@@ -386,7 +383,9 @@ afterAll(async () => {
     } finally {
       admin.disconnect();
     }
-    expect((await json(await h.get('/health/deps'))).info.redis.status).toBe('up');
+    expect(await readHealth(await h.get('/health/deps'))).toMatchObject({
+      info: { redis: { status: 'up' } },
+    });
     expect(h.logs.join('\n')).not.toContain('acl-s3cret-pw');
   });
 
@@ -397,9 +396,9 @@ afterAll(async () => {
     const res = await h.get('/numbers/available', read);
 
     expect(res.status).toBe(200);
-    const failure = h.logs
-      .map((l) => JSON.parse(l) as { level: number; msg: string })
-      .find((l) => l.msg.includes('failed the boot write/read probe'));
+    const failure = parseLogLines(h.logs).find((l) =>
+      l.msg?.includes('failed the boot write/read probe'),
+    );
     expect(failure).toMatchObject({ level: 50 });
     expect(failure?.msg).toContain('REDIS_URL is set');
   });

@@ -1,17 +1,13 @@
-import { sha256 } from '../src/auth/client-keys';
 import { OwnedRedis, startOwnedRedis } from './support/redis-server';
-import { bearer, Harness, json, KEYS, startHarness, startSharedStandIn } from './support/test-app';
+import { CLIENTS, clientKeyEntry, clientKeysJson, KEYS } from './support/client-keys.fixture';
+import { readProblem } from './support/bodies';
+import { bearer, Harness, startHarness, startSharedStandIn } from './support/test-app';
 import { SuperfoneStandIn } from '../tools/superfone-stand-in/superfone-stand-in';
 
 const LIMITED = 'sfb_limited-key-e2e-0000000000000000000009';
-const CLIENT_KEYS = JSON.stringify([
-  {
-    id: 'limited-app',
-    keySha256: sha256(LIMITED).toString('hex'),
-    scopes: ['numbers:read'],
-    rateLimitPerMinute: 3,
-  },
-  { id: 'reader-app', keySha256: sha256(KEYS.reader).toString('hex'), scopes: ['numbers:read'] },
+const CLIENT_KEYS = clientKeysJson([
+  clientKeyEntry('limited-app', LIMITED, ['numbers:read'], 3),
+  CLIENTS.reader,
 ]);
 const env = { CLIENT_KEYS, RATE_LIMIT_PER_MINUTE: '50' };
 
@@ -43,7 +39,7 @@ describe('per-client rate limits', () => {
     expect(retryAfter).toBeGreaterThan(0);
     expect(retryAfter).toBeLessThanOrEqual(60);
     expect(limited.headers.get('ratelimit')).toMatch(/^"client";r=0;t=\d+$/);
-    expect(await json(limited)).toMatchObject({ status: 429, code: 'RATE_LIMITED' });
+    expect(await readProblem(limited)).toMatchObject({ status: 429, code: 'RATE_LIMITED' });
     expect(other.status).toBe(200);
     expect(other.headers.get('ratelimit-policy')).toBe('"client";q=50;w=60');
   });

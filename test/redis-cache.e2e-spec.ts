@@ -1,14 +1,14 @@
 import { Redis } from 'ioredis';
 import { createHash } from 'node:crypto';
+import { KEYS } from './support/client-keys.fixture';
+import { parseCachedCopy, readNumbers } from './support/bodies';
 import {
   bearer,
   Harness,
-  KEYS,
   SERVER_KEY,
   startHarness,
   startSharedStandIn,
   testRedisUrl,
-  json,
 } from './support/test-app';
 import { eventually } from './support/timing';
 
@@ -31,7 +31,7 @@ describe('the shared cache in Redis', () => {
     harnesses.push(h);
 
     const res = await h.get('/numbers/available', bearer(KEYS.reader));
-    const body = await json(res);
+    const body = await readNumbers(res);
 
     const fingerprint = createHash('sha256').update(SERVER_KEY).digest('hex').slice(0, 16);
     // The shared write, then the refresh lock's release, follow the answer (waiting requests are
@@ -43,8 +43,9 @@ describe('the shared cache in Redis', () => {
     // The fingerprint is a Redis Cluster hash tag: the copy and its refresh lock share a slot.
     expect(keys).toEqual([`${h.keyPrefix}{${fingerprint}}:available-numbers`]);
     const stored = await redis.get(keys[0]);
+    if (stored === null) throw new Error(`${keys[0]} vanished`);
     expect(stored).not.toContain(SERVER_KEY);
-    expect(JSON.parse(stored as string).value).toEqual({
+    expect(parseCachedCopy(stored).value).toEqual({
       fetchedAt: body.meta.fetchedAt,
       data: body.data,
     });
@@ -74,7 +75,7 @@ describe('the shared cache in Redis', () => {
 
       expect(b.status).toBe(200);
       expect(standIn.calls).toBe(1);
-      expect((await json(b)).meta.fetchedAt).toBe((await json(a)).meta.fetchedAt);
+      expect((await readNumbers(b)).meta.fetchedAt).toBe((await readNumbers(a)).meta.fetchedAt);
       expect(b.headers.get('cache-status')).toMatch(/; hit/);
     } finally {
       await standIn.stop();

@@ -1,7 +1,10 @@
+import { expect } from '@jest/globals';
 import { Redis } from 'ioredis';
 import { createHash } from 'node:crypto';
 import { OwnedRedis, startOwnedRedis } from './support/redis-server';
-import { bearer, Harness, KEYS, SERVER_KEY, startHarness } from './support/test-app';
+import { KEYS } from './support/client-keys.fixture';
+import { parseLogLines } from './support/bodies';
+import { bearer, Harness, SERVER_KEY, startHarness } from './support/test-app';
 import { eventually } from './support/timing';
 
 const read = bearer(KEYS.reader);
@@ -32,20 +35,21 @@ describe('a Redis that answers wrongly', () => {
     try {
       // A replica refuses writes from the moment it is one, synced or not.
       await admin.replicaof('127.0.0.1', master.port);
-      h = await startHarness({ redisUrl: replica.url, env: { CACHE_TTL_SECONDS: '1' } });
+      const app = await startHarness({ redisUrl: replica.url, env: { CACHE_TTL_SECONDS: '1' } });
+      h = app;
 
       const started = performance.now();
-      const first = await h.get('/numbers/available', read);
+      const first = await app.get('/numbers/available', read);
       const firstMs = performance.now() - started;
       const rest = await Promise.all(
-        Array.from({ length: 50 }, () => h!.get('/numbers/available', read)),
+        Array.from({ length: 50 }, () => app.get('/numbers/available', read)),
       );
 
       expect(first.status).toBe(200);
       expect(rest.map((r) => r.status)).toEqual(Array(50).fill(200));
       // Bounded: the lock's READONLY is answered at once; no loop waits for a lock that never comes.
       expect(firstMs).toBeLessThan(1000);
-      expect(h.standIn.calls).toBe(1);
+      expect(app.standIn.calls).toBe(1);
       // A reconnect per READONLY, and while reconnecting nothing is sent: a handful of rejected writes, not thousands.
       const readonly = await errorCount(admin, 'READONLY');
       expect(readonly).toBeGreaterThan(0);
@@ -65,19 +69,20 @@ describe('a Redis that answers wrongly', () => {
       await admin.hset(copyKey, 'not', 'ours');
       await admin.hset(`${copyKey}:refresh-lock`, 'owner', 'someone else');
       await admin.hset(`${prefix}rate:reader-app`, 'not', 'a counter');
-      h = await startHarness({ redisUrl: redis.url, keyPrefix: prefix });
+      const app = await startHarness({ redisUrl: redis.url, keyPrefix: prefix });
+      h = app;
 
       const started = performance.now();
-      const first = await h.get('/numbers/available', read);
+      const first = await app.get('/numbers/available', read);
       const firstMs = performance.now() - started;
       const rest = await Promise.all(
-        Array.from({ length: 50 }, () => h!.get('/numbers/available', read)),
+        Array.from({ length: 50 }, () => app.get('/numbers/available', read)),
       );
 
       expect(first.status).toBe(200);
       expect(firstMs).toBeLessThan(1000);
       expect(rest.map((r) => r.status)).toEqual(Array(50).fill(200));
-      expect(h.standIn.calls).toBe(1);
+      expect(app.standIn.calls).toBe(1);
       await eventually(
         async () => ((await admin.type(copyKey)) === 'string' ? true : undefined),
         'the copy written over the foreign value',
@@ -87,9 +92,7 @@ describe('a Redis that answers wrongly', () => {
       const wrongType = await errorCount(admin, 'WRONGTYPE');
       expect(wrongType).toBeGreaterThan(0);
       expect(wrongType).toBeLessThanOrEqual(5);
-      const warnings = h.logs
-        .map((l) => JSON.parse(l) as { level: number; msg: string })
-        .filter((l) => l.level === 40);
+      const warnings = parseLogLines(app.logs).filter((l) => l.level === 40);
       expect(warnings.length).toBeLessThanOrEqual(4);
       expect(warnings).toContainEqual(
         expect.objectContaining({

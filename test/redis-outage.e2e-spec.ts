@@ -2,7 +2,9 @@ import { Redis } from 'ioredis';
 import { RedisConnection } from '../src/redis/redis.connection';
 import { freePort } from '../tools/free-port';
 import { OwnedRedis, startOwnedRedis } from './support/redis-server';
-import { bearer, Harness, json, KEYS, startHarness } from './support/test-app';
+import { KEYS } from './support/client-keys.fixture';
+import { parseCachedCopy, parseLogLines, readNumbers } from './support/bodies';
+import { bearer, Harness, startHarness } from './support/test-app';
 import { eventually, until } from './support/timing';
 
 const read = bearer(KEYS.reader);
@@ -30,7 +32,7 @@ describe('when Redis fails', () => {
     it('keeps answering from the in-process tier and upstream, then uses Redis again when it returns', async () => {
       h = await startHarness({ redisUrl: owned.url, env: { CACHE_TTL_SECONDS: '1' } });
       const { keyPrefix } = h;
-      const first = await json(await h.get('/numbers/available', read));
+      const first = await readNumbers(await h.get('/numbers/available', read));
       const probe = new Redis(owned.url);
       await eventually(
         async () =>
@@ -59,7 +61,7 @@ describe('when Redis fails', () => {
       await owned.start();
       const connection = h.app.get(RedisConnection);
       await eventually(
-        async () => (connection.isReady ? true : undefined),
+        () => (connection.isReady ? true : undefined),
         'the app to reconnect to Redis',
       );
       const refreshed = await fetch(`${h.url}/numbers/available/refresh`, {
@@ -67,16 +69,18 @@ describe('when Redis fails', () => {
         headers: bearer(KEYS.refresher),
       });
       expect(refreshed.status).toBe(200);
-      const fetchedAt = (await json(refreshed)).meta.fetchedAt;
+      const fetchedAt = (await readNumbers(refreshed)).meta.fetchedAt;
       const again = new Redis(owned.url);
       const stored = await eventually(async () => {
         const value = await again.get(
           (await again.keys(`${keyPrefix}*available-numbers`))[0] ?? 'none',
         );
-        return value && JSON.parse(value).value.fetchedAt === fetchedAt ? value : undefined;
+        return value !== null && parseCachedCopy(value).value.fetchedAt === fetchedAt
+          ? value
+          : undefined;
       }, 'the refreshed copy written to the restarted Redis');
       again.disconnect();
-      expect(JSON.parse(stored).value.fetchedAt).toBe(fetchedAt);
+      expect(parseCachedCopy(stored).value.fetchedAt).toBe(fetchedAt);
     });
   });
 
@@ -87,11 +91,11 @@ describe('when Redis fails', () => {
     const res = await fetch(`${h.url}/numbers/available`, { headers: read, ...noHang() });
 
     expect(res.status).toBe(200);
-    const bootFailure = h.logs
-      .map((l) => JSON.parse(l))
-      .find((l) => l.msg.includes('failed the boot write/read probe'));
+    const bootFailure = parseLogLines(h.logs).find((l) =>
+      l.msg?.includes('failed the boot write/read probe'),
+    );
     expect(bootFailure).toMatchObject({ level: 50, redisHost: `127.0.0.1:${port}` });
-    expect(bootFailure.msg).toContain('REDIS_URL');
+    expect(bootFailure?.msg).toContain('REDIS_URL');
     expect(h.logs.join('\n')).not.toContain('hunter2');
   });
 });

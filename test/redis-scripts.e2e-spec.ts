@@ -1,7 +1,6 @@
 import { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import { sha256 } from '../src/auth/client-keys';
 import { CacheKeys } from '../src/cache/cache-keys';
 import { IoredisKeyvStore } from '../src/cache/ioredis-keyv.store';
 import { RefreshLock } from '../src/cache/refresh-lock';
@@ -10,6 +9,8 @@ import { AppLogger } from '../src/logging/app-logger';
 import { Metrics } from '../src/metrics/metrics';
 import { createRedisClient } from '../src/redis/redis-client.factory';
 import { RedisConnection } from '../src/redis/redis.connection';
+import { clientKeyEntry, clientKeysJson } from './support/client-keys.fixture';
+import { defined } from './support/defined';
 import { deleteKeys, testRedisUrl } from './support/test-app';
 
 /** The service's Lua scripts against a real Redis (their TypeScript mirror drives the fake-clock specs). */
@@ -17,9 +18,7 @@ describe('Redis scripts on a real Redis', () => {
   const prefix = `superfone-bff-test:${randomUUID()}:`;
   const config = loadConfig({
     SUPERFONE_API_KEY: 'server-key',
-    CLIENT_KEYS: JSON.stringify([
-      { id: 'a', keySha256: sha256('k').toString('hex'), scopes: ['numbers:read'] },
-    ]),
+    CLIENT_KEYS: clientKeysJson([clientKeyEntry('a', 'k', ['numbers:read'])]),
     REDIS_URL: testRedisUrl(),
     REDIS_KEY_PREFIX: prefix,
     REDIS_COMMAND_TIMEOUT_MS: '1000',
@@ -33,7 +32,10 @@ describe('Redis scripts on a real Redis', () => {
   function connection(): RedisConnection {
     const settings = config.redis;
     const c = new RedisConnection(
-      createRedisClient({ ...settings, topology: settings.topology! }),
+      createRedisClient({
+        ...settings,
+        topology: defined(settings.topology, 'the Redis topology of REDIS_URL'),
+      }),
       config,
       new Metrics(),
       new AppLogger(config),
@@ -102,12 +104,13 @@ describe('Redis scripts on a real Redis', () => {
     await own.onModuleInit();
     const lock = new RefreshLock(own, keys, config, logger);
     const stuck = await lock.acquire();
-    const ended = once(own.client!, 'end');
-    own.client!.disconnect();
+    const client = defined(own.client, 'the connection’s client after onModuleInit()');
+    const ended = once(client, 'end');
+    client.disconnect();
     await lock.release(stuck);
     await ended;
     expect(await probe.get(keys.refreshLock)).toBe(stuck.token);
-    await own.client!.connect();
+    await client.connect();
 
     const next = await lock.acquire();
 

@@ -1,26 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import { sha256 } from '../src/auth/client-keys';
 import { SuperfoneStandIn } from '../tools/superfone-stand-in/superfone-stand-in';
 import { OwnedRedis, startOwnedRedis } from './support/redis-server';
 import { ServiceProcess, startServiceProcess } from './support/service-process';
-import { bearer, deleteKeys, KEYS, standInBaseUrl, startSharedStandIn } from './support/test-app';
+import { CLIENTS, clientKeyEntry, clientKeysJson, KEYS } from './support/client-keys.fixture';
+import { bearer, deleteKeys, standInBaseUrl, startSharedStandIn } from './support/test-app';
 import { eventually } from './support/timing';
+import { defined } from './support/defined';
 
 const HALF = 'sfb_half-limit-key-e2e-00000000000000000007';
 const LIMIT = 300;
-const CLIENT_KEYS = JSON.stringify([
-  {
-    id: 'reader-app',
-    keySha256: sha256(KEYS.reader).toString('hex'),
-    scopes: ['numbers:read'],
-    rateLimitPerMinute: 1_000_000,
-  },
-  {
-    id: 'half-limit-app',
-    keySha256: sha256(HALF).toString('hex'),
-    scopes: ['numbers:read'],
-    rateLimitPerMinute: LIMIT,
-  },
+const CLIENT_KEYS = clientKeysJson([
+  { ...CLIENTS.reader, rateLimitPerMinute: 1_000_000 },
+  clientKeyEntry('half-limit-app', HALF, ['numbers:read'], LIMIT),
 ]);
 const REDIS_COMMAND_TIMEOUT_MS = 50;
 const UPSTREAM_DELAY_MS = 50;
@@ -111,9 +102,10 @@ describe('a Redis that hangs for 10 s under load', () => {
     const stall = (async () => {
       await new Promise((resolve) => setTimeout(resolve, stallStarts - Date.now()));
       rssBefore = replicas.map((r) => r.rss());
-      process.kill(redis.pid as number, 'SIGSTOP');
+      const pid = defined(redis.pid, 'the Redis pid');
+      process.kill(pid, 'SIGSTOP');
       await new Promise((resolve) => setTimeout(resolve, STALL_MS));
-      process.kill(redis.pid as number, 'SIGCONT');
+      process.kill(pid, 'SIGCONT');
     })();
     // A client at half its limit: LIMIT/2 requests, evenly spread over the load, across the replicas.
     const halfClient = Array.from({ length: LIMIT / 2 }, async (_, i) => {

@@ -13,6 +13,7 @@ import {
   type TlsFiles,
   tlsAvailable,
 } from './support/redis-topologies';
+import { defined } from './support/defined';
 
 /**
  * The harness in test/support/redis-topologies.ts: real topologies that start, fail over, and leave
@@ -41,26 +42,27 @@ afterAll(() => stopAllStarted());
 (sentinelAvailable() ? describe : describe.skip)(
   'a sentinel group (master, replica, 3 sentinels)',
   () => {
-    let group: SentinelGroup;
+    let started: SentinelGroup | undefined;
+    const group = () => defined(started, 'the sentinel group (see beforeAll)');
     let client: Redis | undefined;
 
     beforeAll(async () => {
-      group = await timed('sentinel group start', () => startSentinelGroup());
+      started = await timed('sentinel group start', () => startSentinelGroup());
     }, 30_000);
     afterAll(async () => {
       client?.disconnect();
-      await group?.stop();
+      await started?.stop();
     });
 
     it('starts with the first node as master, reachable through the sentinels', async () => {
-      expect(group.sentinels).toHaveLength(3);
-      expect(await group.currentMaster()).toEqual({
-        host: group.nodes[0].host,
-        port: group.nodes[0].port,
+      expect(group().sentinels).toHaveLength(3);
+      expect(await group().currentMaster()).toEqual({
+        host: group().nodes[0].host,
+        port: group().nodes[0].port,
       });
       client = new Redis({
-        sentinels: group.sentinels.map(({ host, port }) => ({ host, port })),
-        name: group.masterName,
+        sentinels: group().sentinels.map(({ host, port }) => ({ host, port })),
+        name: group().masterName,
         maxRetriesPerRequest: 2,
       });
       client.on('error', () => undefined);
@@ -69,60 +71,63 @@ afterAll(() => stopAllStarted());
     });
 
     it('failover() moves the master to the replica and makes the old master its replica', async () => {
-      const next = await timed('sentinel failover()', () => group.failover());
-      expect(next.port).toBe(group.nodes[1].port);
-      expect(await group.currentMaster()).toEqual(next);
+      const next = await timed('sentinel failover()', () => group().failover());
+      expect(next.port).toBe(group().nodes[1].port);
+      expect(await group().currentMaster()).toEqual(next);
     });
 
     it('killMaster() lets the sentinels promote the replica', async () => {
-      const next = await timed('sentinel killMaster()', () => group.killMaster());
-      expect(next.port).toBe(group.nodes[0].port);
-      expect(alive(group.nodes[1].pid)).toBe(false);
-      expect(await client!.get('superfone-bff:topology')).toBe('one');
+      const next = await timed('sentinel killMaster()', () => group().killMaster());
+      expect(next.port).toBe(group().nodes[0].port);
+      expect(alive(group().nodes[1].pid)).toBe(false);
+      expect(await defined(client, 'the first test’s client').get('superfone-bff:topology')).toBe(
+        'one',
+      );
     }, 35_000);
 
     it('stop() leaves no process alive', async () => {
-      const pids = [...group.nodes, ...group.sentinels].map((p) => p.pid);
+      const pids = [...group().nodes, ...group().sentinels].map((p) => p.pid);
       client?.disconnect();
-      await group.stop();
+      await group().stop();
       expect(pids.filter(alive)).toEqual([]);
     });
   },
 );
 
 (clusterAvailable() ? describe : describe.skip)('a cluster (3 masters, 3 replicas)', () => {
-  let cluster: RedisClusterTopology;
+  let started: RedisClusterTopology | undefined;
+  const cluster = () => defined(started, 'the cluster (see beforeAll)');
   let client: Cluster | undefined;
 
   beforeAll(async () => {
-    cluster = await timed('cluster start', () => startCluster());
+    started = await timed('cluster start', () => startCluster());
   }, 30_000);
   afterAll(async () => {
     client?.disconnect();
-    await cluster?.stop();
+    await started?.stop();
   });
 
   it('serves SET/GET through an ioredis Cluster client, and again after the key’s master is killed', async () => {
-    expect(cluster.nodes).toHaveLength(6);
+    expect(cluster().nodes).toHaveLength(6);
     client = new Cluster(
-      cluster.seeds
-        .split(',')
+      cluster()
+        .seeds.split(',')
         .map((seed) => ({ host: seed.split(':')[0], port: Number(seed.split(':')[1]) })),
     );
     client.on('error', () => undefined);
     await client.set('superfone-bff:topology', 'one');
     expect(await client.get('superfone-bff:topology')).toBe('one');
 
-    await timed('cluster killMasterOf()', () => cluster.killMasterOf('superfone-bff:topology'));
+    await timed('cluster killMasterOf()', () => cluster().killMasterOf('superfone-bff:topology'));
     expect(await client.get('superfone-bff:topology')).toBe('one');
     await client.set('superfone-bff:topology', 'two');
     expect(await client.get('superfone-bff:topology')).toBe('two');
   }, 35_000);
 
   it('stop() leaves no process alive', async () => {
-    const pids = cluster.nodes.map((p) => p.pid);
+    const pids = cluster().nodes.map((p) => p.pid);
     client?.disconnect();
-    await cluster.stop();
+    await cluster().stop();
     expect(pids.filter(alive)).toEqual([]);
   });
 });

@@ -1,10 +1,10 @@
 import { Redis } from 'ioredis';
 import { SuperfoneStandIn } from '../tools/superfone-stand-in/superfone-stand-in';
+import { KEYS } from './support/client-keys.fixture';
+import { readNumbers } from './support/bodies';
 import {
   bearer,
   Harness,
-  json,
-  KEYS,
   startHarness,
   startSharedStandIn,
   testRedisUrl,
@@ -81,7 +81,7 @@ describe('replicas sharing a Redis', () => {
     expect(responses.map((r) => r.status)).toEqual(Array(300).fill(200));
     expect(standIn.calls).toBe(1);
     const fetchedAt = new Set(
-      await Promise.all(responses.map(async (r) => (await json(r)).meta.fetchedAt)),
+      await Promise.all(responses.map(async (r) => (await readNumbers(r)).meta.fetchedAt)),
     );
     expect(fetchedAt.size).toBe(1);
   });
@@ -93,7 +93,7 @@ describe('replicas sharing a Redis', () => {
     );
     expect(warm.map((r) => r.status)).toEqual([200, 200, 200]);
     expect(standIn.calls).toBe(1);
-    const fetchedAt = Date.parse((await json(warm[0])).meta.fetchedAt);
+    const fetchedAt = Date.parse((await readNumbers(warm[0])).meta.fetchedAt);
     await until(fetchedAt + 1000);
     standIn.setBehaviour({ kind: 'ok', delayMs: 150 });
 

@@ -1,4 +1,6 @@
-import { bearer, Harness, json, KEYS, startHarness } from './support/test-app';
+import { KEYS } from './support/client-keys.fixture';
+import { readHealth, readNumbers, readProblem } from './support/bodies';
+import { bearer, Harness, startHarness } from './support/test-app';
 import { eventually } from './support/timing';
 
 const read = bearer(KEYS.reader);
@@ -32,7 +34,7 @@ describe('upstream retries', () => {
     const res = await h.get('/numbers/available', read);
 
     expect(res.status).toBe(502);
-    expect((await json(res)).code).toBe('UPSTREAM_ERROR');
+    expect((await readProblem(res)).code).toBe('UPSTREAM_ERROR');
     expect(h.standIn.calls).toBe(3);
   });
 
@@ -45,7 +47,7 @@ describe('upstream retries', () => {
 
     const res = await h.get('/numbers/available', read);
 
-    expect((await json(res)).code).toBe(code);
+    expect((await readProblem(res)).code).toBe(code);
     expect(h.standIn.calls).toBe(1);
   });
 
@@ -80,7 +82,7 @@ describe('upstream retries', () => {
     const res = await h.get('/numbers/available', read);
 
     expect(res.status).toBe(504);
-    expect((await json(res)).code).toBe('UPSTREAM_TIMEOUT');
+    expect((await readProblem(res)).code).toBe('UPSTREAM_TIMEOUT');
     expect(h.standIn.calls).toBe(3);
   });
 });
@@ -112,10 +114,10 @@ describe('the circuit breaker', () => {
     for (const res of rejected) {
       expect(res.status).toBe(503);
       expect(res.headers.get('retry-after')).toMatch(/^[1-9]\d*$/);
-      expect((await json(res)).code).toBe('UPSTREAM_UNAVAILABLE');
+      expect((await readProblem(res)).code).toBe('UPSTREAM_UNAVAILABLE');
     }
     expect(h.standIn.calls).toBe(3);
-    expect((await json(await h.get('/health/deps'))).details.superfone).toEqual({
+    expect((await readHealth(await h.get('/health/deps'))).details.superfone).toEqual({
       status: 'degraded',
       circuit: 'open',
     });
@@ -127,7 +129,7 @@ describe('the circuit breaker', () => {
     );
 
     expect(h.standIn.calls).toBe(4);
-    expect((await json(await h.get('/health/deps'))).details.superfone).toEqual({
+    expect((await readHealth(await h.get('/health/deps'))).details.superfone).toEqual({
       status: 'up',
       circuit: 'closed',
     });
@@ -136,7 +138,7 @@ describe('the circuit breaker', () => {
   it('does not count a rejected server key as an outage', async () => {
     h.standIn.setBehaviour({ kind: 'status', status: 401 });
     for (let i = 0; i < 5; i++)
-      expect((await json(await h.get('/numbers/available', read))).code).toBe(
+      expect((await readProblem(await h.get('/numbers/available', read))).code).toBe(
         'UPSTREAM_AUTH_FAILED',
       );
 
@@ -153,7 +155,7 @@ describe('the circuit breaker', () => {
         BREAKER_RESET_MS: '60000',
       },
     });
-    const first = await json(await h.get('/numbers/available', read));
+    const first = await readNumbers(await h.get('/numbers/available', read));
     h.standIn.setBehaviour({ kind: 'status', status: 500 });
     // Once stale, the background refresh fails and opens the circuit.
     await eventually(async () => {
@@ -163,7 +165,7 @@ describe('the circuit breaker', () => {
 
     const res = await h.get('/numbers/available', read);
     expect(res.status).toBe(200);
-    expect((await json(res)).meta.fetchedAt).toBe(first.meta.fetchedAt);
+    expect((await readNumbers(res)).meta.fetchedAt).toBe(first.meta.fetchedAt);
     expect(h.standIn.calls).toBe(2);
   });
 });

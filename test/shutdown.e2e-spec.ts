@@ -1,12 +1,19 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { join } from 'node:path';
 import { SuperfoneStandIn } from '../tools/superfone-stand-in/superfone-stand-in';
 import { freePort } from '../tools/free-port';
-import { CLIENT_KEYS_JSON, KEYS, SERVER_KEY, testRedisUrl } from './support/test-app';
+import { CLIENT_KEYS_JSON, KEYS } from './support/client-keys.fixture';
+import { readProblem } from './support/bodies';
+import { SERVER_KEY, testRedisUrl } from './support/test-app';
 import { eventually } from './support/timing';
 
 const main = join(__dirname, '..', 'dist', 'src', 'main.js');
+
+/** Resolves with the process' exit code (null when a signal ended it). */
+const exitCode = (child: ChildProcess) =>
+  new Promise<number | null>((resolve) => {
+    child.once('exit', resolve);
+  });
 
 /** The built service as a real process, so signals, draining and the exit code are real. */
 async function startService(
@@ -29,8 +36,11 @@ async function startService(
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  child.stdout?.on('data', (chunk) => (output += chunk));
-  child.stderr?.on('data', (chunk) => (output += chunk));
+  const collect = (chunk: string) => {
+    output += chunk;
+  };
+  child.stdout.setEncoding('utf8').on('data', collect);
+  child.stderr.setEncoding('utf8').on('data', collect);
   const url = `http://127.0.0.1:${port}`;
   await eventually(
     async () =>
@@ -47,7 +57,7 @@ describe('graceful shutdown', () => {
   let standIn: SuperfoneStandIn;
   let child: ChildProcess | undefined;
 
-  beforeEach(async () => {
+  beforeEach(() => {
     standIn = new SuperfoneStandIn({ apiKey: SERVER_KEY });
   });
   afterEach(async () => {
@@ -70,7 +80,7 @@ describe('graceful shutdown', () => {
         }),
       );
       await standIn.waitForCalls(1);
-      const exited = once(child, 'exit');
+      const exited = exitCode(child);
 
       child.kill(signal);
       const ready = await eventually(async () => {
@@ -78,13 +88,13 @@ describe('graceful shutdown', () => {
         return res.status === 503 ? res : undefined;
       }, 'readiness to turn 503');
 
-      expect((await ready.json()) as object).toMatchObject({
+      expect(await readProblem(ready)).toMatchObject({
         code: 'NOT_READY',
         checks: { lifecycle: { phase: 'draining' } },
       });
       const answers = await Promise.all(inFlight);
       expect(answers.map((r) => r.status)).toEqual(Array(20).fill(200));
-      const [code] = await exited;
+      const code = await exited;
       expect(code).toBe(0);
       expect(service.output()).toContain('shutdown: drained, exiting');
       await expect(fetch(`${service.url}/health/live`)).rejects.toThrow();
@@ -103,11 +113,11 @@ describe('graceful shutdown', () => {
       headers: { authorization: `Bearer ${KEYS.reader}` },
     }).catch(() => 'dropped');
     await standIn.waitForCalls(1);
-    const exited = once(child, 'exit');
+    const exited = exitCode(child);
 
     child.kill('SIGTERM');
 
-    const [code] = await exited;
+    const code = await exited;
     expect(code).toBe(1);
     expect(service.output()).toContain('outlasted SHUTDOWN_TIMEOUT_MS');
     await hanging;

@@ -1,4 +1,6 @@
-import { bearer, Harness, json, KEYS, startHarness } from './support/test-app';
+import { KEYS } from './support/client-keys.fixture';
+import { parseLogLines, readProblem } from './support/bodies';
+import { bearer, Harness, startHarness } from './support/test-app';
 
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 const CALLER = `00-${TRACE_ID}-00f067aa0ba902b7-01`;
@@ -20,11 +22,11 @@ describe('W3C trace context', () => {
       'x-request-id': 'trace-1',
     });
 
-    const sent = h.standIn.requests[0].headers.traceparent as string;
+    const sent = String(h.standIn.requests[0].headers.traceparent);
     expect(sent).toMatch(new RegExp(`^00-${TRACE_ID}-[0-9a-f]{16}-01$`));
     expect(sent).not.toBe(CALLER);
-    const line = h.logs.map((l) => JSON.parse(l)).find((l) => l.requestId === 'trace-1');
-    expect(line.traceId).toBe(TRACE_ID);
+    const line = parseLogLines(h.logs).find((l) => l.requestId === 'trace-1');
+    expect(line?.traceId).toBe(TRACE_ID);
   });
 
   it.each([
@@ -37,7 +39,7 @@ describe('W3C trace context', () => {
 
     await h.get('/numbers/available', headers);
 
-    const sent = h.standIn.requests[0].headers.traceparent as string;
+    const sent = String(h.standIn.requests[0].headers.traceparent);
     expect(sent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
     expect(sent.slice(3, 35)).not.toBe('0'.repeat(32));
   });
@@ -48,6 +50,6 @@ describe('W3C trace context', () => {
       traceparent: CALLER,
     });
 
-    expect((await json(res)).traceId).toBe(TRACE_ID);
+    expect((await readProblem(res)).traceId).toBe(TRACE_ID);
   });
 });

@@ -1,5 +1,8 @@
+import { expect } from '@jest/globals';
 import type { StandInBehaviour } from '../tools/superfone-stand-in/superfone-stand-in';
-import { bearer, Harness, KEYS, SERVER_KEY, startHarness, json } from './support/test-app';
+import { KEYS } from './support/client-keys.fixture';
+import { parseJson, parseLogLine, problemBody, readProblem } from './support/bodies';
+import { bearer, Harness, SERVER_KEY, startHarness } from './support/test-app';
 
 /** One row per failure class of the SPEC's error table that Superfone can cause. */
 const rows: Array<[string, StandInBehaviour, number, string]> = [
@@ -54,7 +57,7 @@ describe('Superfone failures', () => {
       expect(res.status).toBe(status);
       expect(res.headers.get('content-type')).toBe('application/problem+json; charset=utf-8');
       const text = await res.text();
-      const body = JSON.parse(text);
+      const body = parseJson(text, problemBody);
       expect(body).toEqual({
         type: `urn:superfone-bff:problem:${code.toLowerCase().replaceAll('_', '-')}`,
         title: expect.any(String),
@@ -79,7 +82,7 @@ describe('Superfone failures', () => {
 
     expect(res.status).toBe(503);
     expect(res.headers.get('retry-after')).toMatch(/^\d+$/);
-    expect(await json(res)).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE' });
+    expect(await readProblem(res)).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE' });
   });
 
   it('never caches a failed or invalid answer', async () => {
@@ -100,7 +103,7 @@ describe('Superfone failures', () => {
 
     const failures = h.logs.filter((line) => line.includes('superfone call failed'));
     expect(failures).toHaveLength(1);
-    expect(JSON.parse(failures[0])).toMatchObject({
+    expect(parseLogLine(failures[0])).toMatchObject({
       level: 40,
       upstream: 'UPSTREAM_ERROR',
       upstreamStatus: 500,

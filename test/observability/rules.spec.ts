@@ -2,13 +2,15 @@
  * Static checks of the observability files against the metrics contract: the Prometheus alert rules
  * (deploy/prometheus/alerts.yaml, its copy in the Helm chart and the PrometheusRule template) and the
  * Grafana dashboard. Every PromQL expression may only name metrics (and labels) the service exposes.
- * When `promtool` is on PATH it also checks the rules and runs their unit tests (CI installs it).
+ * With `promtool` (on PATH, or $PROMTOOL) it also checks the rules and runs their unit tests (CI
+ * installs it); without it those tests are reported as skipped.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
+import { defined } from '../support/defined';
+import { promtoolVersion, runPromtool, withPromtool } from '../support/promtool';
 
 const ROOT = join(__dirname, '..', '..');
 const ALERTS = 'deploy/prometheus/alerts.yaml';
@@ -117,11 +119,18 @@ const CONTRACT: Record<string, MetricSpec> = {
 
 /** The contract entry for a series name, histogram suffixes included; undefined when not in the contract. */
 function contractFor(name: string): { spec: MetricSpec; extraLabels: string[] } | undefined {
-  if (CONTRACT[name]) return { spec: CONTRACT[name], extraLabels: [] };
+  const exact = metricSpec(name);
+  if (exact) return { spec: exact, extraLabels: [] };
   const m = name.match(/^(.*)_(bucket|sum|count)$/);
-  if (m && CONTRACT[m[1]]?.type === 'histogram')
-    return { spec: CONTRACT[m[1]], extraLabels: m[2] === 'bucket' ? ['le'] : [] };
+  const histogram = m ? metricSpec(m[1]) : undefined;
+  if (m && histogram?.type === 'histogram')
+    return { spec: histogram, extraLabels: m[2] === 'bucket' ? ['le'] : [] };
   return undefined;
+}
+
+/** The contract's own entry for `name` (never an inherited property such as `constructor`). */
+function metricSpec(name: string): MetricSpec | undefined {
+  return Object.hasOwn(CONTRACT, name) ? CONTRACT[name] : undefined;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -159,13 +168,17 @@ function substituteGrafanaVariables(expr: string): string {
   );
 }
 
+/** Stand-ins (private-use characters, never in PromQL) for strings and selectors already read. */
+const STRING_MARK = '\uE000';
+const SELECTOR_MARK = '\uE001';
+
 /** Every series selector in a PromQL expression. Throws on anything it cannot account for. */
 function selectorsOf(expr: string): Selector[] {
   const strings: string[] = [];
   // 1. Strings out of the way (they may hold braces, parentheses or words).
   let text = expr.replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`/g, (s) => {
     strings.push(JSON.parse(s.startsWith('"') ? s : JSON.stringify(s.slice(1, -1))) as string);
-    return `\u0001${strings.length - 1}\u0001`;
+    return `${STRING_MARK}${strings.length - 1}${STRING_MARK}`;
   });
   // 2. Range and subquery brackets, offsets.
   text = text.replace(/\[[^\]]*\]/g, ' ').replace(/\boffset\s+-?[\w.]+/g, ' ');
@@ -179,14 +192,16 @@ function selectorsOf(expr: string): Selector[] {
         .split(',')
         .map((p) => p.trim())
         .filter(Boolean)) {
-        const mm = part.match(/^([a-zA-Z_]\w*)\s*(=~|!~|!=|=)\s*\u0001(\d+)\u0001$/);
+        const mm = new RegExp(
+          `^([a-zA-Z_]\\w*)\\s*(=~|!~|!=|=)\\s*${STRING_MARK}(\\d+)${STRING_MARK}$`,
+        ).exec(part);
         if (!mm) throw new Error(`cannot read label matcher "${part}" in: ${expr}`);
         matchers.push({ name: mm[1], op: mm[2] as Matcher['op'], value: strings[Number(mm[3])] });
       }
       if (!metric)
         throw new Error(`selector without a metric name (e.g. {__name__=~...}) in: ${expr}`);
       selectors.push({ metric, matchers });
-      return ' \u0002 ';
+      return ` ${SELECTOR_MARK} `;
     },
   );
   // 4. Grouping clauses (their label lists are not metric names).
@@ -302,6 +317,12 @@ const rules = parse(alertsText) as RuleFile;
 const alerts = rules.groups
   .flatMap((g) => g.rules)
   .filter((r): r is Rule & { alert: string } => Boolean(r.alert));
+/** The alert named `name` (the test that lists the required alerts fails first when one is missing). */
+const alert = (name: string) =>
+  defined(
+    alerts.find((a) => a.alert === name),
+    `alert ${name} in ${ALERTS}`,
+  );
 const dashboard = JSON.parse(read(DASHBOARD)) as Dashboard;
 const allPanels = (list: Panel[]): Panel[] =>
   list.flatMap((p) => [p, ...allPanels(p.panels ?? [])]);
@@ -329,15 +350,8 @@ function variableSelector(variable: Variable): string | undefined {
 // promtool
 // ---------------------------------------------------------------------------------------------
 
-const promtoolVersion = spawnSync('promtool', ['--version'], { encoding: 'utf8' });
-const promtool = promtoolVersion.status === 0 && !promtoolVersion.error;
-const PROMTOOL_ABSENT =
-  'promtool is not on PATH (apt-get install prometheus): only the static checks ran';
-
-function runPromtool(args: string[]): { status: number | null; output: string } {
-  const result = spawnSync('promtool', args, { cwd: ROOT, encoding: 'utf8' });
-  return { status: result.status, output: `${result.stdout}${result.stderr}` };
-}
+/** What `promtool check rules` prints for a file it accepts with `count` rules. */
+const rulesAccepted = (count: number) => new RegExp(`^  SUCCESS: ${count} rules found$`, 'm');
 
 /** Runs `promtool check rules` on expressions turned into recording rules. */
 function checkExpressions(exprs: Array<{ name: string; expr: string }>): {
@@ -353,7 +367,7 @@ function checkExpressions(exprs: Array<{ name: string; expr: string }>): {
         groups: [{ name: 'exprs', rules: exprs.map((e) => ({ record: e.name, expr: e.expr })) }],
       }),
     );
-    return runPromtool(['check', 'rules', file]);
+    return runPromtool(['check', 'rules', file], { cwd: ROOT });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -411,12 +425,13 @@ describe(`alert rules ${ALERTS}`, () => {
   it.each(REQUIRED_ALERTS)(
     '%s has a severity, a for duration and summary/description/runbook annotations',
     (name) => {
-      const rule = alerts.find((a) => a.alert === name)!;
+      const rule = alert(name);
       expect(['critical', 'warning', 'info']).toContain(rule.labels?.severity);
       expect(rule.for).toMatch(/^\d+[smh]$/);
       for (const key of ['summary', 'description', 'runbook']) {
-        expect(typeof rule.annotations?.[key]).toBe('string');
-        expect(rule.annotations![key].trim().length).toBeGreaterThan(20);
+        const text = rule.annotations?.[key];
+        expect(typeof text).toBe('string');
+        expect(text?.trim().length).toBeGreaterThan(20);
       }
     },
   );
@@ -424,7 +439,7 @@ describe(`alert rules ${ALERTS}`, () => {
   it.each(REQUIRED_ALERTS)(
     '%s only uses metrics, labels and values of the contract (expression and annotation queries)',
     (name) => {
-      const rule = alerts.find((a) => a.alert === name)!;
+      const rule = alert(name);
       expect([rule.expr, ...annotationQueries(rule)].flatMap(contractProblems)).toEqual([]);
     },
   );
@@ -444,7 +459,7 @@ describe(`alert rules ${ALERTS}`, () => {
   });
 
   it('SuperfoneBffNoSuccessfulRefresh is the newest copy older than 10 minutes while /numbers/available has traffic', () => {
-    const { expr } = alerts.find((a) => a.alert === 'SuperfoneBffNoSuccessfulRefresh')!;
+    const { expr } = alert('SuperfoneBffNoSuccessfulRefresh');
     expect(expr).toMatch(
       /time\(\) - max by \(namespace, job\) \(superfone_bff_cached_copy_fetched_timestamp_seconds\{[^}]*\}\) > 600/,
     );
@@ -454,7 +469,7 @@ describe(`alert rules ${ALERTS}`, () => {
   });
 
   it('SuperfoneBffDown is up == 0 for 5m', () => {
-    const rule = alerts.find((a) => a.alert === 'SuperfoneBffDown')!;
+    const rule = alert('SuperfoneBffDown');
     expect(rule.expr.trim()).toBe(`up{${JOB_SELECTOR}} == 0`);
     expect(rule.for).toBe('5m');
   });
@@ -542,24 +557,24 @@ describe('Helm PrometheusRule', () => {
       }
     }
     // Annotations keep their Prometheus templates (Helm does not render .Files.Get content).
-    const original = alerts.find((a) => a.alert === 'SuperfoneBffUpstreamFailing')!;
-    const copy = rendered.groups
-      .flatMap((g) => g.rules)
-      .find((r) => r.alert === 'SuperfoneBffUpstreamFailing')!;
+    const original = alert('SuperfoneBffUpstreamFailing');
+    const copy = defined(
+      rendered.groups
+        .flatMap((g) => g.rules)
+        .find((r) => r.alert === 'SuperfoneBffUpstreamFailing'),
+      'SuperfoneBffUpstreamFailing in the rendered rules',
+    );
     expect(copy.annotations).toEqual(original.annotations);
     expect(copy.annotations?.summary).toContain('{{ $labels.namespace }}');
   });
 
-  it('renders rules promtool accepts', () => {
-    if (!promtool) return expect(PROMTOOL_ABSENT).toMatch(/not on PATH/);
+  withPromtool('renders rules promtool accepts', () => {
     const dir = mkdtempSync(join(tmpdir(), 'rules-spec-'));
     try {
       writeFileSync(join(dir, 'rendered.yaml'), stringify(rendered));
       const result = runPromtool(['check', 'rules', join(dir, 'rendered.yaml')]);
-      expect(result).toEqual({
-        status: 0,
-        output: expect.stringContaining('SUCCESS: 7 rules found'),
-      });
+      expect(result.output).toMatch(rulesAccepted(REQUIRED_ALERTS.length));
+      expect(result.status).toBe(0);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -686,35 +701,67 @@ describe(`Grafana dashboard ${DASHBOARD}`, () => {
     }
   });
 
-  it('every query is valid PromQL (promtool check rules on them as recording rules)', () => {
-    if (!promtool) return expect(PROMTOOL_ABSENT).toMatch(/not on PATH/);
-    const result = checkExpressions([
-      ...dashboardTargets.map(({ panel, target }) => ({
-        name: `dashboard:panel_${panel.id}:${target.refId}`,
-        expr: substituteGrafanaVariables(target.expr ?? ''),
-      })),
-      ...alerts.flatMap((a) =>
-        annotationQueries(a).map((expr, i) => ({ name: `annotation:${a.alert}:${i}`, expr })),
-      ),
-    ]);
-    expect(result).toEqual({ status: 0, output: expect.stringContaining('SUCCESS') });
-  });
+  withPromtool(
+    'every query is valid PromQL (promtool check rules on them as recording rules)',
+    () => {
+      const exprs = [
+        ...dashboardTargets.map(({ panel, target }) => ({
+          name: `dashboard:panel_${panel.id}:${target.refId}`,
+          expr: substituteGrafanaVariables(target.expr ?? ''),
+        })),
+        ...alerts.flatMap((a) =>
+          annotationQueries(a).map((expr, i) => ({ name: `annotation:${a.alert}:${i}`, expr })),
+        ),
+      ];
+      const result = checkExpressions(exprs);
+      expect(result.output).toMatch(rulesAccepted(exprs.length));
+      expect(result.status).toBe(0);
+    },
+  );
 });
 
-describe(`promtool (${promtool ? promtoolVersion.stdout.split('\n')[0] : 'absent'})`, () => {
-  it(`promtool check rules ${ALERTS}`, () => {
-    if (!promtool) return expect(PROMTOOL_ABSENT).toMatch(/not on PATH/);
-    expect(runPromtool(['check', 'rules', ALERTS])).toEqual({
-      status: 0,
-      output: expect.stringContaining('SUCCESS: 7 rules found'),
-    });
+describe(`promtool (${promtoolVersion ?? 'absent: its tests are skipped'})`, () => {
+  withPromtool('rejects an expression that is not PromQL (so the checks above can fail)', () => {
+    const result = checkExpressions([
+      { name: 'good:up', expr: 'up' },
+      { name: 'bad:unclosed', expr: 'sum(rate(up[5m])' },
+    ]);
+    expect(result.output).not.toMatch(/SUCCESS/);
+    expect(result.output).toMatch(/bad:unclosed|unclosed|parse error/i);
+    expect(result.status).not.toBe(0);
   });
 
-  it(`promtool test rules ${ALERT_TESTS}`, () => {
-    if (!promtool) return expect(PROMTOOL_ABSENT).toMatch(/not on PATH/);
-    expect(runPromtool(['test', 'rules', ALERT_TESTS])).toEqual({
-      status: 0,
-      output: expect.stringContaining('SUCCESS'),
-    });
+  withPromtool(`promtool check rules ${ALERTS}`, () => {
+    const result = runPromtool(['check', 'rules', ALERTS], { cwd: ROOT });
+    expect(result.output).toMatch(rulesAccepted(REQUIRED_ALERTS.length));
+    expect(result.status).toBe(0);
+  });
+
+  withPromtool(`promtool test rules ${ALERT_TESTS} (every alert's firing and quiet case)`, () => {
+    const result = runPromtool(['test', 'rules', ALERT_TESTS], { cwd: ROOT });
+    expect(result.output).toMatch(/^ {2}SUCCESS$/m);
+    expect(result.output).not.toMatch(/FAILED/);
+    expect(result.status).toBe(0);
+  });
+
+  withPromtool('promtool test rules fails when an alert does not fire as its test expects', () => {
+    // The same tests against rules whose every alert needs an impossible value: the firing cases fail.
+    const dir = mkdtempSync(join(tmpdir(), 'rules-spec-'));
+    try {
+      const never = {
+        groups: rules.groups.map((g) => ({
+          ...g,
+          rules: g.rules.map((r) => ({ ...r, expr: `(${r.expr}) and on () vector(0) > 1` })),
+        })),
+      };
+      writeFileSync(join(dir, 'alerts.yaml'), stringify(never));
+      writeFileSync(join(dir, 'alerts.test.yaml'), read(ALERT_TESTS));
+      const result = runPromtool(['test', 'rules', join(dir, 'alerts.test.yaml')]);
+      expect(result.output).toMatch(/FAILED/);
+      for (const name of REQUIRED_ALERTS) expect(result.output).toContain(`alertname: ${name}`);
+      expect(result.status).not.toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

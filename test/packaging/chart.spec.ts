@@ -28,7 +28,8 @@ function listFiles(dir: string): string[] {
 function merge(base: Tree, over: Tree): Tree {
   const out: Tree = { ...base };
   for (const [key, value] of Object.entries(over)) {
-    out[key] = isObject(value) && isObject(base[key]) ? merge(base[key] as Tree, value) : value;
+    const under = base[key];
+    out[key] = isObject(value) && isObject(under) ? merge(under, value) : value;
   }
   return out;
 }
@@ -61,8 +62,9 @@ function valuePathsUsed(text: string): string[][] {
       paths.push(path);
     } else if (m[3]) {
       paths.push(m[3].slice(1).split('.'));
-    } else if (m[4] && aliases.has(m[4])) {
-      paths.push([...aliases.get(m[4])!, ...m[5].slice(1).split('.')]);
+    } else if (m[4]) {
+      const alias = aliases.get(m[4]);
+      if (alias) paths.push([...alias, ...m[5].slice(1).split('.')]);
     }
   }
   return paths;
@@ -400,8 +402,16 @@ describe('Helm chart helm/superfone-bff', () => {
     it('no key that names a credential holds a value, and no string looks like one', () => {
       const findings: string[] = [];
       const walk = (node: unknown, path: string[]): void => {
-        if (isObject(node)) return Object.entries(node).forEach(([k, v]) => walk(v, [...path, k]));
-        if (Array.isArray(node)) return node.forEach((v, i) => walk(v, [...path, String(i)]));
+        if (isObject(node)) {
+          for (const [k, v] of Object.entries(node)) walk(v, [...path, k]);
+          return;
+        }
+        if (Array.isArray(node)) {
+          node.forEach((v: unknown, i) => {
+            walk(v, [...path, String(i)]);
+          });
+          return;
+        }
         const key = path[path.length - 1] ?? '';
         const credentialName =
           /(apikey|password|passwd|token|secret|clientkeys)$/i.test(key) &&

@@ -9,6 +9,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parse, parseDocument } from 'yaml';
+import { defined } from '../support/defined';
 
 const ROOT = join(__dirname, '..', '..');
 const DEMO_CLIENT_KEY = 'demo-client-key-for-local-use-only';
@@ -117,8 +118,9 @@ describe('docker-compose.yml "sentinel" profile', () => {
   const bffSentinel = services['superfone-bff-sentinel'];
   /** `--flag value` from an argv list. */
   const flag = (argv: string[] | undefined, name: string) => {
-    const i = (argv ?? []).indexOf(name);
-    return i < 0 ? undefined : argv!.slice(i + 1, i + (name === '--replicaof' ? 3 : 2)).join(' ');
+    const list = argv ?? [];
+    const i = list.indexOf(name);
+    return i < 0 ? undefined : list.slice(i + 1, i + (name === '--replicaof' ? 3 : 2)).join(' ');
   };
 
   /**
@@ -127,7 +129,7 @@ describe('docker-compose.yml "sentinel" profile', () => {
    * Returns the config file it wrote and the argv redis-server got.
    */
   function runSentinelScript(name: string): { config: string[]; argv: string[] } {
-    const [shell, dashC, script] = services[name].command!;
+    const [shell, dashC, script] = defined(services[name].command, `${name}'s command`);
     expect([shell, dashC]).toEqual(['sh', '-c']);
     // Every $ is for sh, so each is written $$: a single one would be Compose's to replace (with nothing).
     expect(script.replace(/\$\$/g, '')).not.toContain('$');
@@ -224,7 +226,7 @@ describe('docker-compose.yml "sentinel" profile', () => {
   });
 
   it('points a second copy of the service at the sentinels, not at a Redis node', () => {
-    const env = bffSentinel.environment!;
+    const env = defined(bffSentinel.environment, 'superfone-bff-sentinel environment');
     expect(env.REDIS_SENTINELS).toBe(SENTINELS.map((n) => `${n}:26379`).join(','));
     expect(env.REDIS_SENTINEL_MASTER).toBe('mymaster');
     // One topology only: the app refuses to boot with two.
@@ -289,84 +291,93 @@ const cli = findComposeCli();
 /** Runs the CLI from the repository root with exactly the given variables (plus PATH and HOME). */
 function runCompose(args: string[], vars: Record<string, string> = {}) {
   const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...vars };
-  return spawnSync(cli![0], [...cli!.slice(1), ...args], { cwd: ROOT, env, encoding: 'utf8' });
+  if (!cli) throw new Error('runCompose: no Compose CLI on PATH');
+  const [command, ...prefix] = cli;
+  return spawnSync(command, [...prefix, ...args], { cwd: ROOT, env, encoding: 'utf8' });
 }
 
-// Without a Compose CLI these are not registered (the YAML-level checks above still run).
-describe(`Compose CLI resolves the setups (${cli ? cli.join(' ') : 'absent: not run'})`, () => {
-  if (!cli) {
-    it('has no Compose CLI on PATH, so only the YAML-level checks ran', () =>
-      expect(cli).toBeUndefined());
-    return;
-  }
-
-  // An empty env file instead of ./.env: a developer's own .env must not change what these tests see.
-  const scratch = mkdtempSync(join(tmpdir(), 'compose-spec-'));
-  const emptyEnvFile = join(scratch, 'empty.env');
-  writeFileSync(emptyEnvFile, '');
-  const defaultArgs = ['--env-file', emptyEnvFile, '-f', 'docker-compose.yml', 'config', '-q'];
-  afterAll(() => rmSync(scratch, { recursive: true, force: true }));
-
-  it('default setup: valid with the two required variables set', () => {
-    const result = runCompose(defaultArgs, {
-      SUPERFONE_API_KEY: 'placeholder-superfone-key',
-      CLIENT_KEYS: '[]',
+// Without a Compose CLI these are reported as skipped (the YAML-level checks above still run).
+(cli ? describe : describe.skip)(
+  `Compose CLI resolves the setups (${cli ? cli.join(' ') : 'absent: skipped'})`,
+  () => {
+    // An empty env file instead of ./.env: a developer's own .env must not change what these tests see.
+    let scratch: string;
+    let emptyEnvFile: string;
+    let defaultArgs: string[];
+    beforeAll(() => {
+      scratch = mkdtempSync(join(tmpdir(), 'compose-spec-'));
+      emptyEnvFile = join(scratch, 'empty.env');
+      writeFileSync(emptyEnvFile, '');
+      defaultArgs = ['--env-file', emptyEnvFile, '-f', 'docker-compose.yml', 'config', '-q'];
     });
-    expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: '' });
-  });
+    afterAll(() => {
+      rmSync(scratch, { recursive: true, force: true });
+    });
 
-  it('default setup: refuses to start without SUPERFONE_API_KEY, naming it', () => {
-    const result = runCompose(defaultArgs, { CLIENT_KEYS: '[]' });
-    expect(result.status).not.toBe(0);
-    expect(result.stderr).toContain('set SUPERFONE_API_KEY');
-  });
+    it('default setup: valid with the two required variables set', () => {
+      const result = runCompose(defaultArgs, {
+        SUPERFONE_API_KEY: 'placeholder-superfone-key',
+        CLIENT_KEYS: '[]',
+      });
+      expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: '' });
+    });
 
-  it('demo setup: valid, and the resolved CLIENT_KEYS is the JSON the service expects', () => {
-    const demoArgs = [
-      '--env-file',
-      DEMO_ENV_FILE,
-      '--profile',
-      'demo',
-      '-f',
-      'docker-compose.yml',
-      'config',
-    ];
-    const check = runCompose([...demoArgs, '-q']);
-    expect({ status: check.status, stderr: check.stderr }).toEqual({ status: 0, stderr: '' });
+    it('default setup: refuses to start without SUPERFONE_API_KEY, naming it', () => {
+      const result = runCompose(defaultArgs, { CLIENT_KEYS: '[]' });
+      expect(result.status).not.toBe(0);
+      expect(result.stderr).toContain('set SUPERFONE_API_KEY');
+    });
 
-    const resolved = parse(runCompose(demoArgs).stdout) as { services: Record<string, Service> };
-    const env = resolved.services['superfone-bff'].environment!;
-    expect(JSON.parse(env.CLIENT_KEYS)).toEqual(JSON.parse(demoEnv.CLIENT_KEYS));
-    expect(env.SUPERFONE_API_KEY).toBe(DEMO_SUPERFONE_KEY);
-    expect(resolved.services['superfone-stand-in'].environment?.SUPERFONE_API_KEY).toBe(
-      DEMO_SUPERFONE_KEY,
-    );
-  });
+    it('demo setup: valid, and the resolved CLIENT_KEYS is the JSON the service expects', () => {
+      const demoArgs = [
+        '--env-file',
+        DEMO_ENV_FILE,
+        '--profile',
+        'demo',
+        '-f',
+        'docker-compose.yml',
+        'config',
+      ];
+      const check = runCompose([...demoArgs, '-q']);
+      expect({ status: check.status, stderr: check.stderr }).toEqual({ status: 0, stderr: '' });
 
-  it('sentinel setup: valid, and the sentinel script keeps its own variable', () => {
-    const vars = { SUPERFONE_API_KEY: 'placeholder-superfone-key', CLIENT_KEYS: '[]' };
-    const sentinelArgs = [
-      '--env-file',
-      emptyEnvFile,
-      '--profile',
-      'sentinel',
-      '-f',
-      'docker-compose.yml',
-      'config',
-    ];
-    const check = runCompose([...sentinelArgs, '-q'], vars);
-    expect({ status: check.status, stderr: check.stderr }).toEqual({ status: 0, stderr: '' });
+      const resolved = parse(runCompose(demoArgs).stdout) as { services: Record<string, Service> };
+      const env = defined(
+        resolved.services['superfone-bff'].environment,
+        'the resolved superfone-bff environment',
+      );
+      expect(JSON.parse(env.CLIENT_KEYS)).toEqual(JSON.parse(demoEnv.CLIENT_KEYS));
+      expect(env.SUPERFONE_API_KEY).toBe(DEMO_SUPERFONE_KEY);
+      expect(resolved.services['superfone-stand-in'].environment?.SUPERFONE_API_KEY).toBe(
+        DEMO_SUPERFONE_KEY,
+      );
+    });
 
-    // SENTINEL_ANNOUNCE_HOST is for sh, not Compose: written $$ in the file, so Compose does not blank it
-    // (`config` prints it escaped again).
-    const resolved = parse(runCompose(sentinelArgs, vars).stdout) as {
-      services: Record<string, Service>;
-    };
-    expect(resolved.services['sentinel-2'].command?.[2]).toMatch(
-      /sentinel announce-ip \$\$?SENTINEL_ANNOUNCE_HOST$/m,
-    );
-    expect(resolved.services['superfone-bff-sentinel'].environment?.REDIS_SENTINELS).toBe(
-      'sentinel-1:26379,sentinel-2:26379,sentinel-3:26379',
-    );
-  });
-});
+    it('sentinel setup: valid, and the sentinel script keeps its own variable', () => {
+      const vars = { SUPERFONE_API_KEY: 'placeholder-superfone-key', CLIENT_KEYS: '[]' };
+      const sentinelArgs = [
+        '--env-file',
+        emptyEnvFile,
+        '--profile',
+        'sentinel',
+        '-f',
+        'docker-compose.yml',
+        'config',
+      ];
+      const check = runCompose([...sentinelArgs, '-q'], vars);
+      expect({ status: check.status, stderr: check.stderr }).toEqual({ status: 0, stderr: '' });
+
+      // SENTINEL_ANNOUNCE_HOST is for sh, not Compose: written $$ in the file, so Compose does not blank it
+      // (`config` prints it escaped again).
+      const resolved = parse(runCompose(sentinelArgs, vars).stdout) as {
+        services: Record<string, Service>;
+      };
+      expect(resolved.services['sentinel-2'].command?.[2]).toMatch(
+        /sentinel announce-ip \$\$?SENTINEL_ANNOUNCE_HOST$/m,
+      );
+      expect(resolved.services['superfone-bff-sentinel'].environment?.REDIS_SENTINELS).toBe(
+        'sentinel-1:26379,sentinel-2:26379,sentinel-3:26379',
+      );
+    });
+  },
+);

@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { defined } from '../support/defined';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -30,11 +31,13 @@ function parseDockerfile(text: string): { globalArgs: Instruction[]; stages: Sta
   const globalArgs: Instruction[] = [];
   const stages: Stage[] = [];
   for (const line of logical) {
-    const [, op, args] = /^(\S+)\s*(.*)$/.exec(line)!;
+    const [, op, args] = defined(/^(\S+)\s*(.*)$/.exec(line), `an instruction in "${line}"`);
     const instruction = { op: op.toUpperCase(), args };
     if (instruction.op === 'FROM') {
-      const [, from, name] = /^(?:--\S+\s+)*(\S+)(?:\s+AS\s+(\S+))?/i.exec(args)!;
-      stages.push({ name: name ?? String(stages.length), from, instructions: [] });
+      const fromLine = defined(/^(?:--\S+\s+)*(\S+)(?:\s+AS\s+(\S+))?/i.exec(args), `FROM ${args}`);
+      // An unnamed stage has no AS group: undefined at run time, whatever the match type says.
+      const name = fromLine[2] as string | undefined;
+      stages.push({ name: name ?? String(stages.length), from: fromLine[1], instructions: [] });
     } else if (stages.length === 0) {
       globalArgs.push(instruction);
     } else {
@@ -85,9 +88,8 @@ describe('Dockerfile', () => {
     const prodDeps = stages.find((s) =>
       ops(s, 'RUN').some((r) => /npm ci\b.*--omit=dev/.test(r.args)),
     );
-    expect(prodDeps).toBeDefined();
     expect(copies).toEqual([
-      `--from=${prodDeps!.name} /app/node_modules ./node_modules`,
+      `--from=${defined(prodDeps, 'a stage running npm ci --omit=dev').name} /app/node_modules ./node_modules`,
       expect.stringMatching(/^--from=\S+ \/app\/dist \.\/dist$/),
       'package.json ./',
     ]);
@@ -102,7 +104,10 @@ describe('Dockerfile', () => {
     expect(ops(final, 'EXPOSE').map((e) => e.args)).toEqual(['3000']);
     const healthcheck = ops(final, 'HEALTHCHECK');
     expect(healthcheck).toHaveLength(1);
-    const [, exec] = /CMD (\[.*\])$/.exec(healthcheck[0].args)!;
+    const [, exec] = defined(
+      /CMD (\[.*\])$/.exec(healthcheck[0].args),
+      'an exec-form CMD in the HEALTHCHECK',
+    );
     const argv = JSON.parse(exec) as string[];
     expect(argv.slice(0, 2)).toEqual(['node', '-e']);
     expect(argv[2]).toContain('/health/live');

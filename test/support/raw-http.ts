@@ -11,7 +11,9 @@ export async function rawRequest(url: string, payload: string, timeoutMs = 3000)
       resolve(Buffer.concat(chunks).toString('utf8'));
     });
     socket.on('data', (chunk) => chunks.push(chunk));
-    socket.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    socket.on('end', () => {
+      resolve(Buffer.concat(chunks).toString('utf8'));
+    });
     socket.on('error', reject);
     socket.write(payload);
   });
@@ -22,5 +24,9 @@ export function parseRaw(answer: string): { status: number; headers: string; bod
   const [head, ...rest] = answer.split('\r\n\r\n');
   const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1]);
   const text = rest.join('\r\n\r\n');
-  return { status, headers: head.toLowerCase(), body: text ? JSON.parse(text) : undefined };
+  return {
+    status,
+    headers: head.toLowerCase(),
+    body: text ? (JSON.parse(text) as unknown) : undefined,
+  };
 }

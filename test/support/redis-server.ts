@@ -28,7 +28,9 @@ export async function redisAnswers(url: string, timeoutMs = 1000): Promise<boole
   client.on('error', () => undefined);
   try {
     await client.connect();
-    return (await client.ping()) === 'PONG';
+    // PING answers PONG or rejects (ioredis types the reply as exactly 'PONG').
+    await client.ping();
+    return true;
   } catch {
     return false;
   } finally {
@@ -73,7 +75,9 @@ export async function startOwnedRedis(): Promise<OwnedRedis> {
     const running = child;
     if (!running || running.exitCode !== null || running.signalCode !== null) return;
     await new Promise<void>((resolve) => {
-      running.once('exit', () => resolve());
+      running.once('exit', () => {
+        resolve();
+      });
       running.kill('SIGKILL');
     });
   };

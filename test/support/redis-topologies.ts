@@ -12,6 +12,7 @@ import {
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { isError } from './errors';
 import { Redis, type RedisOptions } from 'ioredis';
 import { freePort } from '../../tools/free-port';
 
@@ -131,7 +132,9 @@ function output(command: string, args: string[]): { status: number | null; text:
     timeout: 5000,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  return { status: result.status, text: `${result.stdout ?? ''}${result.stderr ?? ''}` };
+  // A command that cannot start has no output at all (stdout and stderr undefined, despite the types).
+  if (result.error) return { status: null, text: '' };
+  return { status: result.status, text: `${result.stdout}${result.stderr}` };
 }
 
 function redisServerPresent(): boolean {
@@ -259,7 +262,9 @@ function killChild(child: ChildProcess): Promise<void> {
     return Promise.resolve();
   }
   return new Promise((resolve) => {
-    child.once('exit', () => resolve());
+    child.once('exit', () => {
+      resolve();
+    });
     child.kill('SIGCONT');
     child.kill('SIGKILL');
   });
@@ -302,8 +307,14 @@ export async function stopAllStarted(): Promise<void> {
 function portIsFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, HOST, () => server.close(() => resolve(true)));
+    server.once('error', () => {
+      resolve(false);
+    });
+    server.listen(port, HOST, () => {
+      server.close(() => {
+        resolve(true);
+      });
+    });
   });
 }
 
@@ -375,13 +386,9 @@ async function command(
   let timer: NodeJS.Timeout | undefined;
   try {
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(
-            new Error(`${at.host}:${at.port} did not answer ${args[0]} within ${timeoutMs} ms`),
-          ),
-        timeoutMs,
-      );
+      timer = setTimeout(() => {
+        reject(new Error(`${at.host}:${at.port} did not answer ${args[0]} within ${timeoutMs} ms`));
+      }, timeoutMs);
     });
     return await Promise.race([
       (async () => {
@@ -471,6 +478,7 @@ async function waitFor<T>(
       if (error instanceof GaveUp)
         throw new Error(
           `gave up waiting for ${what}: ${last}${logsOf.map((p) => logTail(p)).join('')}`,
+          { cause: error },
         );
     }
     if (Date.now() > deadline) {
@@ -898,7 +906,11 @@ class SentinelGroupImpl implements SentinelGroup {
         lastError = error;
       }
     }
-    throw lastError ?? new Error('no sentinel is running');
+    if (isError(lastError)) throw lastError;
+    throw new Error(
+      lastError === undefined ? 'no sentinel is running' : 'no sentinel named the master',
+      { cause: lastError },
+    );
   }
 
   private node(port: number): Proc {
@@ -1093,7 +1105,7 @@ class ClusterImpl implements RedisClusterTopology {
     const range = ranges.find(([start, end]) => start <= slot && slot <= end);
     if (!range) notYet(`${at.port} has no owner for slot ${slot}`);
     const [, , master, ...replicas] = range;
-    return { master: Number(master[1]), replicas: replicas.map((r) => Number(r[1])) };
+    return { master: master[1], replicas: replicas.map((r) => r[1]) };
   }
 
   async killMasterOf(key: string): Promise<void> {

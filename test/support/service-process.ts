@@ -2,7 +2,9 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '../../tools/free-port';
-import { CLIENT_KEYS_JSON, SERVER_KEY } from './test-app';
+import { CLIENT_KEYS_JSON } from './client-keys.fixture';
+import { SERVER_KEY } from './test-app';
+import { defined } from './defined';
 
 /** The built service (`npm test` builds first) as operators run it: its own process, its own RSS. */
 export interface ServiceProcess {
@@ -73,7 +75,7 @@ export async function startServiceProcess(
   }
   return {
     url,
-    pid: child.pid as number,
+    pid: defined(child.pid, 'the service pid'),
     logs,
     stderr: () => stderr,
     exited,

@@ -2,33 +2,12 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import { startApp } from '../../src/app.factory';
-import { sha256 } from '../../src/auth/client-keys';
 import { loadConfig } from '../../src/config/load-config';
 import { SuperfoneStandIn } from '../../tools/superfone-stand-in/superfone-stand-in';
+import { CLIENT_KEYS_JSON } from './client-keys.fixture';
 
 /** The Superfone key the stand-in accepts; every test asserts it never leaks. */
 export const SERVER_KEY = 'sf-server-key-e2e-7f3a9c1d2b8e4f60';
-
-/** Client keys used across the suites, by role. */
-export const KEYS = {
-  reader: 'sfb_reader-key-e2e-0000000000000000000001',
-  refresher: 'sfb_refresher-key-e2e-000000000000000000002',
-  refreshOnly: 'sfb_refresh-only-key-e2e-00000000000000003',
-} as const;
-
-export const CLIENT_KEYS_JSON = JSON.stringify([
-  { id: 'reader-app', keySha256: sha256(KEYS.reader).toString('hex'), scopes: ['numbers:read'] },
-  {
-    id: 'refresher-app',
-    keySha256: sha256(KEYS.refresher).toString('hex'),
-    scopes: ['numbers:read', 'numbers:refresh'],
-  },
-  {
-    id: 'refresh-only-app',
-    keySha256: sha256(KEYS.refreshOnly).toString('hex'),
-    scopes: ['numbers:refresh'],
-  },
-]);
 
 export function testRedisUrl(): string {
   const url = process.env.TEST_REDIS_URL;
@@ -144,7 +123,3 @@ export async function deleteKeys(redisUrl: string, prefix: string): Promise<void
 }
 
 export const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
-
-/** The body as JSON, typed loosely for assertions. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const json = async (res: Response): Promise<any> => res.json();

@@ -4,9 +4,9 @@ export async function until(epochMs: number): Promise<void> {
   if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
 }
 
-/** Re-checks `probe` until it returns a value (not undefined), failing after `timeoutMs`. */
+/** Re-checks `probe` until it returns (or resolves) a value, not undefined, failing after `timeoutMs`. */
 export async function eventually<T>(
-  probe: () => Promise<T | undefined>,
+  probe: () => T | undefined | Promise<T | undefined>,
   what: string,
   timeoutMs = 5000,
 ): Promise<T> {
