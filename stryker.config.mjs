@@ -5,9 +5,15 @@ import { readdirSync, readFileSync } from 'node:fs';
  * Mutation testing with StrykerJS: `npm run mutate` (not part of `npm test`). Report in
  * reports/mutation/mutation.html (and .json).
  *
- * By default it mutates src/cache and src/redis and runs only the specs that exercise them: their
- * unit specs, the Lua scripts against real Redis, and the e2e suites that drive the cache through
- * the real app. Other folders, from the command line:
+ * Two sets, each with the specs that exercise it (their unit specs and the e2e suites that drive
+ * that code through the real app in jest's process):
+ *
+ *   npm run mutate          src/auth, src/rate-limit, src/common: who may call, how often, and
+ *                           what every answer looks like;
+ *   npm run mutate:cache    src/cache and src/redis: freshness rules, the refresh lock, the Lua
+ *                           scripts against real Redis, deadlines (about 35 min on 2 cores).
+ *
+ * Other folders, from the command line:
  *
  *   npm run mutate -- --mutate 'src/auth/**\/*.ts'
  *       every in-process spec is a candidate (a slower dry run; per-test coverage still runs each
@@ -23,16 +29,38 @@ import { readdirSync, readFileSync } from 'node:fs';
  * use is found or started by jest's globalSetup, as in `npm test`.
  */
 
-/** Specs that exercise src/cache and src/redis. */
-const CACHE_AND_REDIS_SPECS = [
-  'src/cache/*.spec.ts',
-  'src/redis/*.spec.ts',
-  'test/redis-scripts.e2e-spec.ts',
-  'test/cache-tier.e2e-spec.ts',
-  'test/replicas.e2e-spec.ts',
-  'test/redis-cache.e2e-spec.ts',
-  'test/redis-outage.e2e-spec.ts',
-];
+/** What each set mutates, and the specs that exercise it. */
+const EDGE = {
+  mutate: ['src/auth/**/*.ts', 'src/rate-limit/**/*.ts', 'src/common/**/*.ts'],
+  specs: [
+    'src/auth/*.spec.ts',
+    'src/common/*.spec.ts',
+    'test/auth.e2e-spec.ts',
+    'test/rate-limit.e2e-spec.ts',
+    'test/numbers.e2e-spec.ts',
+    'test/openapi.e2e-spec.ts',
+    'test/hostile-input.e2e-spec.ts',
+    'test/framework-errors.e2e-spec.ts',
+    'test/upstream-errors.e2e-spec.ts',
+    'test/tracing.e2e-spec.ts',
+    'test/logging.e2e-spec.ts',
+    'test/redis-gray-failures.e2e-spec.ts',
+    'test/redis-outage.e2e-spec.ts',
+  ],
+};
+const CACHE = {
+  mutate: ['src/cache/**/*.ts', 'src/redis/**/*.ts'],
+  specs: [
+    'src/cache/*.spec.ts',
+    'src/redis/*.spec.ts',
+    'test/redis-scripts.e2e-spec.ts',
+    'test/cache-tier.e2e-spec.ts',
+    'test/replicas.e2e-spec.ts',
+    'test/redis-cache.e2e-spec.ts',
+    'test/redis-outage.e2e-spec.ts',
+  ],
+};
+const preset = process.env.MUTATE_SET === 'cache' ? CACHE : EDGE;
 
 const argv = process.argv.slice(2);
 if (argv.some((arg) => arg === '--testFiles' || arg === '-t' || arg.startsWith('--testFiles='))) {
@@ -65,7 +93,7 @@ const specs = process.env.MUTATE_SPECS
       .filter(Boolean)
   : mutateFromCli
     ? inProcessSpecs()
-    : CACHE_AND_REDIS_SPECS;
+    : preset.specs;
 
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 const config = {
@@ -78,7 +106,7 @@ const config = {
     config: { testRegex: [], testMatch: specs.map((glob) => `<rootDir>/${glob}`) },
     enableFindRelatedTests: true,
   },
-  mutate: ['src/cache/**/*.ts', 'src/redis/**/*.ts', '!**/*.spec.ts'],
+  mutate: [...preset.mutate, '!**/*.spec.ts'],
   coverageAnalysis: 'perTest',
   concurrency: 2,
   checkers: ['typescript'],
