@@ -27,6 +27,8 @@ export default tseslint.config(
       // Numbers in log lines and messages (ports, counts, milliseconds) are the common case;
       // objects, undefined and null in a template stay errors.
       '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true }],
+      // A leading underscore marks a parameter a signature needs but the body does not read.
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
       // A Nest module is an empty class that only its @Module() decorator describes.
       '@typescript-eslint/no-extraneous-class': ['error', { allowWithDecorator: true }],
     },

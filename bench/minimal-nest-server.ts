@@ -4,6 +4,7 @@
  * this row is the price of its own features (auth, rate limit, ETag, Cache-Status, log line).
  * Env: PORT, BODY_FILE, CONTENT_TYPE.
  */
+import type { NestApplicationOptions } from '@nestjs/common';
 import 'reflect-metadata';
 import { readFileSync } from 'node:fs';
 import { Controller, Get, Module, Res } from '@nestjs/common';
@@ -26,10 +27,11 @@ class BodyController {
 class MinimalModule {}
 
 async function main(): Promise<void> {
+  const options: Pick<NestApplicationOptions, 'logger'> = { logger: false };
   const app = await NestFactory.create<NestFastifyApplication>(
     MinimalModule,
     new FastifyAdapter(),
-    { logger: false },
+    options,
   );
   await app.listen(Number(process.env.PORT), '127.0.0.1');
 }

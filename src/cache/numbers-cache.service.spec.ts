@@ -1,3 +1,4 @@
+import { expect } from '@jest/globals';
 import { createCache } from 'cache-manager';
 import { Keyv } from 'keyv';
 import { FakeRedis } from '../../test/support/fake-redis';
@@ -62,13 +63,9 @@ class FakeUpstream {
     if (behaviour.kind === 'hang') return new Promise(() => undefined);
     if (behaviour.kind === 'fail') return Promise.reject(new UpstreamErrorResponse(500));
     return new Promise((resolve) =>
-      setTimeout(
-        () =>
-          resolve([
-            { id: call, voipNumber: '+918000000001', provider: 'exotel', status: 'ACTIVE' },
-          ]),
-        behaviour.delayMs,
-      ),
+      setTimeout(() => {
+        resolve([{ id: call, voipNumber: '+918000000001', provider: 'exotel', status: 'ACTIVE' }]);
+      }, behaviour.delayMs),
     );
   };
 }
@@ -281,7 +278,7 @@ describe('NumbersCacheService cold path (fake clock, fake Redis)', () => {
     expect(newer).not.toEqual(older);
 
     // A replica whose write of the first copy was delayed (a Redis deadline, a retry) writes it now.
-    await redis.superfoneBffSetUnlessNewer(keys.numbers, older as string, 60_000);
+    await redis.superfoneBffSetUnlessNewer(keys.numbers, older, 60_000);
 
     expect(redis.raw(keys.numbers)).toEqual(newer);
     const c = replica(redis, upstream);

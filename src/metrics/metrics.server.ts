@@ -19,7 +19,7 @@ export class MetricsServer implements OnApplicationBootstrap, OnApplicationShutd
   async onApplicationBootstrap(): Promise<void> {
     const port = this.config.metricsPort;
     if (port === undefined) return;
-    this.server = createServer((request, response) => {
+    const server = createServer((request, response) => {
       if (request.method !== 'GET' || request.url?.split('?', 1)[0] !== '/metrics') {
         response.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
         return;
@@ -33,7 +33,8 @@ export class MetricsServer implements OnApplicationBootstrap, OnApplicationShutd
           .end(body);
       });
     });
-    await new Promise<void>((resolve) => this.server!.listen(port, this.config.host, resolve));
+    this.server = server;
+    await new Promise<void>((resolve) => server.listen(port, this.config.host, resolve));
   }
 
   /** The port actually bound (METRICS_PORT=0 picks a free one). */
@@ -43,8 +44,9 @@ export class MetricsServer implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   async onApplicationShutdown(): Promise<void> {
-    if (!this.server) return;
-    this.server.closeAllConnections();
-    await new Promise((resolve) => this.server!.close(resolve));
+    const server = this.server;
+    if (!server) return;
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
   }
 }

@@ -24,12 +24,12 @@ let loading: Promise<Swagger> | undefined;
 export function deferred(
   make: (swagger: Swagger) => ClassDecorator | MethodDecorator,
 ): ClassDecorator & MethodDecorator {
-  return ((target: object, key?: string | symbol, descriptor?: PropertyDescriptor) => {
+  return (target: object, key?: string | symbol, descriptor?: PropertyDescriptor) => {
     const apply = (swagger: Swagger): void =>
       void (make(swagger) as AnyDecorator)(target, key, descriptor);
     if (loaded) apply(loaded);
     else recorded.push(apply);
-  }) as ClassDecorator & MethodDecorator;
+  };
 }
 
 /** Loads @nestjs/swagger (once) and applies every decorator recorded so far. */

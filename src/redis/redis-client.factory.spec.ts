@@ -24,9 +24,19 @@ describe('createRedisClient', () => {
       ...extra,
     };
   }
-  function build<T extends Redis | Cluster>(s: RedisSettings & { topology: RedisTopology }): T {
-    const client = createRedisClient(s) as T;
+  function build(s: RedisSettings & { topology: RedisTopology }): Redis | Cluster {
+    const client = createRedisClient(s);
     clients.push(client);
+    return client;
+  }
+  function buildRedis(s: RedisSettings & { topology: RedisTopology }): Redis {
+    const client = build(s);
+    if (!(client instanceof Redis)) throw new Error('expected a single-node Redis client');
+    return client;
+  }
+  function buildCluster(s: RedisSettings & { topology: RedisTopology }): Cluster {
+    const client = build(s);
+    if (!(client instanceof Cluster)) throw new Error('expected a Cluster client');
     return client;
   }
   const sentinel: RedisTopology = {
@@ -47,7 +57,7 @@ describe('createRedisClient', () => {
   };
 
   it('REDIS_URL: no offline queue, our deadline, no per-request retries, a capped reconnect backoff', () => {
-    const client = build<Redis>(settings({ kind: 'url', url: 'redis://cache.internal:6380' }));
+    const client = buildRedis(settings({ kind: 'url', url: 'redis://cache.internal:6380' }));
 
     expect(client).toBeInstanceOf(Redis);
     expect(client.status).toBe('wait');
@@ -70,7 +80,7 @@ describe('createRedisClient', () => {
   });
 
   it('REDIS_URL with an ACL user, a password and TLS with our own CA', () => {
-    const client = build<Redis>(
+    const client = buildRedis(
       settings(
         { kind: 'url', url: 'rediss://cache.internal:6380' },
         { username: 'bff', password: 'pw', tls: true, tlsCa: 'PEM' },
@@ -81,7 +91,7 @@ describe('createRedisClient', () => {
   });
 
   it('Sentinel: the master by name through every sentinel, TLS to the sentinels too, no +switch-master subscription', () => {
-    const client = build<Redis>(settings(sentinel, { password: 'pw', tls: true, tlsCa: 'PEM' }));
+    const client = buildRedis(settings(sentinel, { password: 'pw', tls: true, tlsCa: 'PEM' }));
 
     expect(client).toBeInstanceOf(Redis);
     expect(client.options).toMatchObject({
@@ -108,14 +118,14 @@ describe('createRedisClient', () => {
   });
 
   it('Sentinel without TLS: plain connections to the sentinels', () => {
-    const client = build<Redis>(settings(sentinel));
+    const client = buildRedis(settings(sentinel));
 
     expect(client.options.enableTLSForSentinelMode).toBe(false);
     expect(client.options).not.toHaveProperty('sentinelTLS');
   });
 
   it('Cluster: seed nodes, the shared settings on every node, short slot-refresh and failover waits', () => {
-    const client = build<Cluster>(settings(cluster, { username: 'bff', password: 'pw' }));
+    const client = buildCluster(settings(cluster, { username: 'bff', password: 'pw' }));
 
     expect(client).toBeInstanceOf(Cluster);
     expect(client.status).toBe('wait');

@@ -12,7 +12,11 @@ function command(ms: number | undefined, reply: unknown = 'OK') {
   const fn = jest.fn(
     () =>
       new Promise((resolve) =>
-        ms === undefined ? undefined : setTimeout(() => resolve(reply), ms),
+        ms === undefined
+          ? undefined
+          : setTimeout(() => {
+              resolve(reply);
+            }, ms),
       ),
   );
   return fn;

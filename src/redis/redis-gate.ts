@@ -57,7 +57,8 @@ export class RedisGate {
       if (this.probing) throw new RedisUnavailableError('paused after timeouts, probe in flight');
       this.probing = probe = true;
     }
-    let retryTimedOut = false;
+    // An object, not a let: the retry's callback sets it, which narrowing below cannot see.
+    const retry = { timedOut: false };
     try {
       const result = await this.attempt(command).catch(async (error: unknown) => {
         if (!isTimeout(error) || probe || !retryOnTimeout) throw error;
@@ -66,7 +67,7 @@ export class RedisGate {
         );
         if (this.pausedUntil > Date.now()) throw error;
         return this.attempt(command).catch((retryError: unknown) => {
-          retryTimedOut = isTimeout(retryError);
+          retry.timedOut = isTimeout(retryError);
           throw retryError;
         });
       });
@@ -75,7 +76,7 @@ export class RedisGate {
     } catch (error) {
       // Redis looks hung only when a retry or a probe timed out too: one late reply (a busy event
       // loop, a command that is not retried) must not stop every other command for a second.
-      if (retryTimedOut || (probe && isTimeout(error)))
+      if (retry.timedOut || (probe && isTimeout(error)))
         this.pausedUntil = Date.now() + PAUSE_AFTER_TIMEOUTS_MS;
       else if (probe) this.pausedUntil = 0;
       throw error;
@@ -87,8 +88,12 @@ export class RedisGate {
   private attempt<T>(command: () => Promise<T>): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new RedisTimeoutError(this.timeoutMs)), this.timeoutMs);
+      timer = setTimeout(() => {
+        reject(new RedisTimeoutError(this.timeoutMs));
+      }, this.timeoutMs);
     });
-    return Promise.race([command(), deadline]).finally(() => clearTimeout(timer));
+    return Promise.race([command(), deadline]).finally(() => {
+      clearTimeout(timer);
+    });
   }
 }

@@ -1,3 +1,4 @@
+import { expect } from '@jest/globals';
 import { Cluster } from 'ioredis';
 import { EventEmitter } from 'node:events';
 import { sha256 } from '../auth/client-keys';
@@ -8,6 +9,9 @@ import { Metrics } from '../metrics/metrics';
 import { PAUSE_AFTER_TIMEOUTS_MS, RedisUnavailableError } from './redis-gate';
 import type { RedisClient } from './redis-client.factory';
 import { errorMessage, RedisConnection } from './redis.connection';
+
+/** A parsed pino line. */
+type LogLine = { level: number; msg: string; [field: string]: unknown };
 
 const TIMEOUT_MS = 50;
 
@@ -28,16 +32,19 @@ function config(env: Record<string, string> = { REDIS_URL: 'redis://cache.intern
 class FakeClient extends EventEmitter {
   status = 'ready';
   readonly stored = new Map<string, string>();
-  connect = jest.fn(async () => undefined);
-  set = jest.fn(async (key: string, value: string) => void this.stored.set(key, value));
-  get = jest.fn(async (key: string) => this.stored.get(key) ?? null);
-  del = jest.fn(async (key: string) => (this.stored.delete(key) ? 1 : 0));
-  quit = jest.fn(async () => 'OK');
+  connect = jest.fn(() => Promise.resolve(undefined));
+  set = jest.fn((key: string, value: string, ..._expiry: unknown[]) => {
+    this.stored.set(key, value);
+    return Promise.resolve(undefined);
+  });
+  get = jest.fn((key: string) => Promise.resolve(this.stored.get(key) ?? null));
+  del = jest.fn((key: string) => Promise.resolve(this.stored.delete(key) ? 1 : 0));
+  quit = jest.fn(() => Promise.resolve('OK'));
   disconnect = jest.fn(() => undefined);
 }
 
 describe(RedisConnection.name, () => {
-  let logs: { level: number; msg: string; [field: string]: unknown }[];
+  let logs: LogLine[];
   let metrics: Metrics;
 
   beforeEach(() => {
@@ -48,7 +55,9 @@ describe(RedisConnection.name, () => {
   afterEach(() => jest.useRealTimers());
 
   function connection(client: FakeClient | undefined, c = config()): RedisConnection {
-    const logger = new AppLogger(c, { write: (line: string) => logs.push(JSON.parse(line)) });
+    const logger = new AppLogger(c, {
+      write: (line: string) => logs.push(JSON.parse(line) as LogLine),
+    });
     return new RedisConnection(client as unknown as RedisClient | undefined, c, metrics, logger);
   }
   async function errorsBy(operation: string): Promise<number> {
@@ -61,7 +70,7 @@ describe(RedisConnection.name, () => {
   it('without a client, refuses commands without counting them as Redis failures', async () => {
     const redis = connection(undefined, config({}));
 
-    await expect(redis.run('cache_read', async () => 'never')).rejects.toBeInstanceOf(
+    await expect(redis.run('cache_read', () => Promise.resolve('never'))).rejects.toBeInstanceOf(
       RedisUnavailableError,
     );
 
@@ -114,7 +123,7 @@ describe(RedisConnection.name, () => {
         Promise.reject(new Error('LOADING Redis is loading the dataset in memory')),
       ),
     ).rejects.toThrow();
-    await redis.run('cache_read', async () => 'OK');
+    await redis.run('cache_read', () => Promise.resolve('OK'));
     await jest.advanceTimersByTimeAsync(SUMMARY_INTERVAL_MS);
 
     expect(logs.map((l) => [l.level, l.msg])).toEqual([
@@ -185,13 +194,13 @@ describe(RedisConnection.name, () => {
       const client = new Cluster([{ host: 'n1', port: 7000 }], { lazyConnect: true });
       const fake = new FakeClient();
       const masters = [
-        { ping: jest.fn(async () => 'PONG') },
-        { ping: jest.fn(async () => 'PONG') },
+        { ping: jest.fn(() => Promise.resolve('PONG')) },
+        { ping: jest.fn(() => Promise.resolve('PONG')) },
       ];
       Object.assign(client, { connect: fake.connect, set: fake.set, get: fake.get, del: fake.del });
       const nodes = jest.spyOn(client, 'nodes').mockReturnValue(masters as never);
       const logger = new AppLogger(config(), {
-        write: (line: string) => logs.push(JSON.parse(line)),
+        write: (line: string) => logs.push(JSON.parse(line) as LogLine),
       });
 
       await new RedisConnection(client, config(), metrics, logger).onModuleInit();

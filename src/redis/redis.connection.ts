@@ -45,12 +45,12 @@ export class RedisConnection implements OnModuleInit, OnApplicationShutdown {
     this.host = settings.topology ? describeTopology(settings.topology) : undefined;
     this.connectionWarning = new RepeatedWarning(this.logger, 'redis connection error');
     this.commandWarning = new RepeatedWarning(this.logger, 'redis command failed');
-    this.client?.on('error', (error: Error) =>
-      this.connectionWarning.warn({ redisHost: this.host, err: error.message }),
-    );
-    this.client?.on('ready', () =>
-      this.connectionWarning.recovered('redis connection ready', { redisHost: this.host }),
-    );
+    this.client?.on('error', (error: Error) => {
+      this.connectionWarning.warn({ redisHost: this.host, err: error.message });
+    });
+    this.client?.on('ready', () => {
+      this.connectionWarning.recovered('redis connection ready', { redisHost: this.host });
+    });
   }
 
   /** The setting that configured Redis, for messages an operator acts on. */
@@ -144,7 +144,11 @@ export function errorMessage(error: unknown): string {
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+    timer = setTimeout(() => {
+      reject(new Error(`timed out after ${ms} ms`));
+    }, ms);
   });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+  return Promise.race([promise, timeout]).finally(() => {
+    clearTimeout(timer);
+  });
 }

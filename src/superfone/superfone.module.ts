@@ -40,8 +40,12 @@ export class SuperfoneModule implements OnApplicationShutdown {
 
   /** Idle keep-alive sockets would otherwise hold the process open after shutdown. */
   onApplicationShutdown(): void {
-    const { httpAgent, httpsAgent } = this.http.axiosRef.defaults;
-    (httpAgent as HttpAgent | undefined)?.destroy();
-    (httpsAgent as HttpsAgent | undefined)?.destroy();
+    // axios types its agents as any; these are the ones superfone.module's factory gave it.
+    const defaults = this.http.axiosRef.defaults as {
+      httpAgent?: HttpAgent;
+      httpsAgent?: HttpsAgent;
+    };
+    defaults.httpAgent?.destroy();
+    defaults.httpsAgent?.destroy();
   }
 }

@@ -16,7 +16,7 @@ export type BreakerState = 'closed' | 'open' | 'half-open';
  */
 @Injectable()
 export class UpstreamBreaker implements OnApplicationShutdown {
-  private readonly breaker: CircuitBreaker<[() => Promise<unknown>], unknown>;
+  private readonly breaker: CircuitBreaker<[() => Promise<unknown>]>;
   private readonly logger: Logger;
   private openedAt = 0;
 
