@@ -19,8 +19,11 @@ export interface AppOptions {
   readonly logDestination?: DestinationStream;
 }
 
-/** Largest request body accepted; the API takes none, so anything bigger is abuse. */
-const BODY_LIMIT_BYTES = 16 * 1024;
+/**
+ * Largest request body accepted (413 beyond it). The only body the API takes is a link request,
+ * `{"voipNumber":"+…"}`, some 40 bytes: anything near 1 KiB is not one.
+ */
+const BODY_LIMIT_BYTES = 1024;
 
 /**
  * Builds the application (Fastify adapter, logger, security headers, CORS, one error shape)
@@ -62,7 +65,7 @@ export async function createApp(
   if (config.corsOrigins.length > 0) {
     app.enableCors({
       origin: [...config.corsOrigins],
-      methods: ['GET', 'POST'],
+      methods: ['GET', 'POST', 'DELETE'],
       allowedHeaders: [
         'authorization',
         'x-api-key',
@@ -70,8 +73,17 @@ export async function createApp(
         'x-request-id',
         'traceparent',
         'content-type',
+        'idempotency-key',
       ],
-      exposedHeaders: ['etag', 'age', 'cache-status', 'x-request-id', 'retry-after'],
+      exposedHeaders: [
+        'etag',
+        'age',
+        'cache-status',
+        'x-request-id',
+        'retry-after',
+        'location',
+        'idempotent-replayed',
+      ],
       maxAge: 600,
     });
   }

@@ -14,6 +14,9 @@ import { SuperfoneStandIn } from './superfone-stand-in/superfone-stand-in';
 /** Documented in the README and docker-compose's demo profile; never use it beyond localhost. */
 export const DEMO_CLIENT_KEY = 'demo-client-key-for-local-use-only';
 const DEMO_SUPERFONE_KEY = 'demo-superfone-key';
+/** An app and a number of the stand-in's demo data, for the printed flow. */
+const DEMO_APP_ID = 'sfv_app_demo00000001';
+const DEMO_NUMBER = '+918000000001';
 
 async function main(): Promise<void> {
   const standIn = new SuperfoneStandIn({ apiKey: DEMO_SUPERFONE_KEY, control: true });
@@ -28,7 +31,7 @@ async function main(): Promise<void> {
       {
         id: 'demo-app',
         keySha256: sha256(DEMO_CLIENT_KEY).toString('hex'),
-        scopes: ['numbers:read', 'numbers:refresh'],
+        scopes: ['numbers:read', 'numbers:refresh', 'apps:read', 'numbers:link'],
       },
     ]),
     ...process.env,
@@ -42,21 +45,38 @@ async function main(): Promise<void> {
   const shown = url.replace('127.0.0.1', 'localhost');
   // Boot's log lines are still waiting for the end of this event-loop turn: write them first, so the banner comes last.
   logger.flush();
-  process.stderr.write(
-    [
-      '',
-      'superfone-bff demo is running (in-process cache, Superfone stand-in, no Redis).',
-      `  Superfone stand-in: ${standInUrl}  (script it: POST ${standInUrl.replace('/superfone', '')}/__stand-in/behaviour)`,
-      `  Demo client key:    ${DEMO_CLIENT_KEY}`,
-      '',
-      `  curl -i -H 'Authorization: Bearer ${DEMO_CLIENT_KEY}' ${shown}/numbers/available`,
-      `  curl -i -X POST -H 'X-API-Key: ${DEMO_CLIENT_KEY}' ${shown}/numbers/available/refresh`,
-      `  curl -i ${shown}/health/ready`,
-      '',
-      'Ctrl-C stops it.',
-      '',
-    ].join('\n'),
-  );
+  process.stderr.write(banner(shown, standInUrl));
+}
+
+/** What the demo prints: where things are, and the whole flow of a company app as curl lines. */
+function banner(shown: string, standInUrl: string): string {
+  const auth = `-H 'Authorization: Bearer ${DEMO_CLIENT_KEY}'`;
+  const app = DEMO_APP_ID;
+  const number = DEMO_NUMBER.replace('+', '%2B');
+  return [
+    '',
+    'superfone-bff demo is running (in-process cache, Superfone stand-in, no Redis).',
+    `  Superfone stand-in: ${standInUrl}  (script it: POST ${standInUrl.replace('/superfone', '')}/__stand-in/behaviour)`,
+    `  Demo client key:    ${DEMO_CLIENT_KEY}`,
+    '',
+    '  # 1. the numbers no app uses yet, and the apps',
+    `  curl -i ${auth} ${shown}/numbers/available`,
+    `  curl -i ${auth} ${shown}/apps`,
+    `  # 2. link one to an app (safe to repeat with the same Idempotency-Key)`,
+    `  curl -i ${auth} -H 'Idempotency-Key: "demo-link-1"' -H 'Content-Type: application/json' -d '{"voipNumber":"${DEMO_NUMBER}"}' ${shown}/apps/${app}/numbers`,
+    '  # 3. it is gone from the available list and in the app\'s list',
+    `  curl -s ${auth} ${shown}/numbers/available | grep -c '${DEMO_NUMBER}'   # 0`,
+    `  curl -i ${auth} ${shown}/apps/${app}/numbers`,
+    '  # 4. unlink it: available again',
+    `  curl -i ${auth} -X DELETE ${shown}/apps/${app}/numbers/${number}`,
+    `  curl -s ${auth} ${shown}/numbers/available | grep -c '${DEMO_NUMBER}'   # 1`,
+    '',
+    `  curl -i -X POST -H 'X-API-Key: ${DEMO_CLIENT_KEY}' ${shown}/numbers/available/refresh`,
+    `  curl -i ${shown}/health/ready`,
+    '',
+    'Ctrl-C stops it.',
+    '',
+  ].join('\n');
 }
 
 main().catch((error: unknown) => {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /** Scopes a client key can carry. */
-export const SCOPES = ['numbers:read', 'numbers:refresh'] as const;
+export const SCOPES = ['numbers:read', 'numbers:refresh', 'numbers:link', 'apps:read'] as const;
 export type Scope = (typeof SCOPES)[number];
 
 /** One configured client app: its id, the SHA-256 of its key, and what it may do. */

@@ -110,6 +110,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly numberMutations = new Counter({
+    name: 'superfone_bff_number_mutations_total',
+    help: 'Links and unlinks of numbers, by operation (link, unlink) and outcome (linked, already_linked, unlinked, replayed, or the problem code answered).',
+    labelNames: ['operation', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
   /** How the cache produced a numbers answer; prom-client's labelled inc() costs more than the rest of the count. */
   countCacheResult(result: CacheResult): void {
     this.uncountedCacheResults[result]++;

@@ -45,17 +45,92 @@ const CACHE_HEADERS = {
   'RateLimit-Policy': { schema: { type: 'string' } },
 };
 
+const REQUEST_HEADERS = [
+  {
+    name: 'X-Request-Id',
+    required: false,
+    description: 'Echoed when it is 1-128 of A-Z a-z 0-9 . _ : -',
+  },
+  {
+    name: 'traceparent',
+    required: false,
+    description: 'W3C Trace Context; passed on to Superfone.',
+  },
+];
+
+/** Problems any route that calls Superfone can answer. */
+const UPSTREAM_PROBLEMS: ProblemCode[] = [
+  'UPSTREAM_AUTH_FAILED',
+  'UPSTREAM_ERROR',
+  'UPSTREAM_BAD_RESPONSE',
+  'UPSTREAM_UNAVAILABLE',
+  'UPSTREAM_TIMEOUT',
+];
+
+/** Auth, request headers, the given problems and the catch-all problem: what every API route shares. */
+function commonParts(swagger: Swagger, problems: readonly ProblemCode[]): MethodDecorator[] {
+  const { ApiBearerAuth, ApiDefaultResponse, ApiHeader, ApiSecurity } = swagger;
+  return [
+    ApiBearerAuth('bearer'),
+    ApiSecurity('apiKey'),
+    ...REQUEST_HEADERS.map((header) => ApiHeader(header)),
+    ...problemResponses(swagger, [
+      'INVALID_REQUEST',
+      'UNAUTHENTICATED',
+      'FORBIDDEN',
+      'RATE_LIMITED',
+      ...problems,
+      ...UPSTREAM_PROBLEMS,
+    ]),
+    // Any other status (500 INTERNAL on an unexpected error) is a problem too.
+    ApiDefaultResponse({
+      description: 'Any other error: a problem (500 INTERNAL for the unexpected).',
+      content: {
+        'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } },
+      },
+    }),
+  ];
+}
+
+/** A cached list's 200 (and, when conditional, its 304). */
+function cachedListParts(
+  { ApiHeader, ApiResponse }: Swagger,
+  schema: string,
+  description: string,
+  conditional: boolean,
+): MethodDecorator[] {
+  return [
+    ApiResponse({
+      status: 200,
+      description,
+      content: { 'application/json': { schema: { $ref: `#/components/schemas/${schema}` } } },
+      headers: CACHE_HEADERS,
+    }),
+    ...(conditional
+      ? [
+          ApiHeader({
+            name: 'If-None-Match',
+            required: false,
+            description: 'An ETag from an earlier answer: 304 if unchanged.',
+          }),
+          ApiResponse({
+            status: 304,
+            description: 'Not modified: If-None-Match holds the current ETag. No body.',
+            headers: CACHE_HEADERS,
+          }),
+        ]
+      : []),
+  ];
+}
+
 /**
  * Everything the two numbers routes share: auth, filters, answers. Only the GET is conditional
  * (a refresh always produces a new copy, so it always answers 200 with the body).
  */
 export function ApiNumbersAnswer({ conditional }: { conditional: boolean }): MethodDecorator {
   return deferred((swagger) => {
-    const { ApiBearerAuth, ApiDefaultResponse, ApiHeader, ApiQuery, ApiResponse, ApiSecurity } =
-      swagger;
+    const { ApiQuery } = swagger;
     return applyDecorators(
-      ApiBearerAuth('bearer'),
-      ApiSecurity('apiKey'),
       ApiQuery({
         name: 'provider',
         required: false,
@@ -68,56 +143,120 @@ export function ApiNumbersAnswer({ conditional }: { conditional: boolean }): Met
         schema: FILTER,
         description: 'Case-insensitive exact match, e.g. ACTIVE.',
       }),
-      ApiHeader({
-        name: 'X-Request-Id',
-        required: false,
-        description: 'Echoed when it is 1-128 of A-Z a-z 0-9 . _ : -',
-      }),
-      ApiHeader({
-        name: 'traceparent',
-        required: false,
-        description: 'W3C Trace Context; passed on to Superfone.',
+      ...cachedListParts(
+        swagger,
+        'AvailableNumbers',
+        'The numbers (filtered), with caching headers.',
+        conditional,
+      ),
+      ...commonParts(swagger, []),
+    );
+  });
+}
+
+const APP_ID_PARAM = {
+  name: 'appId',
+  schema: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' },
+  description: 'The SFVoPI app, e.g. sfv_app_1a2b3c4d5e6f.',
+} as const;
+const VOIP_NUMBER_PARAM = {
+  name: 'voipNumber',
+  schema: { type: 'string', pattern: '^\\+[1-9][0-9]{7,14}$' },
+  description: 'E.164; send the + as %2B (a literal + is accepted too).',
+} as const;
+const IDEMPOTENCY_KEY = {
+  name: 'Idempotency-Key',
+  required: false,
+  description:
+    'Optional (IETF httpapi draft): a repeat with the same key, method, path and body within 24 h replays the first answer (Idempotent-Replayed: true) without calling Superfone.',
+} as const;
+const MUTATION_HEADERS = {
+  'X-Request-Id': { schema: { type: 'string' } },
+  'Idempotent-Replayed': {
+    description: '`true` on a replayed answer.',
+    schema: { type: 'string', enum: ['true'] },
+  },
+};
+
+/** GET /apps: the organization's SFVoPI apps, cached like the numbers. */
+export function ApiAppsAnswer(): MethodDecorator {
+  return deferred((swagger) =>
+    applyDecorators(
+      ...cachedListParts(swagger, 'Apps', 'The SFVoPI apps, newest first.', true),
+      ...commonParts(swagger, []),
+    ),
+  );
+}
+
+/** GET /apps/{appId}/numbers: the numbers linked to one app, cached like the numbers. */
+export function ApiAppNumbersAnswer(): MethodDecorator {
+  return deferred((swagger) =>
+    applyDecorators(
+      swagger.ApiParam(APP_ID_PARAM),
+      ...cachedListParts(swagger, 'AppNumbers', 'The numbers linked to this app.', true),
+      ...commonParts(swagger, ['APP_NOT_FOUND']),
+    ),
+  );
+}
+
+/** POST /apps/{appId}/numbers: link a number. */
+export function ApiLinkAnswer(): MethodDecorator {
+  return deferred((swagger) => {
+    const { ApiBody, ApiHeader, ApiParam, ApiResponse } = swagger;
+    const link = {
+      'application/json': { schema: { $ref: '#/components/schemas/AppNumberLinkAnswer' } },
+    };
+    return applyDecorators(
+      ApiParam(APP_ID_PARAM),
+      ApiHeader(IDEMPOTENCY_KEY),
+      ApiBody({ required: true, schema: { $ref: '#/components/schemas/LinkNumberRequest' } }),
+      ApiResponse({
+        status: 201,
+        description: 'Linked. Location names the link.',
+        content: link,
+        headers: {
+          ...MUTATION_HEADERS,
+          Location: { description: '/apps/{appId}/numbers/{voipNumber}', schema: { type: 'string' } },
+        },
       }),
       ApiResponse({
         status: 200,
-        description: 'The numbers (filtered), with caching headers.',
-        content: {
-          'application/json': { schema: { $ref: '#/components/schemas/AvailableNumbers' } },
-        },
-        headers: CACHE_HEADERS,
+        description: 'The number was already linked to this app: the link, unchanged.',
+        content: link,
+        headers: MUTATION_HEADERS,
       }),
-      ...(conditional
-        ? [
-            ApiHeader({
-              name: 'If-None-Match',
-              required: false,
-              description: 'An ETag from an earlier answer: 304 if unchanged.',
-            }),
-            ApiResponse({
-              status: 304,
-              description: 'Not modified: If-None-Match holds the current ETag. No body.',
-              headers: CACHE_HEADERS,
-            }),
-          ]
-        : []),
-      ...problemResponses(swagger, [
-        'INVALID_REQUEST',
-        'UNAUTHENTICATED',
-        'FORBIDDEN',
-        'RATE_LIMITED',
-        'UPSTREAM_AUTH_FAILED',
-        'UPSTREAM_ERROR',
-        'UPSTREAM_BAD_RESPONSE',
-        'UPSTREAM_UNAVAILABLE',
-        'UPSTREAM_TIMEOUT',
+      ...commonParts(swagger, [
+        'APP_NOT_FOUND',
+        'NUMBER_NOT_FOUND',
+        'NUMBER_ALREADY_LINKED',
+        'PAYLOAD_TOO_LARGE',
+        'UNSUPPORTED_MEDIA_TYPE',
+        'IDEMPOTENCY_KEY_MISMATCH',
+        'IDEMPOTENCY_KEY_IN_USE',
       ]),
-      // Any other status (500 INTERNAL on an unexpected error) is a problem too.
-      ApiDefaultResponse({
-        description: 'Any other error: a problem (500 INTERNAL for the unexpected).',
-        content: {
-          'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } },
-        },
+    );
+  });
+}
+
+/** DELETE /apps/{appId}/numbers/{voipNumber}: unlink a number. */
+export function ApiUnlinkAnswer(): MethodDecorator {
+  return deferred((swagger) => {
+    const { ApiHeader, ApiParam, ApiResponse } = swagger;
+    return applyDecorators(
+      ApiParam(APP_ID_PARAM),
+      ApiParam(VOIP_NUMBER_PARAM),
+      ApiHeader(IDEMPOTENCY_KEY),
+      ApiResponse({
+        status: 204,
+        description: 'Unlinked: the number is available again.',
+        headers: MUTATION_HEADERS,
       }),
+      ...commonParts(swagger, [
+        'APP_NOT_FOUND',
+        'NUMBER_NOT_LINKED',
+        'IDEMPOTENCY_KEY_MISMATCH',
+        'IDEMPOTENCY_KEY_IN_USE',
+      ]),
     );
   });
 }

@@ -1,6 +1,8 @@
 import type { OpenAPIObject } from '@nestjs/swagger';
 import { z } from 'zod';
+import { appNumberLink } from '../common/app-number-link';
 import { availableNumber } from '../common/available-number';
+import { sfvopiApp } from '../common/sfvopi-app';
 import { PROBLEMS } from '../common/problem-codes';
 
 type Schemas = NonNullable<NonNullable<OpenAPIObject['components']>['schemas']>;
@@ -11,15 +13,14 @@ function fromZod(schema: z.ZodType): Schema {
   return z.toJSONSchema(schema, { target: 'openapi-3.0' }) as Schema;
 }
 
-/** Component schemas referenced by the API description (plain OpenAPI 3 objects). */
-export const OPENAPI_SCHEMAS: Schemas = {
-  AvailableNumber: fromZod(availableNumber),
-  AvailableNumbers: {
+/** A cached list's body: `{data: [item…], meta: {count, fetchedAt}}`. */
+function cachedList(item: string): Schema {
+  return {
     type: 'object',
     required: ['data', 'meta'],
     additionalProperties: false,
     properties: {
-      data: { type: 'array', items: { $ref: '#/components/schemas/AvailableNumber' } },
+      data: { type: 'array', items: { $ref: `#/components/schemas/${item}` } },
       meta: {
         type: 'object',
         required: ['count', 'fetchedAt'],
@@ -33,6 +34,30 @@ export const OPENAPI_SCHEMAS: Schemas = {
           },
         },
       },
+    },
+  };
+}
+
+/** Component schemas referenced by the API description (plain OpenAPI 3 objects). */
+export const OPENAPI_SCHEMAS: Schemas = {
+  AvailableNumber: fromZod(availableNumber),
+  AvailableNumbers: cachedList('AvailableNumber'),
+  App: fromZod(sfvopiApp),
+  Apps: cachedList('App'),
+  AppNumberLink: fromZod(appNumberLink),
+  AppNumbers: cachedList('AppNumberLink'),
+  AppNumberLinkAnswer: {
+    type: 'object',
+    required: ['data'],
+    additionalProperties: false,
+    properties: { data: { $ref: '#/components/schemas/AppNumberLink' } },
+  },
+  LinkNumberRequest: {
+    type: 'object',
+    required: ['voipNumber'],
+    additionalProperties: false,
+    properties: {
+      voipNumber: { type: 'string', pattern: '^\\+[1-9][0-9]{7,14}$', example: '+918000000001' },
     },
   },
   Problem: {

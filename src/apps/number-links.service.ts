@@ -1,0 +1,92 @@
+import { Injectable } from '@nestjs/common';
+import type { AppNumberLink } from '../common/app-number-link';
+import { SuperfoneClient } from '../superfone/superfone.client';
+import {
+  NumberAlreadyLinkedError,
+  UpstreamOutcomeUnknownError,
+} from '../superfone/upstream.errors';
+import type { TraceContext } from '../tracing/trace-context';
+import { FollowWrites } from '../cache/follow-writes';
+import type { LinkTarget } from './apps.input';
+
+/** How a link or unlink ended, for the answer and the audit line. */
+export type MutationResult =
+  | { readonly outcome: 'linked'; readonly link: AppNumberLink; readonly reconciled: boolean }
+  | { readonly outcome: 'already_linked'; readonly link: AppNumberLink }
+  | { readonly outcome: 'unlinked'; readonly reconciled: boolean };
+
+/**
+ * Links and unlinks numbers at Superfone without ever doing it twice, then makes every cache
+ * follow. Superfone's mutations are not idempotent and its client retries them only when they
+ * surely never left (connection refused): after a timeout, a reset or a gateway error the outcome
+ * is unknown, so the app's list of numbers, read fresh, decides the answer.
+ */
+@Injectable()
+export class NumberLinks {
+  constructor(
+    private readonly upstream: SuperfoneClient,
+    private readonly follow: FollowWrites,
+  ) {}
+
+  async link(target: LinkTarget, trace?: TraceContext): Promise<MutationResult> {
+    const { appId, voipNumber } = target;
+    let result: MutationResult;
+    try {
+      result = {
+        outcome: 'linked',
+        link: await this.upstream.linkNumber(appId, voipNumber, trace),
+        reconciled: false,
+      };
+    } catch (error) {
+      if (error instanceof NumberAlreadyLinkedError) {
+        // Superfone answers 409 for "linked to another app", and may for "already linked here":
+        // the SPEC makes the second a 200 with the link, so look before refusing.
+        const existing = await this.findLink(target, trace).catch(() => undefined);
+        if (existing) return { outcome: 'already_linked', link: existing };
+        throw error;
+      }
+      if (!(error instanceof UpstreamOutcomeUnknownError)) throw error;
+      const landed = await this.outcomeOf(target, error, trace);
+      // Not there yet: the request may still be applied; a retry is safe (a second link of a
+      // number already linked here answers 200), so the caller hears "timed out", not "failed".
+      if (!landed) throw error;
+      result = { outcome: 'linked', link: landed, reconciled: true };
+    }
+    await this.follow.afterWrite(appId, trace);
+    return result;
+  }
+
+  async unlink(target: LinkTarget, trace?: TraceContext): Promise<MutationResult> {
+    let reconciled = false;
+    try {
+      await this.upstream.unlinkNumber(target.appId, target.voipNumber, trace);
+    } catch (error) {
+      if (!(error instanceof UpstreamOutcomeUnknownError)) throw error;
+      if (await this.outcomeOf(target, error, trace)) throw error;
+      reconciled = true;
+    }
+    await this.follow.afterWrite(target.appId, trace);
+    return { outcome: 'unlinked', reconciled };
+  }
+
+  /** The link as Superfone has it now; when even that read fails, the outcome stays unknown. */
+  private async outcomeOf(
+    target: LinkTarget,
+    unknown: UpstreamOutcomeUnknownError,
+    trace?: TraceContext,
+  ): Promise<AppNumberLink | undefined> {
+    try {
+      return await this.findLink(target, trace);
+    } catch {
+      throw unknown;
+    }
+  }
+
+  private async findLink(
+    { appId, voipNumber }: LinkTarget,
+    trace?: TraceContext,
+  ): Promise<AppNumberLink | undefined> {
+    const links = await this.upstream.listAppNumbers(appId, trace);
+    return links.find((link) => link.voipNumber === voipNumber);
+  }
+}
