@@ -8,8 +8,16 @@ export const PROBLEMS = {
   FORBIDDEN: { status: 403, title: 'Client key lacks the required scope' },
   NOT_FOUND: { status: 404, title: 'No such resource' },
   METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed' },
+  IDEMPOTENCY_KEY_IN_USE: {
+    status: 409,
+    title: 'A request with this Idempotency-Key is still being processed',
+  },
   PAYLOAD_TOO_LARGE: { status: 413, title: 'Request body too large' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
+  IDEMPOTENCY_KEY_MISMATCH: {
+    status: 422,
+    title: 'This Idempotency-Key was used for a different request',
+  },
   HEADERS_TOO_LARGE: { status: 431, title: 'Request headers too large' },
   RATE_LIMITED: { status: 429, title: 'Rate limit exceeded' },
   UPSTREAM_AUTH_FAILED: { status: 502, title: 'Superfone rejected the server key' },

@@ -14,7 +14,8 @@ const GAUGES_NAMED_LIKE_COUNTERS = [
   'nodejs_active_resources_total',
 ];
 
-export type RedisOperation = 'cache_read' | 'cache_write' | 'lock' | 'rate_limit' | 'health';
+export type RedisOperation =
+  'cache_read' | 'cache_write' | 'lock' | 'rate_limit' | 'idempotency' | 'health';
 
 /**
  * Every metric the service exposes, in one registry per application. Labels are low-cardinality

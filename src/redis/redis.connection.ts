@@ -13,13 +13,14 @@ import { RedisGate, RedisUnavailableError } from './redis-gate';
 const BOOT_CONNECT_TIMEOUT_MS = 2000;
 
 /** What the service was doing with Redis, for metrics and log lines. */
-export type RedisOperation = 'cache_read' | 'cache_write' | 'lock' | 'rate_limit' | 'health';
+export type RedisOperation =
+  'cache_read' | 'cache_write' | 'lock' | 'rate_limit' | 'idempotency' | 'health';
 
 /**
- * The service's one Redis client (cache store, refresh lock, rate limits, health), or none when
- * no topology is configured. Every command goes through `run()`, which applies RedisGate's
- * grey-failure rules, counts failures and logs them summarized. ioredis keeps reconnecting in the
- * background, so a Redis that comes back is used again without a restart.
+ * The service's one Redis client (cache store, refresh lock, rate limits, idempotency records,
+ * health), or none when no topology is configured. Every command goes through `run()`, which
+ * applies RedisGate's grey-failure rules, counts failures and logs them summarized. ioredis keeps
+ * reconnecting in the background, so a Redis that comes back is used again without a restart.
  */
 /** The ioredis client RedisModule builds for the configured topology (undefined without one). */
 export const REDIS_CLIENT = Symbol('REDIS_CLIENT');

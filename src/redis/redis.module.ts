@@ -3,7 +3,7 @@ import { AppConfig } from '../config/app-config';
 import { createRedisClient } from './redis-client.factory';
 import { REDIS_CLIENT, RedisConnection } from './redis.connection';
 
-/** Provides the service's one Redis connection to the cache, the refresh lock, rate limits and health. */
+/** Provides the service's one Redis connection to the cache, the refresh lock, rate limits, idempotency records and health. */
 @Module({
   providers: [
     {

@@ -68,7 +68,9 @@ const SERVICE_METRICS: Record<string, MetricSpec> = {
   superfone_bff_rate_limited_total: { type: 'counter', labels: { client: null } },
   superfone_bff_redis_errors_total: {
     type: 'counter',
-    labels: { operation: ['cache_read', 'cache_write', 'lock', 'rate_limit', 'health'] },
+    labels: {
+      operation: ['cache_read', 'cache_write', 'lock', 'rate_limit', 'idempotency', 'health'],
+    },
   },
   superfone_bff_cached_copy_fetched_timestamp_seconds: { type: 'gauge', labels: {} },
 };

@@ -57,6 +57,27 @@ export class FakeRedis {
     this.handlers.set('superfoneBffReleaseLock', (key: string, token: string) =>
       this.stringAt(key) === token && this.data.delete(key) ? 1 : 0,
     );
+    this.handlers.set(
+      'superfoneBffIdempotencyClaim',
+      (key: string, running: string, ttlMs: number | string) => {
+        const existing = this.stringAt(key);
+        if (existing !== null) return existing;
+        this.data.set(key, { value: running, expiresAt: Date.now() + Number(ttlMs) });
+        return null;
+      },
+    );
+    this.handlers.set(
+      'superfoneBffIdempotencyComplete',
+      (key: string, running: string, done: string, ttlMs: number | string) => {
+        const current = this.stringAt(key);
+        if (current !== null && current !== running && current !== done) return 0;
+        this.data.set(key, { value: done, expiresAt: Date.now() + Number(ttlMs) });
+        return 1;
+      },
+    );
+    this.handlers.set('superfoneBffIdempotencyRelease', (key: string, running: string) =>
+      this.stringAt(key) === running && this.data.delete(key) ? 1 : 0,
+    );
   }
 
   defineCommand(): void {
