@@ -13,7 +13,7 @@ export interface MutationRecord {
   readonly target: LinkTarget;
   readonly clientId: string | undefined;
   readonly requestId: string;
-  /** linked, already_linked, unlinked, replayed, or the problem code answered (lower case). */
+  /** linked, already_linked, unlinked, or the problem code answered (lower case). */
   readonly outcome: string;
   /** True when Superfone's answer was lost and the app's list decided the outcome. */
   readonly reconciled?: boolean;

@@ -9,11 +9,22 @@ import type { TraceContext } from '../tracing/trace-context';
 import { FollowWrites } from '../cache/follow-writes';
 import type { LinkTarget } from './apps.input';
 
-/** How a link or unlink ended, for the answer and the audit line. */
-export type MutationResult =
-  | { readonly outcome: 'linked'; readonly link: AppNumberLink; readonly reconciled: boolean }
-  | { readonly outcome: 'already_linked'; readonly link: AppNumberLink }
-  | { readonly outcome: 'unlinked'; readonly reconciled: boolean };
+/** How a mutation ended, for the answer and the audit line. */
+export interface MutationResult {
+  readonly outcome: string;
+  /** True when Superfone's answer was lost and the app's list of numbers decided the outcome. */
+  readonly reconciled: boolean;
+}
+
+export interface LinkResult extends MutationResult {
+  /** linked: 201; already_linked (to this same app): 200. */
+  readonly outcome: 'linked' | 'already_linked';
+  readonly link: AppNumberLink;
+}
+
+export interface UnlinkResult extends MutationResult {
+  readonly outcome: 'unlinked';
+}
 
 /**
  * Links and unlinks numbers at Superfone without ever doing it twice, then makes every cache
@@ -28,9 +39,9 @@ export class NumberLinks {
     private readonly follow: FollowWrites,
   ) {}
 
-  async link(target: LinkTarget, trace?: TraceContext): Promise<MutationResult> {
+  async link(target: LinkTarget, trace?: TraceContext): Promise<LinkResult> {
     const { appId, voipNumber } = target;
-    let result: MutationResult;
+    let result: LinkResult;
     try {
       result = {
         outcome: 'linked',
@@ -42,7 +53,7 @@ export class NumberLinks {
         // Superfone answers 409 for "linked to another app", and may for "already linked here":
         // the SPEC makes the second a 200 with the link, so look before refusing.
         const existing = await this.findLink(target, trace).catch(() => undefined);
-        if (existing) return { outcome: 'already_linked', link: existing };
+        if (existing) return { outcome: 'already_linked', link: existing, reconciled: false };
         throw error;
       }
       if (!(error instanceof UpstreamOutcomeUnknownError)) throw error;
@@ -56,7 +67,7 @@ export class NumberLinks {
     return result;
   }
 
-  async unlink(target: LinkTarget, trace?: TraceContext): Promise<MutationResult> {
+  async unlink(target: LinkTarget, trace?: TraceContext): Promise<UnlinkResult> {
     let reconciled = false;
     try {
       await this.upstream.unlinkNumber(target.appId, target.voipNumber, trace);

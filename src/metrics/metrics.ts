@@ -113,7 +113,7 @@ export class Metrics {
 
   readonly numberMutations = new Counter({
     name: 'superfone_bff_number_mutations_total',
-    help: 'Links and unlinks of numbers, by operation (link, unlink) and outcome (linked, already_linked, unlinked, replayed, or the problem code answered).',
+    help: 'Link and unlink requests that reached Superfone or were refused, by operation (link, unlink) and outcome (linked, already_linked, unlinked, or the problem code answered, lower case). Idempotent replays are not counted.',
     labelNames: ['operation', 'outcome'] as const,
     registers: [this.registry],
   });
