@@ -2,34 +2,18 @@ import type { TraceContext } from '../tracing/trace-context';
 import { CachedCopy } from './cached-copy';
 import type { LockAttempt, RefreshLock } from './refresh-lock';
 import {
+  type Load,
+  type Loaded,
+  type LoadReason,
+  lockWhenFree,
+  waitForNewerShared,
+} from './resource-load';
+import {
   REFRESH_RETRY_AFTER_FAILURE_MS,
   type ResourceCacheParts,
   type ResourceRead,
-  WAIT_POLL_MS,
 } from './resource-read';
 import type { SharedTier } from './shared-tier';
-
-/** mutation: refreshNow, after a write upstream. */
-type LoadReason = 'miss' | 'background' | 'forced' | 'mutation';
-/** Where a load's copy came from: already shared, fetched here, or fetched by the replica holding the lock. */
-type LoadSource = 'shared' | 'upstream' | 'winner' | 'local';
-
-interface Loaded<T> {
-  readonly entry: CachedCopy<T>;
-  readonly source: LoadSource;
-}
-
-/** One load in flight in this process; every caller in the meantime joins it. */
-interface Load<T> {
-  promise: Promise<Loaded<T>>;
-  readonly reason: LoadReason;
-  /** Set by a forced refresh (also one that arrived while this load was still deciding): go to Superfone. */
-  upstreamWanted: boolean;
-  /** dropLocal() calls before it began: one that a drop overtook keeps its copy to its callers. */
-  readonly generation: number;
-  /** Settles once the shared write of the copy it fetched has been attempted. */
-  written?: Promise<void>;
-}
 
 /**
  * Owns the freshness rules for one cached list:
@@ -196,9 +180,13 @@ export class ResourceCache<T> {
         return { entry: this.install(shared, load), source: 'shared' };
       }
       if (lock.state === 'busy' && reason === 'mutation') {
-        lock = await this.lockWhenFree();
+        lock = await lockWhenFree(this.lock);
       } else if (lock.state === 'busy') {
-        const fromWinner = await this.waitForNewerShared(Math.max(known, shared?.fetchedAt ?? 0));
+        const fromWinner = await waitForNewerShared(
+          this.shared,
+          this.lock,
+          Math.max(known, shared?.fetchedAt ?? 0),
+        );
         if (fromWinner) return { entry: this.install(fromWinner, load), source: 'winner' };
         // The winner did not deliver in time: keep serving stale if we have it, else fetch ourselves.
         if (reason === 'background' && this.local?.isUsable(Date.now()))
@@ -245,31 +233,6 @@ export class ResourceCache<T> {
       this.lastRefreshFailed = true;
       this.refreshRetryAt = Date.now() + REFRESH_RETRY_AFTER_FAILURE_MS;
       throw error;
-    }
-  }
-
-  /** Polls the shared tier until a copy newer than `known` appears, for at most one lock lifetime. */
-  private async waitForNewerShared(known: number): Promise<CachedCopy<T> | undefined> {
-    const deadline = Date.now() + this.lock.ttlMs;
-    while (Date.now() < deadline && this.shared.reachable) {
-      await new Promise((resolve) => setTimeout(resolve, WAIT_POLL_MS));
-      const shared = await this.shared.read();
-      if (shared && shared.fetchedAt > known) return shared;
-    }
-    return undefined;
-  }
-
-  /**
-   * For refreshNow: waits until the lock holder has written its copy and let go (at most one lock
-   * lifetime, after which it has expired), so this fetch begins after every refresh in flight and
-   * its copy is the newest in Redis too (the shared write keeps the later `fetchedAt`).
-   */
-  private async lockWhenFree(): Promise<LockAttempt> {
-    const deadline = Date.now() + this.lock.ttlMs;
-    for (;;) {
-      await new Promise((resolve) => setTimeout(resolve, WAIT_POLL_MS));
-      const attempt = await this.lock.acquire();
-      if (attempt.state !== 'busy' || Date.now() >= deadline) return attempt;
     }
   }
 
