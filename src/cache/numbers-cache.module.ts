@@ -13,11 +13,13 @@ import { CacheKeys } from './cache-keys';
 import { IoredisKeyvStore } from './ioredis-keyv.store';
 import { NumbersCacheService } from './numbers-cache.service';
 import { RefreshLock } from './refresh-lock';
+import { ResourceCaches } from './resource-caches';
 import { SharedCopies } from './shared-copies';
 
 /**
  * The caching tier: cache-manager over an ioredis-backed Keyv store when a Redis topology is
- * configured (its in-memory store otherwise), and the service that owns the freshness rules.
+ * configured (its in-memory store otherwise), the available-numbers cache, and ResourceCaches,
+ * which makes a cache with the same rules for any other list (AppsCacheService uses it).
  */
 @Module({
   imports: [
@@ -40,6 +42,7 @@ import { SharedCopies } from './shared-copies';
   ],
   providers: [
     NumbersCacheService,
+    ResourceCaches,
     SharedCopies,
     RefreshLock,
     {
@@ -48,6 +51,6 @@ import { SharedCopies } from './shared-copies';
       useFactory: (c: AppConfig) => new CacheKeys(c.redis.keyPrefix, c.superfone.apiKey),
     },
   ],
-  exports: [NumbersCacheService],
+  exports: [NumbersCacheService, ResourceCaches, CacheKeys],
 })
 export class NumbersCacheModule {}

@@ -1,11 +1,11 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { AppConfig } from '../config/app-config';
 import { AppLogger } from '../logging/app-logger';
 import { RepeatedWarning } from '../logging/repeated-warning';
 import type { RedisClient } from '../redis/redis-client.factory';
 import { RedisConnection } from '../redis/redis.connection';
-import { CacheKeys } from './cache-keys';
+import { CacheKeys, type ResourceKeys } from './cache-keys';
 
 /**
  * Takes the lock for ARGV[1] (a token) for ARGV[2] ms. 1: ours (also when a retried attempt had
@@ -58,8 +58,10 @@ export interface LockAttempt {
 }
 
 /**
- * The cluster-wide refresh lock: replicas sharing a Redis elect one refresher with a random
- * token and an expiry. Without Redis (or while it fails) every process may refresh.
+ * The cluster-wide refresh lock of one cached resource: replicas sharing a Redis elect one
+ * refresher with a random token and an expiry. Without Redis (or while it fails) every process
+ * may refresh. Injected, it is the available-numbers lock (CacheKeys.refreshLock); other
+ * resources construct one with their own ResourceKeys.
  */
 @Injectable()
 export class RefreshLock {
@@ -74,7 +76,7 @@ export class RefreshLock {
 
   constructor(
     private readonly redis: RedisConnection,
-    private readonly keys: CacheKeys,
+    @Inject(CacheKeys) private readonly keys: Pick<ResourceKeys, 'refreshLock'>,
     config: AppConfig,
     logger: AppLogger,
   ) {

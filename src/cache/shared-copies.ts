@@ -1,53 +1,21 @@
 import { CACHE_MANAGER } from '@nestjs/cache-manager';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Cache } from 'cache-manager';
+import { type AvailableNumber, availableNumber } from '../common/available-number';
 import { AppConfig } from '../config/app-config';
 import { RedisConnection } from '../redis/redis.connection';
 import { CacheKeys } from './cache-keys';
-import { CachedNumbers, CacheTiming } from './cached-numbers';
+import { cacheTiming, SharedTier } from './shared-tier';
 
-/**
- * The shared tier, through cache-manager's public API: `get` and `set` on the copy every replica
- * reads. cache-manager answers a failed read as a miss (and says so in its `get` event); Redis
- * failures are counted and logged once by RedisConnection, which the store runs every command through.
- */
+/** The available-numbers list in the shared tier, under its original key. */
 @Injectable()
-export class SharedCopies {
-  readonly timing: CacheTiming;
-
+export class SharedCopies extends SharedTier<AvailableNumber> {
   constructor(
-    @Inject(CACHE_MANAGER) private readonly cache: Cache,
-    private readonly keys: CacheKeys,
-    private readonly redis: RedisConnection,
+    @Inject(CACHE_MANAGER) cache: Cache,
+    keys: CacheKeys,
+    redis: RedisConnection,
     config: AppConfig,
   ) {
-    this.timing = {
-      ttlMs: config.cache.ttlSeconds * 1000,
-      staleMs: config.cache.staleSeconds * 1000,
-    };
-  }
-
-  /** False while reads would fail at once (Redis configured but down, or paused after timeouts). */
-  get reachable(): boolean {
-    return !this.redis.client || this.redis.isUsable;
-  }
-
-  /** The copy replicas share; undefined when there is none, it is not ours, or the read failed. */
-  async read(): Promise<CachedNumbers | undefined> {
-    const value = await this.cache.get<unknown>(this.keys.numbers);
-    return value === undefined ? undefined : CachedNumbers.fromShared(value, this.timing);
-  }
-
-  /** Stores a copy for the other replicas; never replaces a newer one. Failures are logged, not thrown. */
-  async write(entry: CachedNumbers): Promise<void> {
-    try {
-      await this.cache.set(
-        this.keys.numbers,
-        entry.toShared(),
-        this.timing.ttlMs + this.timing.staleMs,
-      );
-    } catch {
-      // Counted and logged by RedisConnection; the in-process tier still serves.
-    }
+    super(cache, keys.numbers, availableNumber, redis, cacheTiming(config));
   }
 }

@@ -3,7 +3,7 @@ import { z } from 'zod';
 /**
  * One number as the service hands it out (camelCase, the SPEC's 200 body), defined once. The
  * upstream schema checks Superfone's fields with these definitions (superfone.schema.ts), copies
- * read back from Redis are checked against it (cached-numbers.ts), and the OpenAPI document's
+ * read back from Redis are checked against it (cache/shared-copies.ts), and the OpenAPI document's
  * AvailableNumber schema is derived from it (openapi.schemas.ts). Parsing drops unknown fields;
  * the JSON Schema of what it outputs says there are none.
  */
