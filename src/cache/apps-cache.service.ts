@@ -86,6 +86,14 @@ export class AppsCacheService<App = unknown, Link = unknown> {
     return cache;
   }
 
+  /**
+   * Forgets this process's copy of one app's numbers, if it holds one (another replica wrote;
+   * no cache is made for an app this process never read).
+   */
+  dropLocalAppNumbers(appId: string): void {
+    this.byApp.get(appId)?.dropLocal();
+  }
+
   /** How many app number lists this process keeps caches for. */
   get appNumberCaches(): number {
     return this.byApp.size;
