@@ -7,6 +7,10 @@ export const PROBLEMS = {
   UNAUTHENTICATED: { status: 401, title: 'Missing or unknown client key' },
   FORBIDDEN: { status: 403, title: 'Client key lacks the required scope' },
   NOT_FOUND: { status: 404, title: 'No such resource' },
+  APP_NOT_FOUND: { status: 404, title: 'No such SFVoPI app' },
+  NUMBER_NOT_LINKED: { status: 404, title: 'Number not linked to this app' },
+  NUMBER_ALREADY_LINKED: { status: 409, title: 'Number already linked to another app' },
+  NUMBER_NOT_FOUND: { status: 422, title: 'Number not owned by the organization' },
   METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed' },
   IDEMPOTENCY_KEY_IN_USE: {
     status: 409,

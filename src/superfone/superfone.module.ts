@@ -4,6 +4,7 @@ import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { AppConfig } from '../config/app-config';
 import { SuperfoneClient } from './superfone.client';
+import { SuperfoneHttp } from './superfone.http';
 import { UpstreamBreaker } from './upstream.breaker';
 
 /** Largest upstream body we read; the real list is a few KB. */
@@ -32,7 +33,7 @@ const MAX_BODY_BYTES = 1024 * 1024;
       }),
     }),
   ],
-  providers: [SuperfoneClient, UpstreamBreaker],
+  providers: [SuperfoneClient, SuperfoneHttp, UpstreamBreaker],
   exports: [SuperfoneClient, UpstreamBreaker],
 })
 export class SuperfoneModule implements OnApplicationShutdown {

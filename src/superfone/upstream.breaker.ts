@@ -4,7 +4,11 @@ import type { Logger } from 'pino';
 import { AppConfig } from '../config/app-config';
 import { AppLogger } from '../logging/app-logger';
 import { Metrics } from '../metrics/metrics';
-import { UpstreamAuthFailedError, UpstreamUnavailableError } from './upstream.errors';
+import {
+  UpstreamAuthFailedError,
+  UpstreamRefusal,
+  UpstreamUnavailableError,
+} from './upstream.errors';
 
 export type BreakerState = 'closed' | 'open' | 'half-open';
 
@@ -12,7 +16,8 @@ export type BreakerState = 'closed' | 'open' | 'half-open';
  * The one circuit breaker in front of Superfone (opossum). It opens when the failure rate in the
  * rolling window passes the threshold; while open, calls fail at once with
  * UPSTREAM_UNAVAILABLE and a Retry-After until the reset time, when one probe is let through.
- * A rejected server key does not count: that is a config problem, not an outage.
+ * A rejected server key does not count (a config problem, not an outage), nor does a documented
+ * refusal (unknown app, number taken): Superfone answered.
  */
 @Injectable()
 export class UpstreamBreaker implements OnApplicationShutdown {
@@ -34,7 +39,8 @@ export class UpstreamBreaker implements OnApplicationShutdown {
       rollingCountTimeout: windowMs,
       rollingCountBuckets: 10,
       resetTimeout: resetMs,
-      errorFilter: (error: unknown) => error instanceof UpstreamAuthFailedError,
+      errorFilter: (error: unknown) =>
+        error instanceof UpstreamAuthFailedError || error instanceof UpstreamRefusal,
     });
     metrics.circuitState.set(0);
     this.breaker.on('open', () => {

@@ -1,7 +1,8 @@
 /**
- * Runs the Superfone stand-in as a process (docker-compose, demo, benchmarks), with the /__stand-in control API on.
+ * Runs the Superfone stand-in as a process (docker-compose, demo, benchmarks), with the /__stand-in control API on
+ * (stand-in-control.ts). It starts with the demo apps and STAND_IN_NUMBERS available numbers, none linked.
  * Env: SUPERFONE_API_KEY (or SUPERFONE_API_KEY_FILE; required), STAND_IN_PORT (4010), STAND_IN_HOST (127.0.0.1),
- * STAND_IN_DELAY_MS (0), STAND_IN_NUMBERS (24).
+ * STAND_IN_DELAY_MS (0, every route), STAND_IN_NUMBERS (24).
  */
 import { readFileSync } from 'node:fs';
 import { demoNumbers, SuperfoneStandIn } from './superfone-stand-in';

@@ -125,7 +125,8 @@ describe(SuperfoneStandIn.name, () => {
     });
 
     it.each([
-      ['GET', '/superfone/sfvopi/apps'],
+      ['GET', '/superfone/sfvopi/apps/sfv_app_demo00000001'],
+      ['PUT', '/superfone/sfvopi/apps/sfv_app_demo00000001/numbers'],
       ['GET', '/sfvopi/available-numbers'],
       ['GET', '/superfone/sfvopi/available-numbers/'],
       ['GET', '/__stand-in/stats'],
@@ -449,7 +450,16 @@ describe(SuperfoneStandIn.name, () => {
 
       expect(res.status).toBe(200);
       expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8');
-      expect(await res.json()).toEqual({ calls: 2 });
+      expect(await res.json()).toEqual({
+        calls: 2,
+        routes: {
+          'available-numbers': 2,
+          'list-apps': 0,
+          'list-app-numbers': 0,
+          link: 0,
+          unlink: 0,
+        },
+      });
     });
 
     it('POST behaviour sets the persistent behaviour', async () => {

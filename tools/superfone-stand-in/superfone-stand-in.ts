@@ -1,19 +1,38 @@
-import {
-  createServer,
-  STATUS_CODES,
-  type IncomingMessage,
-  type Server,
-  type ServerResponse,
-} from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import {
+  performs,
+  RouteBehaviours,
+  type StandInBehaviour,
+  type StandInRoute,
+} from './stand-in-behaviour';
+import { CONTROL_PREFIX, serveControl } from './stand-in-control';
+import { readBody, send, sendJson } from './stand-in-http';
+import {
+  defaultStatusBody,
+  matchRoute,
+  type Matched,
+  PREFIX,
+  requestedNumber,
+  ROUTE_LABELS,
+} from './stand-in-routes';
+import {
+  type Answer,
+  demoApps,
+  demoNumbers,
+  failure,
+  MESSAGES,
+  OrgState,
+  type SameAppLink,
+  type StandInApp,
+  type StandInLink,
+  type StandInNumber,
+} from './stand-in-state';
 
-/** One entry of Superfone's available-numbers list, as the upstream spells it. */
-export interface StandInNumber {
-  id: number;
-  voip_number: string;
-  provider: string;
-  status: string;
-}
+export { demoApps, demoNumbers, MESSAGES, normalizeNumber } from './stand-in-state';
+export type { Answer, SameAppLink, StandInApp, StandInLink, StandInNumber } from './stand-in-state';
+export { STAND_IN_ROUTES } from './stand-in-behaviour';
+export type { StandInBehaviour, StandInRoute } from './stand-in-behaviour';
 
 /** A request the stand-in received (any path), with headers as Node gives them (lower-case names). */
 export interface RecordedRequest {
@@ -22,77 +41,60 @@ export interface RecordedRequest {
   path: string;
   headers: Record<string, string | string[] | undefined>;
   at: number;
+  /** The upstream route it matched, if any. */
+  route?: StandInRoute;
+  /** The body, once the stand-in has read it (link requests it did not reset). */
+  body?: string;
 }
-
-/** How the stand-in answers an authenticated GET /superfone/sfvopi/available-numbers. */
-export type StandInBehaviour =
-  | { kind: 'ok'; delayMs?: number }
-  | {
-      kind: 'status';
-      status: number;
-      body?: string;
-      contentType?: string;
-      headers?: Record<string, string>;
-      delayMs?: number;
-    }
-  | { kind: 'hang' }
-  | { kind: 'reset' }
-  | { kind: 'non-json' }
-  | { kind: 'truncated' }
-  | { kind: 'wrong-shape' };
 
 /** Constructor options of {@link SuperfoneStandIn}. */
 export interface StandInOptions {
   /** The only key accepted in `x-api-key`. */
   apiKey: string;
-  /** What the 'ok' answer returns; default `demoNumbers()`. */
+  /** The org's numbers not linked to any app; default `demoNumbers()`. */
   numbers?: StandInNumber[];
-  /** Serve the `/__stand-in/*` control API (stats, behaviour, reset); default false. */
+  /** The org's apps, none with numbers linked; default `demoApps()`. */
+  apps?: StandInApp[];
+  /** What linking a number to the app it is already linked to answers; default 'conflict' (409). */
+  sameAppLink?: SameAppLink;
+  /** The clock for link timestamps; default the real one. */
+  now?: () => Date;
+  /** Serve the `/__stand-in/*` control API (stats, state, behaviours, reset); default false. */
   control?: boolean;
-  /** Persistent behaviour at start and after reset(); default `{ kind: 'ok' }`. */
+  /** Persistent behaviour of every route at start and after reset(); default `{ kind: 'ok' }`. */
   defaultBehaviour?: StandInBehaviour;
   /** Keep only the most recent N recorded requests; default unlimited. */
   maxRecordedRequests?: number;
 }
 
-const PREFIX = '/superfone';
-const NUMBERS_PATH = `${PREFIX}/sfvopi/available-numbers`;
-const CONTROL_PREFIX = '/__stand-in/';
-const JSON_TYPE = 'application/json; charset=utf-8';
 const MISSING_KEY = 'UnAuthorized, Please Provide API Key';
 const INVALID_KEY = 'UnAuthorized, Please Provide Valid API Key';
-const NOT_FOUND = JSON.stringify({ message: 'Not Found' });
 const WRONG_SHAPE = JSON.stringify({ data: { numbers: [] }, message: 'success' });
 const HTML_PAGE =
   '<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>';
-const CONTROL_BODY_LIMIT = 64 * 1024;
-const KINDS: ReadonlySet<string> = new Set<StandInBehaviour['kind']>([
-  'ok',
-  'status',
-  'hang',
-  'reset',
-  'non-json',
-  'truncated',
-  'wrong-shape',
-]);
+/** Express's default JSON limit, which Superfone most likely keeps. */
+const LINK_BODY_LIMIT = 100 * 1024;
 
 interface Waiter {
+  route: StandInRoute;
   n: number;
   settle(error?: Error): void;
 }
 
-/** A faithful `node:http` stand-in for Superfone's available-numbers endpoint that can be scripted to fail. */
+/**
+ * A faithful `node:http` stand-in for Superfone's numbers and apps endpoints (superfone-api.md
+ * §2–3), with the org's numbers, apps and links in memory, that can be scripted to fail per route.
+ */
 export class SuperfoneStandIn {
-  numbers: StandInNumber[];
-
   private readonly apiKey: string;
   private readonly control: boolean;
   private readonly initialNumbers: StandInNumber[];
-  private readonly defaultBehaviour: StandInBehaviour;
+  private readonly initialApps: StandInApp[];
+  private readonly initialSameAppLink: SameAppLink;
   private readonly maxRecorded: number;
-  private behaviour: StandInBehaviour;
-  private queue: StandInBehaviour[] = [];
-  private callCount = 0;
+  private readonly state: OrgState;
+  private readonly behaviours: RouteBehaviours;
+  private counts = new Map<StandInRoute, number>();
   private recorded: RecordedRequest[] = [];
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
@@ -102,21 +104,67 @@ export class SuperfoneStandIn {
   constructor(options: StandInOptions) {
     this.apiKey = options.apiKey;
     this.control = options.control ?? false;
-    this.initialNumbers = copyNumbers(options.numbers ?? demoNumbers());
-    this.numbers = copyNumbers(this.initialNumbers);
-    this.defaultBehaviour = options.defaultBehaviour ?? { kind: 'ok' };
-    this.behaviour = this.defaultBehaviour;
+    this.initialNumbers = copyAll(options.numbers ?? demoNumbers());
+    this.initialApps = copyAll(options.apps ?? demoApps());
+    this.initialSameAppLink = options.sameAppLink ?? 'conflict';
+    this.behaviours = new RouteBehaviours(options.defaultBehaviour ?? { kind: 'ok' });
     this.maxRecorded = options.maxRecordedRequests ?? Infinity;
+    this.state = new OrgState(options.now ?? (() => new Date()));
+    this.restoreState();
+  }
+
+  /** The org's numbers not linked to any app: what available-numbers returns (replace or edit freely). */
+  get numbers(): StandInNumber[] {
+    return this.state.numbers;
+  }
+  set numbers(numbers: StandInNumber[]) {
+    this.state.numbers = numbers;
+  }
+
+  /** The org's apps (replace or edit freely). */
+  get apps(): StandInApp[] {
+    return this.state.apps;
+  }
+  set apps(apps: StandInApp[]) {
+    this.state.apps = apps;
+  }
+
+  /** What a link of a number to the app that already holds it answers. */
+  get sameAppLink(): SameAppLink {
+    return this.state.sameAppLink;
+  }
+  set sameAppLink(value: SameAppLink) {
+    this.state.sameAppLink = value;
   }
 
   /** Count of GET /superfone/sfvopi/available-numbers requests, whatever the answer (auth failures included). */
   get calls(): number {
-    return this.callCount;
+    return this.callsTo('available-numbers');
+  }
+
+  /** Count of requests to one route, whatever the answer (auth failures included). */
+  callsTo(route: StandInRoute): number {
+    return this.counts.get(route) ?? 0;
   }
 
   /** Every request received (any path), oldest first. */
   get requests(): RecordedRequest[] {
     return [...this.recorded];
+  }
+
+  /** Copies of the links of one app, oldest first. */
+  linksOf(appId: string): StandInLink[] {
+    return this.state.linksOf(appId);
+  }
+
+  /** The app a number is linked to, if any. */
+  appOf(voipNumber: string): string | undefined {
+    return this.state.appOf(voipNumber);
+  }
+
+  /** Links a number as POST …/numbers would, without a request (to arrange a test); returns its answer. */
+  link(appId: string, voipNumber: string): Answer {
+    return this.state.link(appId, voipNumber);
   }
 
   /** Listens (default: a free port on 127.0.0.1) and resolves the base URL to use as SUPERFONE_BASE_URL. */
@@ -157,7 +205,7 @@ export class SuperfoneStandIn {
     for (const waiter of this.waiters) {
       waiter.settle(
         new Error(
-          `SuperfoneStandIn stopped while waiting for ${waiter.n} calls (saw ${this.callCount})`,
+          `SuperfoneStandIn stopped while waiting for ${waiter.n} calls (saw ${this.callsTo(waiter.route)})`,
         ),
       );
     }
@@ -172,28 +220,46 @@ export class SuperfoneStandIn {
 
   /** Sets the persistent behaviour for available-numbers. */
   setBehaviour(behaviour: StandInBehaviour): void {
-    this.behaviour = behaviour;
+    this.setBehaviourFor('available-numbers', behaviour);
   }
 
   /** Queues one-shot behaviours, consumed in order by authenticated available-numbers calls. */
   enqueue(...behaviours: StandInBehaviour[]): void {
-    this.queue.push(...behaviours);
+    this.enqueueFor('available-numbers', ...behaviours);
   }
 
-  /** Zeroes calls, clears recorded requests and the queue, restores the default behaviour and the constructor's numbers. */
+  /** Sets the persistent behaviour of one route. */
+  setBehaviourFor(route: StandInRoute, behaviour: StandInBehaviour): void {
+    this.behaviours.set(route, behaviour);
+  }
+
+  /** Queues one-shot behaviours for one route, consumed in order by its authenticated calls. */
+  enqueueFor(route: StandInRoute, ...behaviours: StandInBehaviour[]): void {
+    this.behaviours.enqueue(route, behaviours);
+  }
+
+  /**
+   * Zeroes every counter, clears recorded requests and queues, restores the default behaviour of
+   * every route, and the constructor's numbers and apps with no links.
+   */
   reset(): void {
-    this.callCount = 0;
+    this.counts = new Map();
     this.recorded = [];
-    this.queue = [];
-    this.behaviour = this.defaultBehaviour;
-    this.numbers = copyNumbers(this.initialNumbers);
+    this.behaviours.clear();
+    this.restoreState();
   }
 
-  /** Resolves once `calls >= n`; rejects after `timeoutMs` (default 5000) or on stop(). */
+  /** Resolves once `calls >= n` (available-numbers); rejects after `timeoutMs` (default 5000) or on stop(). */
   waitForCalls(n: number, timeoutMs = 5000): Promise<void> {
-    if (this.callCount >= n) return Promise.resolve();
+    return this.waitForCallsTo('available-numbers', n, timeoutMs);
+  }
+
+  /** Resolves once `callsTo(route) >= n`; rejects after `timeoutMs` (default 5000) or on stop(). */
+  waitForCallsTo(route: StandInRoute, n: number, timeoutMs = 5000): Promise<void> {
+    if (this.callsTo(route) >= n) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       const waiter: Waiter = {
+        route,
         n,
         settle: (error) => {
           clearTimeout(timer);
@@ -205,8 +271,8 @@ export class SuperfoneStandIn {
       const timer = setTimeout(() => {
         waiter.settle(
           new Error(
-            `SuperfoneStandIn.waitForCalls: expected at least ${n} calls to GET ${NUMBERS_PATH} ` +
-              `within ${timeoutMs} ms, saw ${this.callCount}`,
+            `SuperfoneStandIn.waitForCalls: expected at least ${n} calls to ${ROUTE_LABELS[route]} ` +
+              `within ${timeoutMs} ms, saw ${this.callsTo(route)}`,
           ),
         );
       }, timeoutMs);
@@ -214,90 +280,151 @@ export class SuperfoneStandIn {
     });
   }
 
-  private handle(req: IncomingMessage, res: ServerResponse): void {
-    const target = req.url ?? '/';
-    this.record(req, target);
-    const path = target.split('?', 1)[0];
-    if (path === NUMBERS_PATH && req.method === 'GET') {
-      this.serveNumbers(req, res);
-      return;
-    }
-    if (this.control && path.startsWith(CONTROL_PREFIX)) {
-      this.serveControl(req, res, path);
-      return;
-    }
-    send(res, 404, NOT_FOUND);
+  private restoreState(): void {
+    this.state.restore(
+      copyAll(this.initialNumbers),
+      copyAll(this.initialApps),
+      this.initialSameAppLink,
+    );
   }
 
-  private record(req: IncomingMessage, target: string): void {
-    if (this.maxRecorded <= 0) return;
-    this.recorded.push({
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    const target = req.url ?? '/';
+    const path = target.split('?', 1)[0];
+    const matched = matchRoute(req.method ?? '', path);
+    const recorded = this.record(req, target, matched?.route);
+    if (matched) {
+      this.serveRoute(req, res, matched, recorded);
+    } else if (this.control && path.startsWith(CONTROL_PREFIX)) {
+      serveControl(this, req, res, path);
+    } else {
+      sendJson(res, 404, { message: 'Not Found' });
+    }
+  }
+
+  private record(
+    req: IncomingMessage,
+    target: string,
+    route: StandInRoute | undefined,
+  ): RecordedRequest {
+    const entry: RecordedRequest = {
       method: req.method ?? '',
       path: target,
       headers: { ...req.headers },
       at: Date.now(),
-    });
+      ...(route && { route }),
+    };
+    if (this.maxRecorded <= 0) return entry;
+    this.recorded.push(entry);
     if (this.recorded.length > this.maxRecorded)
       this.recorded.splice(0, this.recorded.length - this.maxRecorded);
+    return entry;
   }
 
-  private serveNumbers(req: IncomingMessage, res: ServerResponse): void {
-    this.callCount++;
-    for (const waiter of this.waiters) if (this.callCount >= waiter.n) waiter.settle();
+  private count(route: StandInRoute): void {
+    this.counts.set(route, this.callsTo(route) + 1);
+    for (const waiter of this.waiters)
+      if (waiter.route === route && this.callsTo(route) >= waiter.n) waiter.settle();
+  }
 
+  private serveRoute(
+    req: IncomingMessage,
+    res: ServerResponse,
+    matched: Matched,
+    recorded: RecordedRequest,
+  ): void {
+    this.count(matched.route);
     const header = req.headers['x-api-key'];
     const presented = Array.isArray(header) ? header.join(', ') : (header ?? '');
     if (presented.trim() === '') {
-      send(res, 401, JSON.stringify({ message: MISSING_KEY }));
+      sendJson(res, 401, { message: MISSING_KEY });
       return;
     }
     if (presented !== this.apiKey) {
-      send(res, 401, JSON.stringify({ message: INVALID_KEY }));
+      sendJson(res, 401, { message: INVALID_KEY });
       return;
     }
+    // Chosen on arrival, so one-shot behaviours go to requests in the order they came.
+    const behaviour = this.behaviours.next(matched.route);
+    if (behaviour.kind === 'reset') {
+      req.socket.destroy();
+      return;
+    }
+    const apply = performs(behaviour);
+    if (matched.route !== 'link') {
+      this.act(req, res, matched.route, behaviour, apply ? this.perform(matched) : undefined);
+      return;
+    }
+    void readBody(req, LINK_BODY_LIMIT).then(
+      (body) => {
+        recorded.body = body;
+        const answer = apply ? this.performLink(req, matched.appId, body) : undefined;
+        this.act(req, res, 'link', behaviour, answer);
+      },
+      () => undefined, // the client went away mid-body: nothing arrived, nothing to apply
+    );
+  }
 
-    const behaviour = this.queue.shift() ?? this.behaviour;
+  private perform({ route, appId, voipNumber }: Matched): Answer {
+    if (route === 'available-numbers') return this.state.availableNumbers();
+    if (route === 'list-apps') return this.state.listApps();
+    if (route === 'list-app-numbers') return this.state.listAppNumbers(appId);
+    return this.state.unlink(appId, voipNumber);
+  }
+
+  private performLink(req: IncomingMessage, appId: string, body: string | undefined): Answer {
+    if (body === undefined) return failure(413, 'request entity too large');
+    const requested = requestedNumber(req, body);
+    return requested === undefined
+      ? failure(400, MESSAGES.invalidBody)
+      : this.state.link(appId, requested);
+  }
+
+  private act(
+    req: IncomingMessage,
+    res: ServerResponse,
+    route: StandInRoute,
+    behaviour: StandInBehaviour,
+    answer: Answer | undefined,
+  ): void {
+    const json = answer ? JSON.stringify(answer.body) : '';
+    const status = answer?.status ?? 200;
     switch (behaviour.kind) {
-      case 'ok': {
+      case 'ok':
         this.later(behaviour.delayMs, () => {
-          send(res, 200, this.okBody());
+          send(res, status, json);
         });
         return;
-      }
       case 'status': {
-        const { status, body, contentType, headers, delayMs } = behaviour;
+        const { status: scripted, body, contentType, headers, delayMs } = behaviour;
         this.later(delayMs, () => {
-          send(res, status, body ?? defaultStatusBody(status), contentType, headers);
+          send(res, scripted, body ?? defaultStatusBody(route, scripted), contentType, headers);
         });
         return;
       }
       case 'hang':
+      case 'hang-after-apply':
         return; // the socket stays open until the client gives up or stop() destroys it
       case 'reset':
+      case 'reset-after-apply':
         req.socket.destroy();
         return;
-      case 'non-json': {
-        send(res, 200, HTML_PAGE, 'text/html; charset=utf-8');
+      case 'non-json':
+        send(res, status, HTML_PAGE, 'text/html; charset=utf-8');
         return;
-      }
       case 'truncated': {
-        const full = Buffer.from(this.okBody());
-        send(res, 200, full.subarray(0, Math.floor(full.length / 2)));
+        const full = Buffer.from(json);
+        send(res, status, full.subarray(0, Math.floor(full.length / 2)));
         return;
       }
-      case 'wrong-shape': {
-        send(res, 200, WRONG_SHAPE);
+      case 'wrong-shape':
+        send(res, status, WRONG_SHAPE);
         return;
-      }
     }
   }
 
-  // Serialized per call so that replacing or mutating `numbers` shows on the very next call.
-  private okBody(): string {
-    return JSON.stringify({ data: this.numbers, message: 'success' });
-  }
-
   private later(delayMs: number | undefined, answer: () => void): void {
+    if (!this.server) return; // stopped while a body was arriving: its socket is gone
     if (!delayMs || delayMs <= 0) {
       answer();
       return;
@@ -308,144 +435,8 @@ export class SuperfoneStandIn {
     }, delayMs);
     this.timers.add(timer);
   }
-
-  private serveControl(req: IncomingMessage, res: ServerResponse, path: string): void {
-    const route = `${req.method} ${path}`;
-    if (route === `GET ${CONTROL_PREFIX}stats`) {
-      send(res, 200, JSON.stringify({ calls: this.callCount }));
-      return;
-    }
-    if (route === `POST ${CONTROL_PREFIX}reset`) {
-      this.reset();
-      noContent(res);
-      return;
-    }
-    if (route === `POST ${CONTROL_PREFIX}behaviour`) {
-      void this.setBehaviourFromBody(req, res);
-      return;
-    }
-    send(res, 404, NOT_FOUND);
-  }
-
-  private async setBehaviourFromBody(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    let text: string | undefined;
-    try {
-      text = await readBody(req, CONTROL_BODY_LIMIT);
-    } catch {
-      return; // the client went away mid-body
-    }
-    if (text === undefined) {
-      send(res, 413, JSON.stringify({ message: 'Body too large' }));
-      return;
-    }
-    const parsed = parseBehaviour(text);
-    if (typeof parsed === 'string') {
-      send(res, 400, JSON.stringify({ message: parsed }));
-      return;
-    }
-    this.setBehaviour(parsed);
-    noContent(res);
-  }
 }
 
-/** A deterministic list of `count` (default 24, ~2 KB of JSON) plausible available numbers. */
-export function demoNumbers(count = 24): StandInNumber[] {
-  if (!Number.isInteger(count) || count < 0)
-    throw new RangeError(`demoNumbers: count must be a non-negative integer`);
-  return Array.from({ length: count }, (_, i) => ({
-    id: 10001 + i,
-    voip_number: `+91${8000000001 + i}`,
-    provider: i % 2 === 0 ? 'exotel' : 'plivo',
-    status: i % 7 === 6 ? 'INACTIVE' : 'ACTIVE',
-  }));
-}
-
-function copyNumbers(numbers: StandInNumber[]): StandInNumber[] {
-  return numbers.map((n) => ({ ...n }));
-}
-
-function defaultStatusBody(status: number): string {
-  const message =
-    status === 500
-      ? 'Failed to get available numbers: stand-in failure'
-      : (STATUS_CODES[status] ?? 'Error');
-  return JSON.stringify({ message });
-}
-
-function send(
-  res: ServerResponse,
-  status: number,
-  body: string | Buffer,
-  contentType = JSON_TYPE,
-  headers: Record<string, string> = {},
-): void {
-  if (res.destroyed || res.writableEnded) return;
-  res.statusCode = status;
-  // 204 and 304 must not carry a body or a Content-Length.
-  const bodyless = status === 204 || status === 304;
-  if (!bodyless) {
-    res.setHeader('content-type', contentType);
-    res.setHeader('content-length', Buffer.byteLength(body));
-  }
-  for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
-  res.end(bodyless ? undefined : body);
-}
-
-function noContent(res: ServerResponse): void {
-  send(res, 204, '');
-}
-
-/** Reads the whole body; resolves undefined (after draining it) when it exceeds `limit` bytes. */
-async function readBody(req: IncomingMessage, limit: number): Promise<string | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size <= limit) chunks.push(chunk);
-  }
-  return size > limit ? undefined : Buffer.concat(chunks).toString('utf8');
-}
-
-/** Parses and checks a control-API behaviour; returns an error message when it is not a valid StandInBehaviour. */
-function parseBehaviour(text: string): StandInBehaviour | string {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return 'Body must be JSON';
-  }
-  if (!isRecord(value)) return 'Body must be a JSON object';
-  const { kind, delayMs, status, body, contentType, headers } = value;
-  if (typeof kind !== 'string' || !KINDS.has(kind))
-    return `kind must be one of ${[...KINDS].join(', ')}`;
-  if (
-    delayMs !== undefined &&
-    !(typeof delayMs === 'number' && Number.isFinite(delayMs) && delayMs >= 0)
-  ) {
-    return 'delayMs must be a non-negative number';
-  }
-  if (kind === 'status') {
-    if (!(
-      typeof status === 'number' &&
-      Number.isInteger(status) &&
-      status >= 200 &&
-      status <= 599
-    )) {
-      return 'status must be an integer from 200 to 599';
-    }
-    if (body !== undefined && typeof body !== 'string') return 'body must be a string';
-    if (contentType !== undefined && typeof contentType !== 'string')
-      return 'contentType must be a string';
-    if (
-      headers !== undefined &&
-      !(isRecord(headers) && Object.values(headers).every((v) => typeof v === 'string'))
-    ) {
-      return 'headers must be an object of strings';
-    }
-  }
-  return value as StandInBehaviour;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+function copyAll<T extends object>(items: T[]): T[] {
+  return items.map((item) => ({ ...item }));
 }
