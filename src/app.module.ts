@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { AppsModule } from './apps/apps.module';
 import { ClientKeyGuard } from './auth/client-key.guard';
 import { ProblemFilter } from './common/problem.filter';
 import { AppConfig } from './config/app-config';
@@ -24,6 +25,7 @@ export class AppModule {
         HealthModule,
         RateLimitModule,
         NumbersModule,
+        AppsModule,
       ],
       providers: [
         // Order matters: authenticate first, then count the request against that client's budget.

@@ -52,7 +52,7 @@ export class FollowWrites implements OnModuleInit {
    * A failed refresh leaves no copy that predates the write anywhere (invalidate): the next read
    * asks Superfone again rather than offer a number that is linked already.
    */
-  private async refresh(cache: ResourceCache<unknown>, trace?: TraceContext): Promise<void> {
+  private async refresh<T>(cache: ResourceCache<T>, trace?: TraceContext): Promise<void> {
     try {
       await cache.refreshNow(trace);
     } catch {

@@ -12,6 +12,12 @@ import { SuperfoneModule } from '../superfone/superfone.module';
 import { CacheKeys } from './cache-keys';
 import { IoredisKeyvStore } from './ioredis-keyv.store';
 import { NumbersCacheService } from './numbers-cache.service';
+import { AppNumberLink, appNumberLink } from '../common/app-number-link';
+import { SfvopiApp, sfvopiApp } from '../common/sfvopi-app';
+import { SuperfoneClient } from '../superfone/superfone.client';
+import { APPS_UPSTREAM, AppsCacheService, AppsUpstream } from './apps-cache.service';
+import { FollowWrites } from './follow-writes';
+import { InvalidationBusModule } from './invalidation-bus.module';
 import { RefreshLock } from './refresh-lock';
 import { ResourceCaches } from './resource-caches';
 import { SharedCopies } from './shared-copies';
@@ -25,6 +31,7 @@ import { SharedCopies } from './shared-copies';
   imports: [
     RedisModule,
     SuperfoneModule,
+    InvalidationBusModule,
     CacheModule.registerAsync({
       imports: [RedisModule],
       inject: [RedisConnection],
@@ -42,6 +49,18 @@ import { SharedCopies } from './shared-copies';
   ],
   providers: [
     NumbersCacheService,
+    AppsCacheService,
+    FollowWrites,
+    {
+      provide: APPS_UPSTREAM,
+      inject: [SuperfoneClient],
+      useFactory: (client: SuperfoneClient): AppsUpstream<SfvopiApp, AppNumberLink> => ({
+        listApps: (trace) => client.listApps(trace),
+        listAppNumbers: (appId, trace) => client.listAppNumbers(appId, trace),
+        appSchema: sfvopiApp,
+        appNumberSchema: appNumberLink,
+      }),
+    },
     ResourceCaches,
     SharedCopies,
     RefreshLock,
@@ -51,6 +70,6 @@ import { SharedCopies } from './shared-copies';
       useFactory: (c: AppConfig) => new CacheKeys(c.redis.keyPrefix, c.superfone.apiKey),
     },
   ],
-  exports: [NumbersCacheService, ResourceCaches, CacheKeys],
+  exports: [NumbersCacheService, AppsCacheService, FollowWrites, ResourceCaches, CacheKeys],
 })
 export class NumbersCacheModule {}

@@ -11,6 +11,8 @@ export const KEYS = {
   reader: 'sfb_reader-key-e2e-0000000000000000000001',
   refresher: 'sfb_refresher-key-e2e-000000000000000000002',
   refreshOnly: 'sfb_refresh-only-key-e2e-00000000000000003',
+  linker: 'sfb_linker-key-e2e-0000000000000000000000004',
+  otherLinker: 'sfb_other-linker-key-e2e-00000000000000005',
 } as const;
 
 /** One CLIENT_KEYS entry, as JSON.stringify writes it. */
@@ -41,15 +43,23 @@ export const CLIENTS = {
   reader: clientKeyEntry('reader-app', KEYS.reader, ['numbers:read']),
   refresher: clientKeyEntry('refresher-app', KEYS.refresher, ['numbers:read', 'numbers:refresh']),
   refreshOnly: clientKeyEntry('refresh-only-app', KEYS.refreshOnly, ['numbers:refresh']),
+  linker: clientKeyEntry('linker-app', KEYS.linker, ['numbers:read', 'apps:read', 'numbers:link']),
+  otherLinker: clientKeyEntry('other-linker-app', KEYS.otherLinker, [
+    'numbers:read',
+    'apps:read',
+    'numbers:link',
+  ]),
 } as const;
 
 /** A CLIENT_KEYS value listing `entries`. */
 export const clientKeysJson = (entries: readonly ClientKeyEntry[]): string =>
   JSON.stringify(entries);
 
-/** CLIENT_KEYS with the three role clients: what every harness starts with unless a test says otherwise. */
+/** CLIENT_KEYS with the role clients: what every harness starts with unless a test says otherwise. */
 export const CLIENT_KEYS_JSON = clientKeysJson([
   CLIENTS.reader,
   CLIENTS.refresher,
   CLIENTS.refreshOnly,
+  CLIENTS.linker,
+  CLIENTS.otherLinker,
 ]);
