@@ -13,7 +13,8 @@ import { RedisGate, RedisUnavailableError } from './redis-gate';
 const BOOT_CONNECT_TIMEOUT_MS = 2000;
 
 /** What the service was doing with Redis, for metrics and log lines. */
-export type RedisOperation = 'cache_read' | 'cache_write' | 'lock' | 'rate_limit' | 'health';
+export type RedisOperation =
+  'cache_read' | 'cache_write' | 'lock' | 'rate_limit' | 'health' | 'invalidation';
 
 /**
  * The service's one Redis client (cache store, refresh lock, rate limits, health), or none when
