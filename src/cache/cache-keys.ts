@@ -9,11 +9,20 @@ import { createHash } from 'node:crypto';
 export class CacheKeys {
   readonly numbers: string;
   readonly refreshLock: string;
+  /**
+   * Pub/sub channel of the changes one replica announces to the others. Named like the keys, so
+   * that deployments with another prefix or Superfone key never hear each other.
+   */
+  readonly invalidationChannel: string;
+  /** Counts the announced changes: a replica that finds it past the last message it heard missed some. */
+  readonly invalidationGeneration: string;
 
   constructor(prefix: string, superfoneApiKey: string) {
     const fingerprint = createHash('sha256').update(superfoneApiKey).digest('hex').slice(0, 16);
     const base = `${prefix}{${fingerprint}}:available-numbers`;
     this.numbers = base;
     this.refreshLock = `${base}:refresh-lock`;
+    this.invalidationChannel = `${prefix}{${fingerprint}}:invalidations`;
+    this.invalidationGeneration = `${prefix}{${fingerprint}}:invalidations:generation`;
   }
 }
