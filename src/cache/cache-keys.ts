@@ -16,6 +16,13 @@ export class CacheKeys {
   /** The available-numbers copy and its lock, as named before other resources were cached. */
   readonly numbers: string;
   readonly refreshLock: string;
+  /**
+   * Pub/sub channel of the changes one replica announces to the others. Named like the keys, so
+   * that deployments with another prefix or Superfone key never hear each other.
+   */
+  readonly invalidationChannel: string;
+  /** Counts the announced changes: a replica that finds it past the last message it heard missed some. */
+  readonly invalidationGeneration: string;
   private readonly base: string;
 
   constructor(prefix: string, superfoneApiKey: string) {
@@ -24,6 +31,8 @@ export class CacheKeys {
     const numbers = this.forResource('available-numbers');
     this.numbers = numbers.copy;
     this.refreshLock = numbers.refreshLock;
+    this.invalidationChannel = `${this.base}:invalidations`;
+    this.invalidationGeneration = `${this.base}:invalidations:generation`;
   }
 
   /**

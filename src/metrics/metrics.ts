@@ -15,7 +15,10 @@ const GAUGES_NAMED_LIKE_COUNTERS = [
 ];
 
 export type RedisOperation =
-  'cache_read' | 'cache_write' | 'lock' | 'rate_limit' | 'idempotency' | 'health';
+  'cache_read' | 'cache_write' | 'lock' | 'rate_limit' | 'idempotency' | 'health' | 'invalidation';
+
+/** What happened to a cache invalidation message (see InvalidationBus). */
+export type InvalidationEvent = 'sent' | 'send_failed' | 'received' | 'missed' | 'malformed';
 
 /**
  * Every metric the service exposes, in one registry per application. Labels are low-cardinality
@@ -104,6 +107,18 @@ export class Metrics {
     labelNames: ['operation'] as const,
     registers: [this.registry],
   });
+
+  readonly cacheInvalidations = new Counter<'event'>({
+    name: 'superfone_bff_cache_invalidations_total',
+    help: 'Cache invalidation messages between replicas: sent, send_failed (Redis did not take it), received (from another replica), missed (announced but never heard here: this replica dropped every cached list instead), malformed (ignored).',
+    labelNames: ['event'] as const,
+    registers: [this.registry],
+  });
+
+  /** One invalidation event (`n` messages of it). */
+  countInvalidation(event: InvalidationEvent, n = 1): void {
+    this.cacheInvalidations.inc({ event }, n);
+  }
 
   readonly cachedCopyFetchedAt = new Gauge({
     name: 'superfone_bff_cached_copy_fetched_timestamp_seconds',

@@ -6,7 +6,7 @@ import type { RedisSettings, RedisTopology } from '../config/redis-settings';
 export type RedisClient = Redis | Cluster;
 
 /** ioredis waits this long for a TCP (and TLS) connection before trying again. */
-const CONNECT_TIMEOUT_MS = 1000;
+export const CONNECT_TIMEOUT_MS = 1000;
 
 /**
  * A reply that says we are talking to a replica: after a Sentinel failover the old master
@@ -17,7 +17,8 @@ export function reconnectOnReadonly(error: Error): 1 | false {
   return error.message.startsWith('READONLY') ? 1 : false;
 }
 
-const retryStrategy = (attempt: number): number => Math.min(attempt * 200, 2000);
+/** How long to wait before reconnection attempt `attempt` (1, 2, …): 200 ms more each time, at most 2 s. */
+export const retryStrategy = (attempt: number): number => Math.min(attempt * 200, 2000);
 
 /**
  * Builds the ioredis client for the configured topology, with the settings every topology shares:

@@ -14,7 +14,7 @@ const BOOT_CONNECT_TIMEOUT_MS = 2000;
 
 /** What the service was doing with Redis, for metrics and log lines. */
 export type RedisOperation =
-  'cache_read' | 'cache_write' | 'lock' | 'rate_limit' | 'idempotency' | 'health';
+  'cache_read' | 'cache_write' | 'lock' | 'rate_limit' | 'idempotency' | 'health' | 'invalidation';
 
 /**
  * The service's one Redis client (cache store, refresh lock, rate limits, idempotency records,
