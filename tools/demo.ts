@@ -64,7 +64,7 @@ function banner(shown: string, standInUrl: string): string {
     `  curl -i ${auth} ${shown}/apps`,
     `  # 2. link one to an app (safe to repeat with the same Idempotency-Key)`,
     `  curl -i ${auth} -H 'Idempotency-Key: "demo-link-1"' -H 'Content-Type: application/json' -d '{"voipNumber":"${DEMO_NUMBER}"}' ${shown}/apps/${app}/numbers`,
-    '  # 3. it is gone from the available list and in the app\'s list',
+    "  # 3. it is gone from the available list and in the app's list",
     `  curl -s ${auth} ${shown}/numbers/available | grep -c '${DEMO_NUMBER}'   # 0`,
     `  curl -i ${auth} ${shown}/apps/${app}/numbers`,
     '  # 4. unlink it: available again',

@@ -15,7 +15,13 @@ import {
   ApiUnlinkAnswer,
 } from '../openapi/api-docs.decorators';
 import { ApiOperation, ApiTags } from '../openapi/swagger-decorators';
-import { LinkTarget, linkLocation, parseAppId, parseLinkBody, parseVoipNumberParam } from './apps.input';
+import {
+  LinkTarget,
+  linkLocation,
+  parseAppId,
+  parseLinkBody,
+  parseVoipNumberParam,
+} from './apps.input';
 import { MutationAudit, MutationOperation } from './mutation-audit';
 import { MutationResult, NumberLinks } from './number-links.service';
 
@@ -123,6 +129,6 @@ export class AppsController {
 
 /** The apps routes take no query parameters: any is a 400, never silently ignored. */
 function refuseQuery(query: unknown): void {
-  if (Object.keys((query ?? {}) as object).length > 0)
+  if (Object.keys(query ?? {}).length > 0)
     throw new InvalidRequestError('This route takes no query parameters.');
 }

@@ -216,7 +216,10 @@ export function ApiLinkAnswer(): MethodDecorator {
         content: link,
         headers: {
           ...MUTATION_HEADERS,
-          Location: { description: '/apps/{appId}/numbers/{voipNumber}', schema: { type: 'string' } },
+          Location: {
+            description: '/apps/{appId}/numbers/{voipNumber}',
+            schema: { type: 'string' },
+          },
         },
       }),
       ApiResponse({

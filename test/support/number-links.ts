@@ -20,7 +20,12 @@ export const linkAnswer = z.strictObject({ data: link });
 export const appNumbersBody = z.strictObject({ data: z.array(link), meta });
 export const appsBody = z.strictObject({
   data: z.array(
-    z.strictObject({ appId: z.string(), name: z.string(), status: z.string(), createdAt: z.string() }),
+    z.strictObject({
+      appId: z.string(),
+      name: z.string(),
+      status: z.string(),
+      createdAt: z.string(),
+    }),
   ),
   meta,
 });
@@ -62,12 +67,19 @@ export function deleteLink(
 export async function availableOn(h: Pick<Harness, 'url'>, key: string): Promise<string[]> {
   const res = await fetch(`${h.url}/numbers/available`, { headers: bearer(key) });
   if (res.status !== 200) throw new Error(`GET /numbers/available answered ${res.status}`);
-  const body = await readJson(res, z.looseObject({ data: z.array(z.looseObject({ voipNumber: z.string() })) }));
+  const body = await readJson(
+    res,
+    z.looseObject({ data: z.array(z.looseObject({ voipNumber: z.string() })) }),
+  );
   return body.data.map((n) => n.voipNumber);
 }
 
 /** The voip numbers GET /apps/{appId}/numbers answers on `h` now. */
-export async function linkedOn(h: Pick<Harness, 'url'>, key: string, appId: string): Promise<string[]> {
+export async function linkedOn(
+  h: Pick<Harness, 'url'>,
+  key: string,
+  appId: string,
+): Promise<string[]> {
   const res = await fetch(`${h.url}/apps/${appId}/numbers`, { headers: bearer(key) });
   if (res.status !== 200) throw new Error(`GET /apps/${appId}/numbers answered ${res.status}`);
   return (await readAppNumbers(res)).data.map((n) => n.voipNumber);
