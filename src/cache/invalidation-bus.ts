@@ -25,6 +25,8 @@ export interface InvalidationBusOptions {
 /** Optional InvalidationBusOptions (tests shorten the periodic check). */
 export const INVALIDATION_BUS_OPTIONS = Symbol('INVALIDATION_BUS_OPTIONS');
 
+/** Longest boot waits for the first subscription (see onModuleInit). */
+const BOOT_SUBSCRIBE_WAIT_MS = 1000;
 const DEFAULT_GRACE_MS = 1000;
 const DEFAULT_CHECK_INTERVAL_MS = 5000;
 /** A message is a few resource names: anything longer is not one of ours, and is not parsed. */
@@ -189,8 +191,17 @@ export class InvalidationBus implements OnModuleInit, OnApplicationShutdown {
     }
   }
 
-  onModuleInit(): void {
+  /**
+   * Subscribes, and holds boot until the first subscription is verified (at most
+   * BOOT_SUBSCRIBE_WAIT_MS, and not at all while Redis is down): its 'all' then finds the caches
+   * still empty, instead of dropping the copies the first requests just loaded.
+   */
+  async onModuleInit(): Promise<void> {
     if (!this.redis.client) return;
+    let firstVerified = (): void => undefined;
+    const verified = new Promise<void>((resolve) => {
+      firstVerified = resolve;
+    });
     this.subscriber.listen(this.keys.invalidationChannel, {
       message: (text) => {
         this.receive(text);
@@ -198,7 +209,9 @@ export class InvalidationBus implements OnModuleInit, OnApplicationShutdown {
       subscribed: () => {
         this.listening = true;
         this.unverified = true;
-        void this.verify(++this.epoch, this.heard === undefined ? 'first' : 'resubscribed');
+        void this.verify(++this.epoch, this.heard === undefined ? 'first' : 'resubscribed').finally(
+          firstVerified,
+        );
       },
       interrupted: () => {
         this.listening = false;
@@ -210,6 +223,15 @@ export class InvalidationBus implements OnModuleInit, OnApplicationShutdown {
       if (this.listening && !this.unverified && !this.awaited && this.redis.isUsable)
         void this.verify(this.epoch, 'check');
     }, this.checkIntervalMs).unref();
+    if (!this.redis.isReady) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      verified,
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, BOOT_SUBSCRIBE_WAIT_MS);
+      }),
+    ]);
+    clearTimeout(timer);
   }
 
   onApplicationShutdown(): void {

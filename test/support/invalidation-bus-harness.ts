@@ -70,9 +70,24 @@ class BusReplicaModule {
         BusOptionsModule.forRoot(options),
         InvalidationBusModule,
       ],
+      providers: [
+        {
+          // Made before any module starts (the bus's first report comes while it starts).
+          provide: BUS_EVENTS,
+          inject: [InvalidationBus],
+          useFactory: (bus: InvalidationBus): ChangedResources[] => {
+            const events: ChangedResources[] = [];
+            bus.onChange((resources) => events.push(resources));
+            return events;
+          },
+        },
+      ],
     };
   }
 }
+
+/** Everything a replica's bus reported, recorded from before it subscribed. */
+const BUS_EVENTS = Symbol('BUS_EVENTS');
 
 /**
  * Starts one replica's bus against the Redis `env` describes (REDIS_URL, REDIS_SENTINELS or
@@ -105,8 +120,7 @@ export async function startBusReplica(
   );
   const bus = context.get(InvalidationBus);
   const metrics: Metrics = context.get(MetricsClass);
-  const events: ChangedResources[] = [];
-  bus.onChange((resources) => events.push(resources));
+  const events: ChangedResources[] = context.get(BUS_EVENTS);
   const logged = (msg: string) => parseLogLines(logs).filter((line) => line.msg?.startsWith(msg));
   return {
     bus,
