@@ -1,5 +1,5 @@
 import { expect } from '@jest/globals';
-import { demoApps } from '../tools/superfone-stand-in/superfone-stand-in';
+import { demoApps, SuperfoneStandIn } from '../tools/superfone-stand-in/superfone-stand-in';
 import { parseLogLines, readProblem } from './support/bodies';
 import { KEYS } from './support/client-keys.fixture';
 import {
@@ -15,7 +15,7 @@ import {
   readApps,
   readLink,
 } from './support/number-links';
-import { bearer, Harness, SERVER_KEY, startHarness } from './support/test-app';
+import { bearer, Harness, SERVER_KEY, startHarness, startSharedStandIn } from './support/test-app';
 
 /**
  * The apps routes on one replica with Redis, against the stateful stand-in: what a company app
@@ -373,4 +373,42 @@ describe('apps and number links without Redis', () => {
     expect(again.headers.get('idempotent-replayed')).toBe('true');
     expect(h.standIn.callsTo('link')).toBe(1);
   });
+});
+
+describe('apps reads across replicas sharing a Redis', () => {
+  let standIn: SuperfoneStandIn;
+  let replicas: Harness[] = [];
+
+  beforeEach(async () => {
+    standIn = await startSharedStandIn();
+    const first = await startHarness({ standIn });
+    replicas = [
+      first,
+      ...(await Promise.all(
+        [1, 2].map(() => startHarness({ standIn, keyPrefix: first.keyPrefix })),
+      )),
+    ];
+  });
+  afterEach(async () => {
+    await Promise.all(replicas.map((r) => r.close()));
+    await standIn.stop();
+  });
+
+  it.each([
+    ['/apps', 'list-apps'],
+    [`/apps/${APP_1}/numbers`, 'list-app-numbers'],
+  ] as const)(
+    'a concurrent cold burst on %s spread over three replicas makes one upstream call',
+    async (path, route) => {
+      standIn.setBehaviourFor(route, { kind: 'ok', delayMs: 100 });
+      const responses = await Promise.all(
+        Array.from({ length: 90 }, (_, i) => replicas[i % 3].get(path, bearer(KEYS.linker))),
+      );
+      expect(responses.map((r) => r.status)).toEqual(responses.map(() => 200));
+      const etags = new Set(responses.map((r) => r.headers.get('etag')));
+      await Promise.all(responses.map((r) => r.text()));
+      expect(etags.size).toBe(1);
+      expect(standIn.callsTo(route)).toBe(1);
+    },
+  );
 });
