@@ -1,5 +1,6 @@
 import { expect } from '@jest/globals';
 import { KEYS } from './support/client-keys.fixture';
+import { parseRaw, rawRequest } from './support/raw-http';
 import { readProblem } from './support/bodies';
 import { bearer, Harness, startHarness } from './support/test-app';
 
@@ -59,6 +60,43 @@ describe('client authentication', () => {
       code: 'UNAUTHENTICATED',
       title: expect.any(String),
     });
+  });
+
+  it.each([
+    [
+      'two Authorization headers, valid then invalid',
+      'Authorization: Bearer VALID',
+      'Authorization: Bearer sfb_nope',
+    ],
+    [
+      'two Authorization headers, invalid then valid',
+      'Authorization: Bearer sfb_nope',
+      'Authorization: Bearer VALID',
+    ],
+    [
+      'two Authorization headers, both valid',
+      'Authorization: Bearer VALID',
+      'authorization: Bearer VALID',
+    ],
+    ['two X-API-Key headers, valid then invalid', 'X-API-Key: VALID', 'X-API-Key: sfb_nope'],
+    ['two X-API-Key headers, both valid', 'X-API-Key: VALID', 'x-api-key: VALID'],
+  ])('answers 401 to %s', async (_, first, second) => {
+    const callsBefore = h.standIn.calls;
+    const head = [first, second].map((line) => line.replace('VALID', KEYS.reader)).join('\r\n');
+    const { status, headers, body } = parseRaw(
+      await rawRequest(
+        h.url,
+        `GET /numbers/available HTTP/1.1\r\nHost: x\r\n${head}\r\nConnection: close\r\n\r\n`,
+      ),
+    );
+
+    expect(status).toBe(401);
+    expect(headers).toContain('www-authenticate: bearer realm="superfone-bff"');
+    expect(body).toMatchObject({
+      code: 'UNAUTHENTICATED',
+      detail: expect.stringMatching(/^Send one /),
+    });
+    expect(h.standIn.calls).toBe(callsBefore);
   });
 
   it('answers 403 when the key lacks numbers:read', async () => {

@@ -61,6 +61,7 @@ export class ClientKeyGuard implements CanActivate {
 
 /** The one key the caller presents; missing, malformed or conflicting credentials are a 401. */
 function presentedKey(request: FastifyRequest): string {
+  refuseRepeatedCredentials(request.raw.rawHeaders);
   const authorization = request.headers.authorization;
   const apiKey = request.headers['x-api-key'];
   let bearer: string | undefined;
@@ -69,6 +70,7 @@ function presentedKey(request: FastifyRequest): string {
     if (!match) throw unauthenticated('The Authorization header must be "Bearer <client key>".');
     bearer = match[1];
   }
+  // Node joins repeated X-API-Key fields into one string; refused above, but the type allows a list.
   if (Array.isArray(apiKey)) throw unauthenticated('Send one X-API-Key header.');
   if (bearer !== undefined && apiKey !== undefined && bearer !== apiKey) {
     throw unauthenticated('Authorization and X-API-Key carry different keys; send one.');
@@ -81,6 +83,23 @@ function presentedKey(request: FastifyRequest): string {
   }
   if (key.length > MAX_KEY_LENGTH) throw unauthenticated('The client key is not valid.');
   return key;
+}
+
+/**
+ * Two Authorization or two X-API-Key fields are a 401 whatever they hold. Node keeps only the
+ * first Authorization and joins X-API-Key values with ", ", so the parsed headers cannot tell:
+ * "valid, then invalid" would pass. The raw list can (names compared by length first: cheap).
+ */
+function refuseRepeatedCredentials(rawHeaders: readonly string[]): void {
+  let authorization = 0;
+  let apiKey = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i];
+    if (name.length === 13 && name.toLowerCase() === 'authorization') authorization++;
+    else if (name.length === 9 && name.toLowerCase() === 'x-api-key') apiKey++;
+  }
+  if (authorization > 1) throw unauthenticated('Send one Authorization header.');
+  if (apiKey > 1) throw unauthenticated('Send one X-API-Key header.');
 }
 
 function unauthenticated(detail: string): AppError {
