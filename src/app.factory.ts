@@ -4,7 +4,11 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { DestinationStream } from 'pino';
 import { AppModule } from './app.module';
-import { answerClientError, registerRequestHygiene } from './common/http-hygiene';
+import {
+  answerClientError,
+  answerUnmetExpectation,
+  registerRequestHygiene,
+} from './common/http-hygiene';
 import { requestIdFor } from './common/request-state';
 import { SECURITY_HEADERS } from './common/security-headers';
 import { sendProblem } from './common/send-problem';
@@ -41,6 +45,8 @@ export async function createApp(
     bodyLimit: BODY_LIMIT_BYTES,
     return503OnClosing: true,
     clientErrorHandler: answerClientError,
+    // A request without Host is refused by the hygiene hook, as a problem (Node's would be bare).
+    http: { requireHostHeader: false },
     // Errors Fastify answers itself before routing (a malformed URL) speak problem+json too.
     frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
       sendProblem(error, request, reply, httpLogger);
@@ -59,6 +65,7 @@ export async function createApp(
 
   const fastify = app.getHttpAdapter().getInstance();
   registerRequestHygiene(fastify, SECURITY_HEADERS);
+  app.getHttpServer().on('checkExpectation', answerUnmetExpectation);
   registerRequestObserver(fastify, httpLogger, app.get(Metrics));
 
   setupOpenApi(app);

@@ -1,3 +1,4 @@
+import { expect } from '@jest/globals';
 import { parseRaw, rawRequest } from './support/raw-http';
 import { KEYS } from './support/client-keys.fixture';
 import { readProblem } from './support/bodies';
@@ -105,6 +106,18 @@ describe('hostile requests', () => {
     ['a malformed request line', 'GARBAGE\r\n\r\n', 400, 'INVALID_REQUEST'],
     ['a bad header line', 'GET / HTTP/1.1\r\nHost x\r\n\r\n', 400, 'INVALID_REQUEST'],
     [
+      'an HTTP/1.1 request without Host',
+      `GET /numbers/available HTTP/1.1\r\nAuthorization: Bearer ${KEYS.reader}\r\nConnection: close\r\n\r\n`,
+      400,
+      'INVALID_REQUEST',
+    ],
+    [
+      'an Expect it does not understand',
+      `GET /numbers/available HTTP/1.1\r\nHost: x\r\nExpect: 200-ok\r\nConnection: close\r\n\r\n`,
+      417,
+      'EXPECTATION_FAILED',
+    ],
+    [
       'a body on GET',
       `GET /numbers/available HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${KEYS.reader}\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}`,
       400,
@@ -119,9 +132,25 @@ describe('hostile requests', () => {
 
       expect(answer.status).toBe(status);
       expect(answer.headers).toContain('content-type: application/problem+json');
-      expect(answer.body).toMatchObject({ status, code });
+      expect(answer.body).toMatchObject({ status, code, requestId: expect.any(String) });
+      // The promises of every answer hold for these too.
+      expect(answer.headers).toContain('cache-control: no-store');
+      expect(answer.headers).toContain(
+        "content-security-policy: default-src 'none';frame-ancestors 'none'",
+      );
+      expect(answer.headers).toContain('x-content-type-options: nosniff');
+      expect(answer.headers).toContain('x-frame-options: deny');
+      expect(answer.headers).toMatch(/\r\nx-request-id: \S+/);
     },
   );
+
+  it("serves /docs-json with the API's security headers, not the Swagger UI page's", async () => {
+    const res = await h.get('/docs-json');
+    await res.text();
+    expect(res.headers.get('content-security-policy')).toBe(
+      "default-src 'none';frame-ancestors 'none'",
+    );
+  });
 
   it('is still healthy and serving after all of them', async () => {
     expect((await h.get('/health/live')).status).toBe(200);

@@ -1,15 +1,17 @@
 import type { FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { traceFor } from '../tracing/trace-context';
 import { InvalidRequestError } from './app.error';
 import { DOCS_PATH } from './docs-path';
 import { PROBLEMS, ProblemCode, problemType } from './problem-codes';
 import { requestState } from './request-state';
-import { SecurityHeaders } from './security-headers';
+import { SECURITY_HEADERS, SecurityHeaders } from './security-headers';
 
-/** Swagger UI and its document (/docs, /docs/…, /docs-json) get the docs security headers. */
-const DOCS_PREFIX = `/${DOCS_PATH}`;
+/** Swagger UI's pages (/docs, /docs/…) get the docs security headers; /docs-json is API data. */
+const DOCS_PAGE = `/${DOCS_PATH}`;
+const DOCS_PAGES = `/${DOCS_PATH}/`;
 
 /**
  * Per-request hygiene that runs before routing: every answer carries the security headers and
@@ -22,11 +24,17 @@ export function registerRequestHygiene(
 ): void {
   fastify.addHook('onRequest', (request, reply, done) => {
     const state = requestState(request);
+    const { url } = request;
     void reply
-      .headers(request.url.startsWith(DOCS_PREFIX) ? security.docs : security.api)
+      .headers(url === DOCS_PAGE || url.startsWith(DOCS_PAGES) ? security.docs : security.api)
       .header('x-request-id', state.requestId);
     state.trace = traceFor(request.headers.traceparent);
     const { method, headers } = request;
+    // Node's own check (requireHostHeader) would answer a bare 400; this one speaks problem+json.
+    if (headers.host === undefined && request.raw.httpVersionMinor === 1) {
+      done(new InvalidRequestError('HTTP/1.1 requests must carry a Host header.'));
+      return;
+    }
     if (
       (method === 'GET' || method === 'HEAD') &&
       (headers['transfer-encoding'] || Number(headers['content-length']) > 0)
@@ -40,7 +48,8 @@ export function registerRequestHygiene(
 
 /**
  * Node's HTTP parser rejects some requests before Fastify sees them (headers over 16 KiB, a
- * malformed request line). They still get a problem, written straight to the socket.
+ * malformed request line). They still get a problem, written straight to the socket, with the
+ * headers every answer carries.
  */
 export function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
   if (!socket.writable) {
@@ -49,22 +58,60 @@ export function answerClientError(error: NodeJS.ErrnoException, socket: Socket):
   }
   const code: ProblemCode =
     error.code === 'HPE_HEADER_OVERFLOW' ? 'HEADERS_TOO_LARGE' : 'INVALID_REQUEST';
+  socket.end(
+    rawProblem(
+      code,
+      code === 'HEADERS_TOO_LARGE'
+        ? 'The request line and headers exceed 16 KiB.'
+        : 'The request could not be parsed.',
+    ),
+  );
+}
+
+/**
+ * A request with an Expect other than 100-continue (Node's 'checkExpectation' event): 417, as a
+ * problem, instead of Node's bare answer.
+ */
+export function answerUnmetExpectation(_request: IncomingMessage, response: ServerResponse): void {
+  const { status, headers, body } = problemParts(
+    'EXPECTATION_FAILED',
+    'Only "Expect: 100-continue" is understood.',
+  );
+  response.writeHead(status, headers).end(body);
+}
+
+/** A problem answer's parts, with the headers every answer carries; it closes the connection. */
+function problemParts(
+  code: ProblemCode,
+  detail: string,
+): { status: number; title: string; headers: Record<string, string>; body: string } {
   const { status, title } = PROBLEMS[code];
   const requestId = randomUUID();
   const body = JSON.stringify({
     type: problemType(code),
     title,
     status,
-    detail:
-      code === 'HEADERS_TOO_LARGE'
-        ? 'The request line and headers exceed 16 KiB.'
-        : 'The request could not be parsed.',
+    detail,
     instance: '/',
     code,
     requestId,
   });
-  socket.end(
-    `HTTP/1.1 ${status} ${title}\r\nContent-Type: application/problem+json; charset=utf-8\r\n` +
-      `Content-Length: ${Buffer.byteLength(body)}\r\nX-Request-Id: ${requestId}\r\nConnection: close\r\n\r\n${body}`,
-  );
+  const headers = {
+    ...SECURITY_HEADERS.api,
+    'content-type': 'application/problem+json; charset=utf-8',
+    'content-length': String(Buffer.byteLength(body)),
+    'cache-control': 'no-store',
+    'x-request-id': requestId,
+    connection: 'close',
+  };
+  return { status, title, headers, body };
+}
+
+/** A whole HTTP/1.1 problem answer, for a socket Node's parser gave up on. */
+function rawProblem(code: ProblemCode, detail: string): string {
+  const { status, title, headers, body } = problemParts(code, detail);
+  const lines = Object.entries(headers)
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join('');
+  return `HTTP/1.1 ${status} ${title}\r\n${lines}\r\n${body}`;
 }

@@ -18,6 +18,7 @@ export const PROBLEMS = {
   },
   PAYLOAD_TOO_LARGE: { status: 413, title: 'Request body too large' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
+  EXPECTATION_FAILED: { status: 417, title: 'Expectation failed' },
   IDEMPOTENCY_KEY_MISMATCH: {
     status: 422,
     title: 'This Idempotency-Key was used for a different request',
