@@ -79,14 +79,27 @@ export const OPENAPI_SCHEMAS: Schemas = {
       traceId: { type: 'string', pattern: '^[0-9a-f]{32}$' },
     },
   },
-  Health: {
+  // Terminus's own vocabulary (HealthCheckStatus, HealthIndicatorStatus): a circuit that is open
+  // makes /health/deps 'degraded' with a 200, so a generated client must know that value too.
+  HealthIndicator: {
     type: 'object',
     required: ['status'],
+    properties: { status: { type: 'string', enum: ['up', 'degraded', 'down'] } },
+    additionalProperties: true,
+  },
+  Health: {
+    type: 'object',
+    required: ['status', 'details'],
     properties: {
-      status: { type: 'string', enum: ['ok', 'error'] },
-      info: { type: 'object' },
-      error: { type: 'object' },
-      details: { type: 'object' },
+      status: { type: 'string', enum: ['ok', 'degraded', 'error', 'shutting_down'] },
+      info: { $ref: '#/components/schemas/HealthIndicators' },
+      error: { $ref: '#/components/schemas/HealthIndicators' },
+      details: { $ref: '#/components/schemas/HealthIndicators' },
     },
+  },
+  HealthIndicators: {
+    type: 'object',
+    description: 'By indicator name (redis, superfone, cache, lifecycle).',
+    additionalProperties: { $ref: '#/components/schemas/HealthIndicator' },
   },
 };
