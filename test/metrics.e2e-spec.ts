@@ -1,8 +1,21 @@
+import { randomUUID } from 'node:crypto';
+import { CacheKeys } from '../src/cache/cache-keys';
 import { MetricsServer } from '../src/metrics/metrics.server';
+import type { SuperfoneStandIn } from '../tools/superfone-stand-in/superfone-stand-in';
+import { parseLogLines } from './support/bodies';
+import { redisCommand } from './support/invalidation-bus-harness';
+import { APP_1, APP_2, deleteLink, NUMBER, NUMBER_IN_PATH, postLink } from './support/number-links';
 import { runPromtool, withPromtool } from './support/promtool';
 import { OwnedRedis, startOwnedRedis } from './support/redis-server';
 import { CLIENTS, clientKeyEntry, clientKeysJson, KEYS } from './support/client-keys.fixture';
-import { bearer, Harness, SERVER_KEY, startHarness } from './support/test-app';
+import {
+  bearer,
+  Harness,
+  SERVER_KEY,
+  startHarness,
+  startSharedStandIn,
+  testRedisUrl,
+} from './support/test-app';
 import { eventually, until } from './support/timing';
 
 const LIMITED = 'sfb_metrics-limited-key-00000000000000000007';
@@ -151,6 +164,111 @@ describe('GET /metrics', () => {
       problems: '',
     });
   });
+});
+
+describe('number link metrics on two replicas sharing a Redis', () => {
+  let standIn: SuperfoneStandIn;
+  let a: Harness;
+  let b: Harness;
+
+  beforeAll(async () => {
+    standIn = await startSharedStandIn();
+    const keyPrefix = `superfone-bff-test:${randomUUID()}:`;
+    [a, b] = await Promise.all([
+      startHarness({ standIn, keyPrefix }),
+      startHarness({ standIn, keyPrefix }),
+    ]);
+    // Both replicas subscribed, as Redis sees it: b hears what a announces.
+    const channel = new CacheKeys(keyPrefix, SERVER_KEY).invalidationChannel;
+    await eventually(async () => {
+      const [, subscribers] = (await redisCommand(testRedisUrl(), [
+        'PUBSUB',
+        'NUMSUB',
+        channel,
+      ])) as [string, number];
+      return subscribers === 2 ? true : undefined;
+    }, 'both replicas to subscribe to the invalidation channel');
+
+    expect((await postLink(a, KEYS.linker, APP_1, { voipNumber: NUMBER })).status).toBe(201);
+    expect((await postLink(a, KEYS.linker, APP_1, { voipNumber: NUMBER })).status).toBe(200);
+    expect((await postLink(a, KEYS.linker, APP_2, { voipNumber: NUMBER })).status).toBe(409);
+    expect((await deleteLink(a, KEYS.linker, APP_2, NUMBER_IN_PATH)).status).toBe(404);
+    standIn.enqueueFor('unlink', { kind: 'status', status: 500 });
+    expect((await deleteLink(a, KEYS.linker, APP_1, NUMBER_IN_PATH)).status).toBe(502);
+    expect((await deleteLink(a, KEYS.linker, APP_1, NUMBER_IN_PATH)).status).toBe(204);
+  });
+  afterAll(async () => {
+    await Promise.all([a.close(), b.close()]);
+    await standIn.stop();
+  });
+
+  const scrape = async (h: Harness) => (await h.get('/metrics')).text();
+  const mutations = (text: string, operation: string, outcome: string) =>
+    sample(
+      text,
+      `superfone_bff_number_mutations_total{operation="${operation}",outcome="${outcome}"}`,
+    );
+  const invalidations = (text: string, event: string) =>
+    sample(text, `superfone_bff_cache_invalidations_total{event="${event}"}`);
+
+  it('counts every link and unlink by operation and outcome, each with one audit line', async () => {
+    const text = await scrape(a);
+    expect({
+      linked: mutations(text, 'link', 'linked'),
+      alreadyLinked: mutations(text, 'link', 'already_linked'),
+      linkedElsewhere: mutations(text, 'link', 'number_already_linked'),
+      notLinked: mutations(text, 'unlink', 'number_not_linked'),
+      failed: mutations(text, 'unlink', 'upstream_error'),
+      unlinked: mutations(text, 'unlink', 'unlinked'),
+    }).toEqual({
+      linked: 1,
+      alreadyLinked: 1,
+      linkedElsewhere: 1,
+      notLinked: 1,
+      failed: 1,
+      unlinked: 1,
+    });
+    expect(text).toMatch(/^# TYPE superfone_bff_number_mutations_total counter$/m);
+    const audit = parseLogLines(a.logs)
+      .map((line) => line as Record<string, unknown>)
+      .filter((line) => line.context === 'audit');
+    expect(
+      audit.map((l) => [l.event, l.appId, l.outcome, l.clientId, l.voipNumber, typeof l.requestId]),
+    ).toEqual(
+      [
+        ['number.link', APP_1, 'linked'],
+        ['number.link', APP_1, 'already_linked'],
+        ['number.link', APP_2, 'number_already_linked'],
+        ['number.unlink', APP_2, 'number_not_linked'],
+        ['number.unlink', APP_1, 'upstream_error'],
+        ['number.unlink', APP_1, 'unlinked'],
+      ].map((line) => [...line, 'linker-app', NUMBER, 'string']),
+    );
+  });
+
+  it('counts invalidations sent by the writing replica and received by the other', async () => {
+    // The link and the unlink that went through each announced one change.
+    expect(invalidations(await scrape(a), 'sent')).toBe(2);
+    const heard = await eventually(async () => {
+      const n = invalidations(await scrape(b), 'received');
+      return n === 2 ? n : undefined;
+    }, 'b to receive both announcements');
+    expect(heard).toBe(2);
+    const text = await scrape(b);
+    expect(invalidations(text, 'sent')).toBeUndefined();
+    expect(invalidations(text, 'missed')).toBeUndefined();
+  });
+
+  withPromtool(
+    'passes promtool check metrics with the mutation and invalidation series',
+    async () => {
+      const check = runPromtool(['check', 'metrics'], { input: await scrape(a) });
+      expect({ status: check.status, problems: check.output.trim() }).toEqual({
+        status: 0,
+        problems: '',
+      });
+    },
+  );
 });
 
 describe('METRICS_PORT', () => {

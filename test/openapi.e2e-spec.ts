@@ -1,18 +1,25 @@
 import SwaggerParser from '@apidevtools/swagger-parser';
 import { expect } from '@jest/globals';
 import { z } from 'zod';
-import type { StandInBehaviour } from '../tools/superfone-stand-in/superfone-stand-in';
+import type {
+  StandInBehaviour,
+  StandInRoute,
+} from '../tools/superfone-stand-in/superfone-stand-in';
 import { freePort } from '../tools/free-port';
 import { CLIENTS, clientKeyEntry, clientKeysJson, KEYS } from './support/client-keys.fixture';
 import { parseJson, problemBody, readJson } from './support/bodies';
+import { APP_1, APP_2, NUMBER, NUMBER_IN_PATH, linkAnswer } from './support/number-links';
 import { bearer, Harness, startHarness } from './support/test-app';
 
 const LIMITED = 'sfb_openapi-limited-key-0000000000000000005';
+const LIMITED_LINKER = 'sfb_openapi-limited-linker-key-000000000006';
 const CLIENT_KEYS = clientKeysJson([
   CLIENTS.reader,
   CLIENTS.refresher,
   CLIENTS.refreshOnly,
+  CLIENTS.linker,
   clientKeyEntry('limited-app', LIMITED, ['numbers:read', 'numbers:refresh'], 1),
+  clientKeyEntry('limited-linker-app', LIMITED_LINKER, ['apps:read', 'numbers:link'], 1),
 ]);
 
 /**
@@ -69,6 +76,237 @@ function failing(
   return call(h, path, method, bearer(KEYS.refresher));
 }
 
+/** A request with a body (or none), read to its end. */
+const send = (
+  h: Harness,
+  method: string,
+  path: string,
+  { key = KEYS.linker, headers = {}, body }: SendOptions = {},
+) =>
+  answer(
+    fetch(`${h.url}${path}`, {
+      method,
+      headers: {
+        ...(key ? bearer(key) : {}),
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...headers,
+      },
+      body: body === undefined || typeof body === 'string' ? body : JSON.stringify(body),
+    }),
+  );
+interface SendOptions {
+  /** The client key (KEYS.linker unless said; null: none). */
+  key?: string | null;
+  headers?: Record<string, string>;
+  body?: unknown;
+}
+
+/** Headers a problem carries besides the usual ones, as the document names them. */
+const PROBLEM_HEADERS: Record<string, string> = {
+  UNAUTHENTICATED: 'WWW-Authenticate',
+  RATE_LIMITED: 'Retry-After',
+  UPSTREAM_UNAVAILABLE: 'Retry-After',
+  IDEMPOTENCY_KEY_IN_USE: 'Retry-After',
+};
+
+const APP_NUMBERS = `/apps/${APP_1}/numbers`;
+const THE_LINK = `${APP_NUMBERS}/${NUMBER_IN_PATH}`;
+const OVER_1_KIB = JSON.stringify({ voipNumber: NUMBER, padding: 'x'.repeat(1100) });
+const XML = { 'content-type': 'application/xml' };
+
+type Scenario = (h: Harness) => Promise<Answer>;
+
+/** The 2xx and 3xx each route answers, and how to make it answer each. */
+interface AppsRoute {
+  readonly path: string;
+  readonly method: 'get' | 'post' | 'delete';
+  readonly scope: string;
+  /** The upstream route its Superfone call goes to. */
+  readonly upstream: StandInRoute;
+  /** `<status>` for a success, `<status> <CODE>` for a problem. */
+  readonly scenarios: Record<string, Scenario>;
+}
+
+/** A GET scenario set: the list, its 304, and every problem a cached read can answer. */
+function readScenarios(path: string, upstream: StandInRoute): Record<string, Scenario> {
+  const read = (h: Harness, key: string | null = KEYS.linker, headers = {}) =>
+    send(h, 'GET', path, { key, headers });
+  const failing = (h: Harness, behaviour: StandInBehaviour) => {
+    h.standIn.setBehaviourFor(upstream, behaviour);
+    return read(h);
+  };
+  return {
+    200: (h) => read(h),
+    304: async (h) => {
+      const etag = (await read(h)).headers.get('etag') ?? 'no ETag';
+      return read(h, KEYS.linker, { 'if-none-match': etag });
+    },
+    '400 INVALID_REQUEST': (h) => send(h, 'GET', `${path}?colour=red`),
+    '401 UNAUTHENTICATED': (h) => read(h, null),
+    '403 FORBIDDEN': (h) => read(h, KEYS.reader),
+    '429 RATE_LIMITED': async (h) => {
+      await read(h, LIMITED_LINKER);
+      return read(h, LIMITED_LINKER);
+    },
+    '502 UPSTREAM_AUTH_FAILED': (h) => failing(h, { kind: 'status', status: 401 }),
+    '502 UPSTREAM_ERROR': (h) => failing(h, { kind: 'status', status: 500 }),
+    '502 UPSTREAM_BAD_RESPONSE': (h) => failing(h, { kind: 'non-json' }),
+    '503 UPSTREAM_UNAVAILABLE': (h) => failing(h, { kind: 'reset' }),
+    '504 UPSTREAM_TIMEOUT': (h) => failing(h, { kind: 'hang' }),
+  };
+}
+
+/** The problems a link or unlink answers alike, `change` making the request with a client key and headers. */
+function changeScenarios(
+  upstream: StandInRoute,
+  change: (h: Harness, key?: string | null, headers?: Record<string, string>) => Promise<Answer>,
+  arrange: (h: Harness) => void = () => undefined,
+): Record<string, Scenario> {
+  const failing = (h: Harness, behaviour: StandInBehaviour) => {
+    arrange(h);
+    h.standIn.setBehaviourFor(upstream, behaviour);
+    return change(h);
+  };
+  return {
+    '401 UNAUTHENTICATED': (h) => change(h, null),
+    '403 FORBIDDEN': (h) => change(h, KEYS.reader),
+    '429 RATE_LIMITED': async (h) => {
+      arrange(h);
+      await change(h, LIMITED_LINKER);
+      return change(h, LIMITED_LINKER);
+    },
+    '409 IDEMPOTENCY_KEY_IN_USE': async (h) => {
+      arrange(h);
+      h.standIn.setBehaviourFor(upstream, { kind: 'hang' });
+      const first = change(h, KEYS.linker, { 'idempotency-key': '"in-use"' });
+      await h.standIn.waitForCallsTo(upstream, 1);
+      const second = await change(h, KEYS.linker, { 'idempotency-key': '"in-use"' });
+      await first;
+      return second;
+    },
+    '502 UPSTREAM_AUTH_FAILED': (h) => failing(h, { kind: 'status', status: 401 }),
+    '502 UPSTREAM_ERROR': (h) => failing(h, { kind: 'status', status: 500 }),
+    '502 UPSTREAM_BAD_RESPONSE': (h) => failing(h, { kind: 'non-json' }),
+    // Connection refused: the change surely never left, so it is retried, then 503.
+    '503 UPSTREAM_UNAVAILABLE': async (h) => {
+      arrange(h);
+      await h.standIn.stop();
+      return change(h);
+    },
+    // Superfone hangs without changing anything: the app's list, read after, cannot confirm it.
+    '504 UPSTREAM_TIMEOUT': (h) => failing(h, { kind: 'hang' }),
+  };
+}
+
+const link = (h: Harness, key: string | null = KEYS.linker, headers: Record<string, string> = {}) =>
+  send(h, 'POST', APP_NUMBERS, { key, headers, body: { voipNumber: NUMBER } });
+/** Unlinks NUMBER from APP_1 (linked there by `linked` first). */
+const unlink = (
+  h: Harness,
+  key: string | null = KEYS.linker,
+  headers: Record<string, string> = {},
+) => send(h, 'DELETE', THE_LINK, { key, headers });
+const linked = (h: Harness) => {
+  h.standIn.link(APP_1, NUMBER);
+};
+
+const APPS_ROUTES: AppsRoute[] = [
+  {
+    path: '/apps',
+    method: 'get',
+    scope: 'apps:read',
+    upstream: 'list-apps',
+    scenarios: readScenarios('/apps', 'list-apps'),
+  },
+  {
+    path: '/apps/{appId}/numbers',
+    method: 'get',
+    scope: 'apps:read',
+    upstream: 'list-app-numbers',
+    scenarios: {
+      ...readScenarios(APP_NUMBERS, 'list-app-numbers'),
+      '404 APP_NOT_FOUND': (h) => send(h, 'GET', '/apps/sfv_app_nobody/numbers'),
+    },
+  },
+  {
+    path: '/apps/{appId}/numbers',
+    method: 'post',
+    scope: 'numbers:link',
+    upstream: 'link',
+    scenarios: {
+      201: (h) => link(h),
+      200: (h) => {
+        linked(h);
+        return link(h);
+      },
+      '400 INVALID_REQUEST': (h) => send(h, 'POST', APP_NUMBERS, { body: { voipNumber: '8000' } }),
+      '404 APP_NOT_FOUND': (h) =>
+        send(h, 'POST', '/apps/sfv_app_nobody/numbers', { body: { voipNumber: NUMBER } }),
+      '409 NUMBER_ALREADY_LINKED': (h) => {
+        h.standIn.link(APP_2, NUMBER);
+        return link(h);
+      },
+      '413 PAYLOAD_TOO_LARGE': (h) => send(h, 'POST', APP_NUMBERS, { body: OVER_1_KIB }),
+      '415 UNSUPPORTED_MEDIA_TYPE': (h) =>
+        send(h, 'POST', APP_NUMBERS, { body: '<voipNumber/>', headers: XML }),
+      '422 NUMBER_NOT_FOUND': (h) =>
+        send(h, 'POST', APP_NUMBERS, { body: { voipNumber: '+919999999999' } }),
+      '422 IDEMPOTENCY_KEY_MISMATCH': async (h) => {
+        const key = { 'idempotency-key': '"one-request"' };
+        await link(h, KEYS.linker, key);
+        return send(h, 'POST', APP_NUMBERS, {
+          headers: key,
+          body: { voipNumber: '+918000000002' },
+        });
+      },
+      ...changeScenarios('link', link),
+    },
+  },
+  {
+    path: '/apps/{appId}/numbers/{voipNumber}',
+    method: 'delete',
+    scope: 'numbers:link',
+    upstream: 'unlink',
+    scenarios: {
+      204: (h) => {
+        linked(h);
+        return unlink(h);
+      },
+      '400 INVALID_REQUEST': (h) => send(h, 'DELETE', `${APP_NUMBERS}/8000`),
+      '404 APP_NOT_FOUND': (h) =>
+        send(h, 'DELETE', `/apps/sfv_app_nobody/numbers/${NUMBER_IN_PATH}`),
+      '404 NUMBER_NOT_LINKED': (h) => unlink(h),
+      '413 PAYLOAD_TOO_LARGE': (h) => send(h, 'DELETE', THE_LINK, { body: OVER_1_KIB }),
+      '415 UNSUPPORTED_MEDIA_TYPE': (h) =>
+        send(h, 'DELETE', THE_LINK, { body: '<voipNumber/>', headers: XML }),
+      '422 IDEMPOTENCY_KEY_MISMATCH': async (h) => {
+        const key = { 'idempotency-key': '"one-request"' };
+        await unlink(h, KEYS.linker, key); // 404, kept like any outcome
+        return send(h, 'DELETE', `/apps/${APP_2}/numbers/${NUMBER_IN_PATH}`, { headers: key });
+      },
+      ...changeScenarios('unlink', unlink, linked),
+    },
+  },
+];
+
+/** The answers an operation documents: `<status>` for each success, `<status> <CODE>` per problem code. */
+function documentedAnswers(responses: Record<string, unknown>): string[] {
+  return Object.entries(responses)
+    .filter(([status]) => status !== 'default')
+    .flatMap(([status, response]) => {
+      const { description, content } = documentedResponse.parse(response);
+      if (!content?.['application/problem+json']) return [status];
+      return [...description.matchAll(/(?:^|; )([A-Z_]+): /g)].map(
+        ([, code]) => `${status} ${code}`,
+      );
+    });
+}
+const documentedResponse = z.looseObject({
+  description: z.string(),
+  content: z.record(z.string(), z.unknown()).optional(),
+  headers: z.record(z.string(), z.unknown()).optional(),
+});
+
 /** The parts of the OpenAPI document the tests below read (the rest passes through untouched). */
 const openApiDocument = z.looseObject({
   paths: z.record(
@@ -76,9 +314,11 @@ const openApiDocument = z.looseObject({
     z.record(
       z.string(),
       z.looseObject({
+        summary: z.string().optional(),
         responses: z.record(z.string(), z.unknown()),
         security: z.unknown().optional(),
         parameters: z.array(z.unknown()).optional(),
+        requestBody: z.unknown().optional(),
       }),
     ),
   ),
@@ -221,6 +461,216 @@ describe('the OpenAPI description', () => {
         await fresh.close();
       }
     });
+  });
+
+  describe.each(APPS_ROUTES.map((r) => [`${r.method.toUpperCase()} ${r.path}`, r] as const))(
+    '%s',
+    (_name, route) => {
+      const operation = () => document.paths[route.path][route.method];
+      const response = (status: string) => documentedResponse.parse(operation().responses[status]);
+
+      it(`names its scope (${route.scope}) in the summary and takes either client-key header`, () => {
+        expect(operation().summary).toContain(`(scope ${route.scope})`);
+        expect(operation().security).toEqual([{ bearer: [] }, { apiKey: [] }]);
+      });
+
+      it('describes its path parameters, request headers and body', () => {
+        const pathParams = [...route.path.matchAll(/\{(\w+)\}/g)].map(([, name]) => name);
+        const patterns: Record<string, string> = {
+          appId: '^[A-Za-z0-9_-]{1,64}$',
+          voipNumber: '^\\+[1-9][0-9]{7,14}$',
+        };
+        expect(operation().parameters).toEqual(
+          expect.arrayContaining([
+            ...pathParams.map((name) =>
+              expect.objectContaining({
+                name,
+                in: 'path',
+                required: true,
+                schema: { type: 'string', pattern: patterns[name] },
+              }),
+            ),
+            expect.objectContaining(
+              route.method === 'get'
+                ? { name: 'If-None-Match', in: 'header', required: false }
+                : {
+                    name: 'Idempotency-Key',
+                    in: 'header',
+                    required: false,
+                    description: expect.stringContaining('24 h'),
+                  },
+            ),
+          ]),
+        );
+        if (route.method === 'post') {
+          expect(operation().requestBody).toEqual({
+            required: true,
+            content: {
+              'application/json': { schema: { $ref: '#/components/schemas/LinkNumberRequest' } },
+            },
+          });
+        } else {
+          expect(operation().requestBody).toBeUndefined();
+        }
+      });
+
+      it('describes its successful answers, their bodies and headers', () => {
+        const schema = (status: string) =>
+          (response(status).content?.['application/json'] as { schema?: unknown } | undefined)
+            ?.schema;
+        const headers = (status: string) => Object.keys(response(status).headers ?? {}).sort();
+        if (route.method === 'get') {
+          const list = route.path === '/apps' ? 'Apps' : 'AppNumbers';
+          expect(schema('200')).toEqual({ $ref: `#/components/schemas/${list}` });
+          for (const status of ['200', '304'])
+            expect(headers(status)).toEqual(
+              expect.arrayContaining(['ETag', 'Cache-Status', 'Age']),
+            );
+        } else if (route.method === 'post') {
+          for (const status of ['201', '200'])
+            expect(schema(status)).toEqual({ $ref: '#/components/schemas/AppNumberLinkAnswer' });
+          expect(headers('201')).toEqual(
+            ['Cache-Control', 'Idempotent-Replayed', 'Location', 'X-Request-Id'].sort(),
+          );
+          expect(headers('200')).toEqual(
+            ['Cache-Control', 'Idempotent-Replayed', 'X-Request-Id'].sort(),
+          );
+        } else {
+          expect(response('204').content).toBeUndefined();
+          expect(headers('204')).toEqual(
+            ['Cache-Control', 'Idempotent-Replayed', 'X-Request-Id'].sort(),
+          );
+        }
+      });
+
+      it('documents exactly the answers it is seen to give below, and any other as a problem', () => {
+        expect(documentedAnswers(operation().responses).sort()).toEqual(
+          Object.keys(route.scenarios).sort(),
+        );
+        expect(operation().responses.default).toMatchObject({
+          content: {
+            'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } },
+          },
+        });
+      });
+
+      it.each(Object.keys(route.scenarios))('is observed: %s', async (expected) => {
+        const [status, code] = expected.split(' ');
+        const fresh = await startHarness({ env: { CLIENT_KEYS, SUPERFONE_TIMEOUT_MS: '300' } });
+        try {
+          const res = await route.scenarios[expected](fresh);
+          expect({ status: res.status, body: res.body.slice(0, 300) }).toMatchObject({
+            status: Number(status),
+          });
+          if (code) {
+            expect(res.headers.get('content-type')).toBe('application/problem+json; charset=utf-8');
+            expect(parseJson(res.body, problemBody)).toMatchObject({
+              status: Number(status),
+              code,
+            });
+            // A header a problem must carry is documented on its status, and sent.
+            const header = PROBLEM_HEADERS[code];
+            if (header) {
+              expect(Object.keys(response(status).headers ?? {})).toContain(header);
+              expect(res.headers.get(header)).not.toBeNull();
+            }
+          }
+        } finally {
+          await fresh.close();
+        }
+      });
+    },
+  );
+
+  it('answers a link with the Location and headers it documents, and its replay with Idempotent-Replayed', async () => {
+    const fresh = await startHarness({ env: { CLIENT_KEYS } });
+    try {
+      const key = { 'idempotency-key': '"openapi-link"' };
+      const first = await send(fresh, 'POST', APP_NUMBERS, {
+        headers: key,
+        body: { voipNumber: NUMBER },
+      });
+      const again = await send(fresh, 'POST', APP_NUMBERS, {
+        headers: key,
+        body: { voipNumber: NUMBER },
+      });
+      for (const [res, replayed] of [
+        [first, null],
+        [again, 'true'],
+      ] as const) {
+        expect({
+          status: res.status,
+          location: res.headers.get('location'),
+          cacheControl: res.headers.get('cache-control'),
+          replayed: res.headers.get('idempotent-replayed'),
+        }).toEqual({
+          status: 201,
+          location: `/apps/${APP_1}/numbers/%2B918000000001`,
+          cacheControl: 'no-store',
+          replayed,
+        });
+        expect(parseJson(res.body, linkAnswer).data).toMatchObject({
+          appId: APP_1,
+          voipNumber: NUMBER,
+        });
+      }
+      expect(fresh.standIn.callsTo('link')).toBe(1);
+    } finally {
+      await fresh.close();
+    }
+  });
+
+  it('documents the E.164 pattern the service checks, in the body and in the path (%2B or a literal +)', async () => {
+    const schemas = z
+      .looseObject({
+        components: z.looseObject({
+          schemas: z.looseObject({
+            LinkNumberRequest: z.looseObject({
+              properties: z.looseObject({ voipNumber: z.looseObject({ pattern: z.string() }) }),
+            }),
+          }),
+        }),
+      })
+      .parse(document);
+    const pattern = new RegExp(
+      schemas.components.schemas.LinkNumberRequest.properties.voipNumber.pattern,
+    );
+    const samples = [
+      '+918000000001',
+      '+12345678',
+      '+123456789012345',
+      '+1234567',
+      '+1234567890123456',
+      '+0123456789',
+      '918000000001',
+      '+91 8000000001',
+    ];
+    const seen = [];
+    for (const voipNumber of samples) {
+      const body = await send(h, 'POST', `/apps/${APP_2}/numbers`, { body: { voipNumber } });
+      const encoded = await send(
+        h,
+        'DELETE',
+        `/apps/${APP_2}/numbers/${encodeURIComponent(voipNumber)}`,
+      );
+      const literal = await send(
+        h,
+        'DELETE',
+        `/apps/${APP_2}/numbers/${voipNumber.replace(' ', '%20')}`,
+      );
+      seen.push({
+        voipNumber,
+        documented: pattern.test(voipNumber),
+        accepted: [body, encoded, literal].map((res) => res.status !== 400),
+      });
+    }
+    expect(seen).toEqual(
+      samples.map((voipNumber) => {
+        const documented = pattern.test(voipNumber);
+        return { voipNumber, documented, accepted: [documented, documented, documented] };
+      }),
+    );
+    expect(seen.filter((s) => s.documented).length).toBe(3);
   });
 
   it('documents exactly the statuses the health routes are seen to answer', async () => {

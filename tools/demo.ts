@@ -45,31 +45,37 @@ async function main(): Promise<void> {
   const shown = url.replace('127.0.0.1', 'localhost');
   // Boot's log lines are still waiting for the end of this event-loop turn: write them first, so the banner comes last.
   logger.flush();
-  process.stderr.write(banner(shown, standInUrl));
+  process.stderr.write(banner(shown, standInUrl, config.redis.topology !== undefined));
 }
 
 /** What the demo prints: where things are, and the whole flow of a company app as curl lines. */
-function banner(shown: string, standInUrl: string): string {
+function banner(shown: string, standInUrl: string, withRedis: boolean): string {
   const auth = `-H 'Authorization: Bearer ${DEMO_CLIENT_KEY}'`;
   const app = DEMO_APP_ID;
   const number = DEMO_NUMBER.replace('+', '%2B');
+  const control = `${standInUrl.replace(/\/superfone$/, '')}/__stand-in`;
   return [
     '',
-    'superfone-bff demo is running (in-process cache, Superfone stand-in, no Redis).',
-    `  Superfone stand-in: ${standInUrl}  (script it: POST ${standInUrl.replace('/superfone', '')}/__stand-in/behaviour)`,
-    `  Demo client key:    ${DEMO_CLIENT_KEY}`,
+    `superfone-bff demo is running (${withRedis ? 'Redis from the environment' : 'in-process cache, no Redis'}, Superfone stand-in).`,
+    `  Superfone stand-in: ${standInUrl}  (state: GET ${control}/state)`,
+    `  Demo client key:    ${DEMO_CLIENT_KEY} (every scope)`,
     '',
     '  # 1. the numbers no app uses yet, and the apps',
     `  curl -i ${auth} ${shown}/numbers/available`,
     `  curl -i ${auth} ${shown}/apps`,
-    `  # 2. link one to an app (safe to repeat with the same Idempotency-Key)`,
+    `  # 2. link one to an app: 201 and Location. The same request with the same Idempotency-Key`,
+    `  #    replays this answer (Idempotent-Replayed: true) without calling Superfone: to link again later, use a new key`,
     `  curl -i ${auth} -H 'Idempotency-Key: "demo-link-1"' -H 'Content-Type: application/json' -d '{"voipNumber":"${DEMO_NUMBER}"}' ${shown}/apps/${app}/numbers`,
     "  # 3. it is gone from the available list and in the app's list",
     `  curl -s ${auth} ${shown}/numbers/available | grep -c '${DEMO_NUMBER}'   # 0`,
     `  curl -i ${auth} ${shown}/apps/${app}/numbers`,
-    '  # 4. unlink it: available again',
+    '  # 4. unlink it (204): available again',
     `  curl -i ${auth} -X DELETE ${shown}/apps/${app}/numbers/${number}`,
     `  curl -s ${auth} ${shown}/numbers/available | grep -c '${DEMO_NUMBER}'   # 1`,
+    '',
+    '  # Make Superfone apply the next link and then hang; send step 2 again with a new Idempotency-Key:',
+    "  # after SUPERFONE_TIMEOUT_MS the service reads the app's list and answers 201 (audit line: reconciled)",
+    `  curl -X POST -d '{"kind":"hang-after-apply"}' ${control}/enqueue/link`,
     '',
     `  curl -i -X POST -H 'X-API-Key: ${DEMO_CLIENT_KEY}' ${shown}/numbers/available/refresh`,
     `  curl -i ${shown}/health/ready`,

@@ -23,10 +23,16 @@ export type IdempotentAnswer =
     };
 
 /**
- * The response headers a replay repeats. Per-request ones (x-request-id, traceparent, RateLimit,
- * Date) belong to the retry; content-type of a JSON body is set again when the body is sent.
+ * The response headers a replay repeats: cache-control too, so that a replayed link stays
+ * `no-store` like the first answer. Per-request ones (x-request-id, traceparent, RateLimit, Date)
+ * belong to the retry; content-type of a JSON body is set again when the body is sent.
  */
-export const REPLAYED_HEADERS = ['content-type', 'location', 'content-location'] as const;
+export const REPLAYED_HEADERS = [
+  'content-type',
+  'cache-control',
+  'location',
+  'content-location',
+] as const;
 
 /** 4xx answers that report what running the operation found, the same on every retry. */
 const OUTCOME_4XX = [404, 409, 410, 422];

@@ -9,9 +9,13 @@ export function ApiProblems(...codes: ProblemCode[]): MethodDecorator {
   return deferred((swagger) => applyDecorators(...problemResponses(swagger, codes)));
 }
 
+/** What a problem means on one route, where its title alone would mislead (see the mutations). */
+type ProblemNotes = Partial<Record<ProblemCode, string>>;
+
 function problemResponses(
   { ApiResponse }: Swagger,
   codes: readonly ProblemCode[],
+  notes: ProblemNotes = {},
 ): MethodDecorator[] {
   const byStatus = new Map<number, ProblemCode[]>();
   for (const code of codes)
@@ -19,11 +23,11 @@ function problemResponses(
   return [...byStatus].map(([status, group]) =>
     ApiResponse({
       status,
-      description: group.map((c) => `${c}: ${PROBLEMS[c].title}`).join('; '),
+      description: group.map((c) => `${c}: ${notes[c] ?? PROBLEMS[c].title}`).join('; '),
       content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
       headers: {
         ...(status === 401 ? { 'WWW-Authenticate': { schema: { type: 'string' } } } : {}),
-        ...(status === 429 || status === 503
+        ...(status === 429 || status === 503 || group.includes('IDEMPOTENCY_KEY_IN_USE')
           ? { 'Retry-After': { schema: { type: 'integer' } } }
           : {}),
         ...(status === 405 ? { Allow: { schema: { type: 'string' } } } : {}),
@@ -68,20 +72,28 @@ const UPSTREAM_PROBLEMS: ProblemCode[] = [
 ];
 
 /** Auth, request headers, the given problems and the catch-all problem: what every API route shares. */
-function commonParts(swagger: Swagger, problems: readonly ProblemCode[]): MethodDecorator[] {
+function commonParts(
+  swagger: Swagger,
+  problems: readonly ProblemCode[],
+  notes: ProblemNotes = {},
+): MethodDecorator[] {
   const { ApiBearerAuth, ApiDefaultResponse, ApiHeader, ApiSecurity } = swagger;
   return [
     ApiBearerAuth('bearer'),
     ApiSecurity('apiKey'),
     ...REQUEST_HEADERS.map((header) => ApiHeader(header)),
-    ...problemResponses(swagger, [
-      'INVALID_REQUEST',
-      'UNAUTHENTICATED',
-      'FORBIDDEN',
-      'RATE_LIMITED',
-      ...problems,
-      ...UPSTREAM_PROBLEMS,
-    ]),
+    ...problemResponses(
+      swagger,
+      [
+        'INVALID_REQUEST',
+        'UNAUTHENTICATED',
+        'FORBIDDEN',
+        'RATE_LIMITED',
+        ...problems,
+        ...UPSTREAM_PROBLEMS,
+      ],
+      notes,
+    ),
     // Any other status (500 INTERNAL on an unexpected error) is a problem too.
     ApiDefaultResponse({
       description: 'Any other error: a problem (500 INTERNAL for the unexpected).',
@@ -167,15 +179,27 @@ const VOIP_NUMBER_PARAM = {
 const IDEMPOTENCY_KEY = {
   name: 'Idempotency-Key',
   required: false,
+  schema: { type: 'string' },
   description:
-    'Optional (IETF httpapi draft): a repeat with the same key, method, path and body within 24 h replays the first answer (Idempotent-Replayed: true) without calling Superfone.',
+    'Optional (IETF httpapi draft), per client: a quoted string ("abc") or a bare key (abc) of 1-255 visible ASCII characters. ' +
+    'The first final answer is kept 24 h: a 2xx, or a 404/409/422 problem. A repeat with the same key, method, path and body replays it ' +
+    '(Idempotent-Replayed: true) without calling Superfone; with another request it is 422 IDEMPOTENCY_KEY_MISMATCH; while the first runs, ' +
+    '409 IDEMPOTENCY_KEY_IN_USE. Other answers (400, 413, 415, 429, 5xx) are not kept: a retry with the same key runs again.',
 } as const;
 const MUTATION_HEADERS = {
   'X-Request-Id': { schema: { type: 'string' } },
+  'Cache-Control': { description: '`no-store`', schema: { type: 'string' } },
   'Idempotent-Replayed': {
-    description: '`true` on a replayed answer.',
+    description: '`true` on a replayed answer (a replayed 404/409/422 problem carries it too).',
     schema: { type: 'string', enum: ['true'] },
   },
+};
+/** What a 503 or a 504 means for a link or unlink (their titles speak of reads). */
+const MUTATION_NOTES: ProblemNotes = {
+  UPSTREAM_TIMEOUT:
+    "Superfone did not confirm whether the change was made (no answer in time, a reset, or a 502/503/504), and the app's list read afterwards did not show it; it may still land. A retry is safe",
+  UPSTREAM_UNAVAILABLE:
+    'Superfone could not be reached (the request never left) or the circuit is open',
 };
 
 /** GET /apps: the organization's SFVoPI apps, cached like the numbers. */
@@ -217,7 +241,7 @@ export function ApiLinkAnswer(): MethodDecorator {
         headers: {
           ...MUTATION_HEADERS,
           Location: {
-            description: '/apps/{appId}/numbers/{voipNumber}',
+            description: 'The link: `/apps/{appId}/numbers/%2B<digits>` (the + percent-encoded).',
             schema: { type: 'string' },
           },
         },
@@ -228,15 +252,19 @@ export function ApiLinkAnswer(): MethodDecorator {
         content: link,
         headers: MUTATION_HEADERS,
       }),
-      ...commonParts(swagger, [
-        'APP_NOT_FOUND',
-        'NUMBER_NOT_FOUND',
-        'NUMBER_ALREADY_LINKED',
-        'PAYLOAD_TOO_LARGE',
-        'UNSUPPORTED_MEDIA_TYPE',
-        'IDEMPOTENCY_KEY_MISMATCH',
-        'IDEMPOTENCY_KEY_IN_USE',
-      ]),
+      ...commonParts(
+        swagger,
+        [
+          'APP_NOT_FOUND',
+          'NUMBER_NOT_FOUND',
+          'NUMBER_ALREADY_LINKED',
+          'PAYLOAD_TOO_LARGE',
+          'UNSUPPORTED_MEDIA_TYPE',
+          'IDEMPOTENCY_KEY_MISMATCH',
+          'IDEMPOTENCY_KEY_IN_USE',
+        ],
+        MUTATION_NOTES,
+      ),
     );
   });
 }
@@ -251,15 +279,23 @@ export function ApiUnlinkAnswer(): MethodDecorator {
       ApiHeader(IDEMPOTENCY_KEY),
       ApiResponse({
         status: 204,
-        description: 'Unlinked: the number is available again.',
+        description:
+          "Unlinked: the number is available again (also when Superfone's answer was lost and the app's list shows it gone).",
         headers: MUTATION_HEADERS,
       }),
-      ...commonParts(swagger, [
-        'APP_NOT_FOUND',
-        'NUMBER_NOT_LINKED',
-        'IDEMPOTENCY_KEY_MISMATCH',
-        'IDEMPOTENCY_KEY_IN_USE',
-      ]),
+      // The route takes no body; one sent anyway is parsed like any body (hence 413 and 415) and ignored.
+      ...commonParts(
+        swagger,
+        [
+          'APP_NOT_FOUND',
+          'NUMBER_NOT_LINKED',
+          'PAYLOAD_TOO_LARGE',
+          'UNSUPPORTED_MEDIA_TYPE',
+          'IDEMPOTENCY_KEY_MISMATCH',
+          'IDEMPOTENCY_KEY_IN_USE',
+        ],
+        MUTATION_NOTES,
+      ),
     );
   });
 }

@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
+import { PROBLEMS } from '../../src/common/problem-codes';
 import { defined } from '../support/defined';
 import { promtoolVersion, runPromtool, withPromtool } from '../support/promtool';
 
@@ -36,6 +37,26 @@ interface MetricSpec {
 
 /** Labels every series gets from the scrape (Prometheus Operator targets). */
 const TARGET_LABELS = ['job', 'instance', 'pod', 'namespace'] as const;
+
+/** How a link or unlink that went through ended (201, 200, 204). */
+const MUTATION_SUCCESSES = ['linked', 'already_linked', 'unlinked'];
+/**
+ * Otherwise the problem code it answered, lower case (MutationAudit.outcomeOf): Superfone's
+ * refusals, the upstream failures, and internal.
+ */
+const MUTATION_FAILURES = [
+  'invalid_request',
+  'app_not_found',
+  'number_not_linked',
+  'number_not_found',
+  'number_already_linked',
+  'upstream_auth_failed',
+  'upstream_error',
+  'upstream_bad_response',
+  'upstream_unavailable',
+  'upstream_timeout',
+  'internal',
+];
 
 const SERVICE_METRICS: Record<string, MetricSpec> = {
   superfone_bff_http_request_duration_seconds: {
@@ -69,10 +90,29 @@ const SERVICE_METRICS: Record<string, MetricSpec> = {
   superfone_bff_redis_errors_total: {
     type: 'counter',
     labels: {
-      operation: ['cache_read', 'cache_write', 'lock', 'rate_limit', 'idempotency', 'health'],
+      operation: [
+        'cache_read',
+        'cache_write',
+        'lock',
+        'rate_limit',
+        'idempotency',
+        'health',
+        'invalidation',
+      ],
     },
   },
   superfone_bff_cached_copy_fetched_timestamp_seconds: { type: 'gauge', labels: {} },
+  superfone_bff_number_mutations_total: {
+    type: 'counter',
+    labels: {
+      operation: ['link', 'unlink'],
+      outcome: [...MUTATION_SUCCESSES, ...MUTATION_FAILURES],
+    },
+  },
+  superfone_bff_cache_invalidations_total: {
+    type: 'counter',
+    labels: { event: ['sent', 'send_failed', 'received', 'missed', 'malformed'] },
+  },
 };
 
 const gauge = (labels: Labels = {}): MetricSpec => ({ type: 'gauge', labels });
@@ -312,6 +352,9 @@ const REQUIRED_ALERTS = [
   'SuperfoneBffRedisErrors',
   'SuperfoneBffNoSuccessfulRefresh',
   'SuperfoneBffDown',
+  'SuperfoneBffNumberMutationsFailing',
+  'SuperfoneBffNumberMutationOutcomeUnknown',
+  'SuperfoneBffCacheInvalidationsLost',
 ];
 
 const alertsText = read(ALERTS);
@@ -416,6 +459,30 @@ describe('the metrics contract', () => {
       .map((m) => m[1])
       .sort();
     expect(registered).toEqual(Object.keys(SERVICE_METRICS).sort());
+  });
+
+  it('names every failed mutation outcome after a problem code the service answers', () => {
+    const codes = Object.keys(PROBLEMS).map((code) => code.toLowerCase());
+    expect(MUTATION_FAILURES.filter((outcome) => !codes.includes(outcome))).toEqual([]);
+  });
+
+  it('lists the Redis operations and invalidation events src/metrics/metrics.ts declares', () => {
+    const source = read(METRICS_SOURCE);
+    const union = (type: string) =>
+      [
+        ...defined(
+          new RegExp(`export type ${type} =([^;]*);`).exec(source),
+          `type ${type} in ${METRICS_SOURCE}`,
+        )[1].matchAll(/'(\w+)'/g),
+      ]
+        .map((m) => m[1])
+        .sort();
+    expect(union('RedisOperation')).toEqual(
+      [...(SERVICE_METRICS.superfone_bff_redis_errors_total.labels.operation ?? [])].sort(),
+    );
+    expect(union('InvalidationEvent')).toEqual(
+      [...(SERVICE_METRICS.superfone_bff_cache_invalidations_total.labels.event ?? [])].sort(),
+    );
   });
 });
 
@@ -679,6 +746,14 @@ describe(`Grafana dashboard ${DASHBOARD}`, () => {
     ],
     ['Redis errors by operation', /sum by \(operation\) \(rate\(superfone_bff_redis_errors_total/],
     ['cached copy age', /^time\(\) - superfone_bff_cached_copy_fetched_timestamp_seconds\{/],
+    [
+      'number mutations by operation and outcome',
+      /^sum by \(operation, outcome\) \(increase\(superfone_bff_number_mutations_total\{/,
+    ],
+    [
+      'cache invalidations by event',
+      /^sum by \(event\) \(increase\(superfone_bff_cache_invalidations_total\{/,
+    ],
     ['RSS', /^process_resident_memory_bytes\{/],
     ['event-loop lag', /^nodejs_eventloop_lag_p99_seconds\{/],
   ])('has a %s query', (_label, pattern) => {

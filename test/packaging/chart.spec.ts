@@ -7,6 +7,7 @@ import { join, relative } from 'node:path';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
 import { parse, parseDocument } from 'yaml';
+import { SCOPES } from '../../src/config/client-keys';
 
 const ROOT = join(__dirname, '..', '..');
 const CHART = join(ROOT, 'helm', 'superfone-bff');
@@ -142,6 +143,22 @@ describe('Helm chart helm/superfone-bff', () => {
         $schema: 'http://json-schema.org/draft-07/schema#',
         additionalProperties: false,
       });
+    });
+
+    it('allows exactly the scopes the service knows in secrets.clientKeys', () => {
+      const validate = validator();
+      const entry = (scopes: string[]) => ({
+        secrets: { clientKeys: [{ id: 'a', keySha256: 'a'.repeat(64), scopes }] },
+      });
+      expect(validate(merge(values, entry([...SCOPES]) as Tree)) ? [] : validate.errors).toEqual(
+        [],
+      );
+      for (const scope of SCOPES)
+        expect({ scope, valid: validate(merge(values, entry([scope]) as Tree)) }).toEqual({
+          scope,
+          valid: true,
+        });
+      expect(validate(merge(values, entry(['apps:write']) as Tree))).toBe(false);
     });
 
     it('accepts values.yaml', () => {

@@ -9,6 +9,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parse, parseDocument } from 'yaml';
+import { SCOPES } from '../../src/config/client-keys';
 import { defined } from '../support/defined';
 
 const ROOT = join(__dirname, '..', '..');
@@ -254,7 +255,7 @@ describe('docker-compose.yml "sentinel" profile', () => {
 });
 
 describe(DEMO_ENV_FILE, () => {
-  it('admits the demo client key: its keySha256 is the SHA-256 of that key', () => {
+  it('admits the demo client key with every scope: its keySha256 is the SHA-256 of that key', () => {
     const clientKeys = JSON.parse(demoEnv.CLIENT_KEYS) as Array<{
       id: string;
       keySha256: string;
@@ -264,7 +265,7 @@ describe(DEMO_ENV_FILE, () => {
       {
         id: 'demo-app',
         keySha256: sha256Hex(DEMO_CLIENT_KEY),
-        scopes: ['numbers:read', 'numbers:refresh'],
+        scopes: [...SCOPES],
       },
     ]);
   });
