@@ -249,6 +249,15 @@ describe('apps and number links (one replica)', () => {
       expect(h.standIn.appOf(NUMBER)).toBeUndefined();
     });
 
+    it('Superfone links and answers 200 with an unreadable body: 201 once the app shows the link', async () => {
+      h.standIn.enqueueFor('link', { kind: 'non-json' });
+      const res = await postLink(h, KEYS.linker, APP_1, { voipNumber: NUMBER });
+      expect(res.status).toBe(201);
+      expect((await readLink(res)).data.voipNumber).toBe(NUMBER);
+      expect(h.standIn.callsTo('link')).toBe(1);
+      expect(await availableOn(h, KEYS.linker)).not.toContain(NUMBER);
+    });
+
     it('the connection resets after the unlink was applied: 204 once the app shows it gone', async () => {
       h.standIn.link(APP_1, NUMBER);
       h.standIn.enqueueFor('unlink', { kind: 'reset-after-apply' });

@@ -3,6 +3,7 @@ import type { AppNumberLink } from '../common/app-number-link';
 import { SuperfoneClient } from '../superfone/superfone.client';
 import {
   NumberAlreadyLinkedError,
+  UpstreamBadResponseError,
   UpstreamOutcomeUnknownError,
 } from '../superfone/upstream.errors';
 import type { TraceContext } from '../tracing/trace-context';
@@ -56,7 +57,7 @@ export class NumberLinks {
         if (existing) return { outcome: 'already_linked', link: existing, reconciled: false };
         throw error;
       }
-      if (!(error instanceof UpstreamOutcomeUnknownError)) throw error;
+      if (!outcomeUnknown(error)) throw error;
       const landed = await this.outcomeOf(target, error, trace);
       // Not there yet: the request may still be applied; a retry is safe (a second link of a
       // number already linked here answers 200), so the caller hears "timed out", not "failed".
@@ -72,7 +73,7 @@ export class NumberLinks {
     try {
       await this.upstream.unlinkNumber(target.appId, target.voipNumber, trace);
     } catch (error) {
-      if (!(error instanceof UpstreamOutcomeUnknownError)) throw error;
+      if (!outcomeUnknown(error)) throw error;
       if (await this.outcomeOf(target, error, trace)) throw error;
       reconciled = true;
     }
@@ -83,7 +84,7 @@ export class NumberLinks {
   /** The link as Superfone has it now; when even that read fails, the outcome stays unknown. */
   private async outcomeOf(
     target: LinkTarget,
-    unknown: UpstreamOutcomeUnknownError,
+    unknown: UpstreamOutcomeUnknownError | UpstreamBadResponseError,
     trace?: TraceContext,
   ): Promise<AppNumberLink | undefined> {
     try {
@@ -100,4 +101,14 @@ export class NumberLinks {
     const links = await this.upstream.listAppNumbers(appId, trace);
     return links.find((link) => link.voipNumber === voipNumber);
   }
+}
+
+/**
+ * Superfone may have made the change: its answer was lost (timeout, reset, a gateway's 502-504),
+ * or it said 200 with a body that cannot be read (the change was most likely made).
+ */
+function outcomeUnknown(
+  error: unknown,
+): error is UpstreamOutcomeUnknownError | UpstreamBadResponseError {
+  return error instanceof UpstreamOutcomeUnknownError || error instanceof UpstreamBadResponseError;
 }
