@@ -212,6 +212,17 @@ describe('apps and number links (one replica)', () => {
       expect(h.standIn.callsTo('link')).toBe(0);
     });
 
+    it.each([
+      ['PUT', `/apps/${APP_1}/numbers`, 'GET, HEAD, POST'],
+      ['POST', `/apps/${APP_1}/numbers/${NUMBER_IN_PATH}`, 'DELETE'],
+      ['PATCH', '/apps', 'GET, HEAD'],
+    ])('%s %s is a 405 naming %s', async (method, path, allow) => {
+      const res = await fetch(`${h.url}${path}`, { method, headers: bearer(KEYS.linker) });
+      expect(res.status).toBe(405);
+      expect(res.headers.get('allow')).toBe(allow);
+      expect((await readProblem(res)).code).toBe('METHOD_NOT_ALLOWED');
+    });
+
     it('an unlink with a path number that is not E.164 is a 400', async () => {
       const res = await deleteLink(h, KEYS.linker, APP_1, '8000000001');
       expect(res.status).toBe(400);

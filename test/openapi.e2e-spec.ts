@@ -186,7 +186,9 @@ function changeScenarios(
     },
     '502 UPSTREAM_AUTH_FAILED': (h) => failing(h, { kind: 'status', status: 401 }),
     '502 UPSTREAM_ERROR': (h) => failing(h, { kind: 'status', status: 500 }),
-    '502 UPSTREAM_BAD_RESPONSE': (h) => failing(h, { kind: 'non-json' }),
+    // A 200 Superfone sent without making the change: the app's list, read after, does not show it.
+    '502 UPSTREAM_BAD_RESPONSE': (h) =>
+      failing(h, { kind: 'status', status: 200, body: '<html>', contentType: 'text/html' }),
     // Connection refused: the change surely never left, so it is retried, then 503.
     '503 UPSTREAM_UNAVAILABLE': async (h) => {
       arrange(h);

@@ -38,7 +38,9 @@ export class ProblemFilter implements ExceptionFilter {
       this.adapterHost.httpAdapter.getInstance(),
       request.url.split('?', 1)[0],
     );
-    if (allow.length === 0) return undefined;
+    // Empty: the path is unknown. Listing this method: a route took the request and found nothing
+    // (e.g. a file under /docs/ that is not there), a true 404.
+    if (allow.length === 0 || allow.includes(request.method)) return undefined;
     return new AppError(
       'METHOD_NOT_ALLOWED',
       `${request.method} is not allowed here; use ${allow.join(', ')}.`,
