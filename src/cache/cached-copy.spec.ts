@@ -48,16 +48,25 @@ describe(CachedCopy.name, () => {
     expect(copy.view('all')).toBe(view);
   });
 
-  it('keeps at most 32 views: a client cycling through filter combinations cannot grow a copy without bound', () => {
+  it('keeps at most 32 views, the least recently used making room: filters cycled after a refresh cannot crowd out the busy ones', () => {
     const copy = new CachedCopy(numbers, T0, timing);
     const view = (key: string) => ({ body: Buffer.from(key), etag: `"${key}"` });
+    copy.keepView('all', view('all'));
+    for (let i = 0; i < 31; i++) copy.keepView(`filter-${i}`, view(`filter-${i}`));
 
-    for (let i = 0; i < 40; i++) copy.keepView(`filter-${i}`, view(`filter-${i}`));
+    // Full: 'all' is used, then eight new filters arrive.
+    expect(copy.view('all')?.etag).toBe('"all"');
+    for (let i = 31; i < 39; i++) copy.keepView(`filter-${i}`, view(`filter-${i}`));
 
-    expect(copy.view('filter-0')?.etag).toBe('"filter-0"');
-    expect(copy.view('filter-31')?.etag).toBe('"filter-31"');
-    // The 33rd and later are handed back but not kept: their callers build them per request.
-    expect(copy.view('filter-32')).toBeUndefined();
-    expect(copy.view('filter-39')).toBeUndefined();
+    expect(copy.view('all')?.etag).toBe('"all"');
+    // The newest are kept (each later request finds its view), the least recently used are gone.
+    for (let i = 31; i < 39; i++) expect(copy.view(`filter-${i}`)?.etag).toBe(`"filter-${i}"`);
+    for (let i = 0; i < 8; i++) expect(copy.view(`filter-${i}`)).toBeUndefined();
+    expect(copy.view('filter-8')?.etag).toBe('"filter-8"');
+    // Never more than 32.
+    const kept = ['all', ...Array.from({ length: 39 }, (_, i) => `filter-${i}`)].filter(
+      (key) => copy.view(key) !== undefined,
+    );
+    expect(kept).toHaveLength(32);
   });
 });

@@ -24,7 +24,7 @@ export interface CachedView {
 }
 
 /** Most distinct derived views (filter combinations) kept per copy. */
-const MAX_VIEWS = 32;
+export const MAX_VIEWS = 32;
 
 /**
  * One fetched copy of a list. Freshness derives from `fetchedAt`, the time Superfone answered,
@@ -76,12 +76,24 @@ export class CachedCopy<T> {
    * a hit allocates no closure.
    */
   view(key: string): CachedView | undefined {
-    return this.views.get(key);
+    const view = this.views.get(key);
+    // Least recently used goes first once the map is full: a used view moves to the end. Below
+    // the cap nothing is evicted, so the usual hit (one or two views) pays no reordering.
+    if (view !== undefined && this.views.size >= MAX_VIEWS) {
+      this.views.delete(key);
+      this.views.set(key, view);
+    }
+    return view;
   }
 
-  /** Keeps a view built for this copy (bounded: extra variants are built per call) and returns it. */
+  /**
+   * Keeps a view built for this copy and returns it. At the cap the least recently used view
+   * makes room: a client cycling through filters right after a refresh cannot leave every later
+   * filter rebuilt per request.
+   */
   keepView(key: string, view: CachedView): CachedView {
-    if (this.views.size < MAX_VIEWS) this.views.set(key, view);
+    if (this.views.size >= MAX_VIEWS) this.views.delete(this.views.keys().next().value as string);
+    this.views.set(key, view);
     return view;
   }
 }
