@@ -20,6 +20,7 @@ import {
   tlsAvailable,
 } from './support/redis-topologies';
 import { KEYS } from './support/client-keys.fixture';
+import { clusterServiceAcl, serviceAcl } from './support/service-acl';
 import { parseCachedCopy, parseLogLines, readHealth, readNumbers } from './support/bodies';
 import { bearer, Harness, SERVER_KEY, startHarness, startSharedStandIn } from './support/test-app';
 import { eventually } from './support/timing';
@@ -122,11 +123,9 @@ function report(name: string, figures: Record<string, unknown>): void {
   if (process.env.REDIS_REPORT) process.stdout.write(`${name}: ${JSON.stringify(figures)}\n`);
 }
 
-/** The commands the service sends, and nothing else: what an operator grants its ACL user. */
-const SERVICE_ACL =
-  '~superfone-bff-test:* resetchannels -@all +get +set +del +exists +ping +info +evalsha +eval +script|load +type +pttl +incrby +pexpire';
-/** On a cluster, the client also reads the slot map and the cluster's state. */
-const CLUSTER_ACL = `${SERVICE_ACL} +cluster|slots +cluster|info`;
+/** The commands and channels the service uses, and nothing else: what an operator grants its ACL user. */
+const SERVICE_ACL = serviceAcl();
+const CLUSTER_ACL = clusterServiceAcl();
 
 afterAll(async () => {
   await stopAllStarted();
@@ -276,6 +275,8 @@ afterAll(async () => {
         status: 'up',
         host: expect.stringMatching(/^cluster via /),
       });
+      // The ACL user's rules cover every command, script and channel (the invalidation bus too).
+      for (const r of replicas) expect(r.logs.join('\n')).not.toContain('NOPERM');
     });
 
     it("keeps answering 200 while the master of the copy's slot is killed and its replica promoted", async () => {

@@ -80,6 +80,8 @@ export class InvalidationBus implements OnModuleInit, OnApplicationShutdown {
   private unverified = false;
   /** Bumped at every subscription and interruption: a read begun before one is not trusted after it. */
   private epoch = 0;
+  /** Messages taken in (ours too): a generation read that some overtook is judged by them. */
+  private messages = 0;
   /** A generation read ahead of `heard`, and the end of the grace its messages have to arrive. */
   private awaited: { readonly target: Generation; readonly timer: NodeJS.Timeout } | undefined;
   private checkTimer: NodeJS.Timeout | undefined;
@@ -205,6 +207,7 @@ export class InvalidationBus implements OnModuleInit, OnApplicationShutdown {
       this.malformedWarning.warn({ reason: message, channel: this.keys.invalidationChannel });
       return;
     }
+    this.messages++;
     const generation: Generation = { era: message.era, n: message.generation };
     const heard = this.heard;
     if (heard !== undefined) {
@@ -234,6 +237,7 @@ export class InvalidationBus implements OnModuleInit, OnApplicationShutdown {
    * `check`: the periodic read while subscribed.
    */
   private async verify(epoch: number, why: 'first' | 'resubscribed' | 'check'): Promise<void> {
+    const messagesBefore = this.messages;
     let current: Generation | undefined;
     try {
       const stored = await this.redis.run('invalidation', (client) =>
@@ -255,6 +259,20 @@ export class InvalidationBus implements OnModuleInit, OnApplicationShutdown {
       return;
     }
     const heard = this.heard;
+    // Messages taken in while the read was on its way were published after this subscription,
+    // and receive() checked them against what came before (a gap, or another era while
+    // unverified, is a loss there). A read they overtook (it left first, on the other connection,
+    // and its reply was handled after them) is behind them or of the era they replaced: it says
+    // nothing more, and taken for the present it would count their changes as lost. Only a read
+    // ahead of them in their era tells of messages still on their way.
+    if (
+      this.messages !== messagesBefore &&
+      heard !== undefined &&
+      !(heard.era === current.era && current.n > heard.n)
+    ) {
+      if (why === 'first') this.report('all');
+      return;
+    }
     if (why === 'first' || heard === undefined) {
       // A message may have come in during the read.
       if (!covers(heard, current)) this.heard = current;
