@@ -109,7 +109,7 @@ describe('InvalidationBus: a generation read that messages overtook', () => {
       { graceMs: GRACE_MS, checkIntervalMs: 60_000 },
     );
     bus.onChange((resources) => events.push(resources));
-    bus.onModuleInit();
+    void bus.onModuleInit();
   });
   afterEach(() => {
     bus.onApplicationShutdown();

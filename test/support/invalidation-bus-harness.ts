@@ -18,6 +18,7 @@ import { LoggingModule } from '../../src/logging/logging.module';
 import type { InvalidationEvent, Metrics } from '../../src/metrics/metrics';
 import { Metrics as MetricsClass } from '../../src/metrics/metrics';
 import { MetricsModule } from '../../src/metrics/metrics.module';
+import { RedisConnection } from '../../src/redis/redis.connection';
 import { RedisSubscriber } from '../../src/redis/redis-subscriber';
 import { LogLine, parseLogLines } from './bodies';
 import { CLIENT_KEYS_JSON } from './client-keys.fixture';
@@ -121,6 +122,7 @@ export async function startBusReplica(
   const bus = context.get(InvalidationBus);
   const metrics: Metrics = context.get(MetricsClass);
   const events: ChangedResources[] = context.get(BUS_EVENTS);
+  const redis = context.get(RedisConnection);
   const logged = (msg: string) => parseLogLines(logs).filter((line) => line.msg?.startsWith(msg));
   return {
     bus,
@@ -133,9 +135,11 @@ export async function startBusReplica(
       (await metrics.cacheInvalidations.get()).values.find((v) => v.labels.event === event)
         ?.value ?? 0,
     listening: async () => {
+      // Subscribed, and its command connection ready too (an announce needs it; on a busy machine
+      // the subscriber can be up first).
       await eventually(
-        () => (events[0] === 'all' ? true : undefined),
-        'the bus to subscribe (its first report is "all")',
+        () => (events[0] === 'all' && redis.isReady ? true : undefined),
+        'the bus to subscribe (its first report is "all") and its Redis connection to be ready',
         10_000,
       );
     },
