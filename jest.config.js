@@ -5,6 +5,8 @@ module.exports = {
   testRegex: '\\.(spec|e2e-spec)\\.ts$',
   moduleFileExtensions: ['ts', 'js', 'json'],
   transform: { '^.+\\.ts$': 'ts-jest' },
+  // Every answer from a service a suite started is checked against openapi.json.
+  setupFilesAfterEnv: ['<rootDir>/test/support/contract.setup.ts'],
   globalSetup: '<rootDir>/test/support/redis.global-setup.ts',
   globalTeardown: '<rootDir>/test/support/redis.global-teardown.ts',
   testTimeout: 20000,

@@ -1,5 +1,5 @@
 import { Controller, Get } from '@nestjs/common';
-import { ApiResponse, ApiTags } from '../openapi/swagger-decorators';
+import { ApiOperation, ApiResponse, ApiTags } from '../openapi/swagger-decorators';
 import {
   HealthCheck,
   HealthCheckService,
@@ -30,11 +30,13 @@ export class HealthController {
   /** The process can serve: answering at all is the check. */
   @Get('live')
   @HealthCheck({ swaggerDocumentation: false })
+  @ApiOperation({ summary: 'Liveness: the process answers (no client key)' })
   @ApiResponse({
     status: 200,
     description: 'The process answers.',
     schema: { $ref: '#/components/schemas/Health' },
   })
+  @ApiProblems('INVALID_REQUEST')
   live() {
     return this.health.check([]);
   }
@@ -46,12 +48,13 @@ export class HealthController {
    */
   @Get('ready')
   @HealthCheck({ swaggerDocumentation: false })
+  @ApiOperation({ summary: 'Readiness: 503 while starting or draining (no client key)' })
   @ApiResponse({
     status: 200,
     description: 'Ready for traffic.',
     schema: { $ref: '#/components/schemas/Health' },
   })
-  @ApiProblems('NOT_READY')
+  @ApiProblems('INVALID_REQUEST', 'NOT_READY')
   ready() {
     const checks: HealthIndicatorFunction[] = [() => this.lifecycle.check()];
     if (this.config.readinessRequiresRedis) checks.push(() => this.redis.check());
@@ -61,12 +64,15 @@ export class HealthController {
   /** For people and dashboards, not probes: Redis, the circuit, the age of the cached copy. */
   @Get('deps')
   @HealthCheck({ swaggerDocumentation: false })
+  @ApiOperation({
+    summary: 'Dependencies: Redis, the Superfone circuit, the cached copy (no client key)',
+  })
   @ApiResponse({
     status: 200,
     description: 'Every dependency up (or degraded).',
     schema: { $ref: '#/components/schemas/Health' },
   })
-  @ApiProblems('NOT_READY')
+  @ApiProblems('INVALID_REQUEST', 'NOT_READY')
   deps() {
     return this.health.check([
       () => this.redis.check(),

@@ -26,27 +26,49 @@ function problemResponses(
       description: group.map((c) => `${c}: ${notes[c] ?? PROBLEMS[c].title}`).join('; '),
       content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
       headers: {
-        ...(status === 401 ? { 'WWW-Authenticate': { schema: { type: 'string' } } } : {}),
-        ...(status === 429 || status === 503 || group.includes('IDEMPOTENCY_KEY_IN_USE')
-          ? { 'Retry-After': { schema: { type: 'integer' } } }
+        'X-Request-Id': { required: true, schema: { type: 'string' } },
+        ...(status === 401
+          ? { 'WWW-Authenticate': { required: true, schema: { type: 'string' } } }
           : {}),
-        ...(status === 405 ? { Allow: { schema: { type: 'string' } } } : {}),
+        ...(status === 429 || status === 503 || group.includes('IDEMPOTENCY_KEY_IN_USE')
+          ? // Always on a 429; on a 503 or 409 only for some of the codes sharing the status.
+            { 'Retry-After': { required: status === 429, schema: { type: 'integer' } } }
+          : {}),
+        ...(status === 405 ? { Allow: { required: true, schema: { type: 'string' } } } : {}),
       },
     }),
   );
 }
 
+/** Sent with every cached list (200 and 304); the contract check holds the service to it. */
 const CACHE_HEADERS = {
-  ETag: { description: 'Strong tag of this exact body.', schema: { type: 'string' } },
+  ETag: {
+    required: true,
+    description: 'Strong tag of this exact body.',
+    schema: { type: 'string' },
+  },
   'Cache-Control': {
+    required: true,
     description: '`private, max-age=<seconds of freshness left>`',
     schema: { type: 'string' },
   },
-  Age: { description: 'Seconds since Superfone produced the list.', schema: { type: 'integer' } },
-  'Cache-Status': { description: 'RFC 9211: hit, fwd=miss, stale.', schema: { type: 'string' } },
-  'X-Request-Id': { schema: { type: 'string' } },
-  RateLimit: { description: 'draft-ietf-httpapi-ratelimit-headers', schema: { type: 'string' } },
-  'RateLimit-Policy': { schema: { type: 'string' } },
+  Age: {
+    required: true,
+    description: 'Seconds since Superfone produced the list.',
+    schema: { type: 'integer' },
+  },
+  'Cache-Status': {
+    required: true,
+    description: 'RFC 9211: hit, fwd=miss, stale.',
+    schema: { type: 'string' },
+  },
+  'X-Request-Id': { required: true, schema: { type: 'string' } },
+  RateLimit: {
+    required: true,
+    description: 'draft-ietf-httpapi-ratelimit-headers',
+    schema: { type: 'string' },
+  },
+  'RateLimit-Policy': { required: true, schema: { type: 'string' } },
 };
 
 const REQUEST_HEADERS = [
@@ -187,8 +209,8 @@ const IDEMPOTENCY_KEY = {
     '409 IDEMPOTENCY_KEY_IN_USE. Other answers (400, 413, 415, 429, 5xx) are not kept: a retry with the same key runs again.',
 } as const;
 const MUTATION_HEADERS = {
-  'X-Request-Id': { schema: { type: 'string' } },
-  'Cache-Control': { description: '`no-store`', schema: { type: 'string' } },
+  'X-Request-Id': { required: true, schema: { type: 'string' } },
+  'Cache-Control': { required: true, description: '`no-store`', schema: { type: 'string' } },
   'Idempotent-Replayed': {
     description: '`true` on a replayed answer (a replayed 404/409/422 problem carries it too).',
     schema: { type: 'string', enum: ['true'] },
@@ -241,6 +263,7 @@ export function ApiLinkAnswer(): MethodDecorator {
         headers: {
           ...MUTATION_HEADERS,
           Location: {
+            required: true,
             description: 'The link: `/apps/{appId}/numbers/%2B<digits>` (the + percent-encoded).',
             schema: { type: 'string' },
           },

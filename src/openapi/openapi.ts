@@ -1,4 +1,6 @@
 import type { OpenAPIObject } from '@nestjs/swagger';
+
+type OperationObject = NonNullable<OpenAPIObject['paths'][string]['get']>;
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { dirname } from 'node:path';
 import { DOCS_PATH } from '../common/docs-path';
@@ -73,7 +75,8 @@ export function setupOpenApi(app: NestFastifyApplication): void {
   });
 }
 
-async function buildDocument(app: NestFastifyApplication): Promise<OpenAPIObject> {
+/** The OpenAPI document the service serves at /docs-json (also written to openapi.json by `npm run openapi`). */
+export async function buildDocument(app: NestFastifyApplication): Promise<OpenAPIObject> {
   const { DocumentBuilder, SwaggerModule } = await loadSwagger();
   const config = new DocumentBuilder()
     .setTitle('superfone-bff')
@@ -82,6 +85,8 @@ async function buildDocument(app: NestFastifyApplication): Promise<OpenAPIObject
         'Every error is application/problem+json (RFC 9457).',
     )
     .setVersion('1')
+    // Relative: the API is where the document was fetched from (behind any proxy prefix).
+    .addServer('/', 'This service')
     .addBearerAuth(
       { type: 'http', scheme: 'bearer', description: 'Client key: Authorization: Bearer <key>' },
       'bearer',
@@ -97,11 +102,44 @@ async function buildDocument(app: NestFastifyApplication): Promise<OpenAPIObject
     )
     .build();
   const document = SwaggerModule.createDocument(app, config);
+  document.info.license = { name: 'Proprietary: for the company’s own apps' };
+  for (const path of Object.values(document.paths)) {
+    for (const method of ['get', 'post', 'delete'] as const) {
+      // An operation without a security requirement is public (health): say so, `[]`, rather
+      // than leave a client generator to guess.
+      const operation = path[method];
+      if (operation && !operation.security) operation.security = [];
+    }
+    if (path.get) path.head = headOf(path.get);
+  }
   document.components = {
     ...document.components,
     schemas: { ...document.components?.schemas, ...OPENAPI_SCHEMAS },
   };
   return document;
+}
+
+/**
+ * Fastify answers HEAD on every GET route (the GET's status and headers, no body); the document
+ * says so: the GET's operation with every body removed.
+ */
+function headOf(get: OperationObject): OperationObject {
+  const responses: OperationObject['responses'] = {};
+  for (const [status, response] of Object.entries(get.responses)) {
+    if (!response || '$ref' in response) {
+      responses[status] = response;
+      continue;
+    }
+    const bodiless = { ...response, description: `${response.description} No body (HEAD).` };
+    delete bodiless.content;
+    responses[status] = bodiless;
+  }
+  return {
+    ...get,
+    operationId: `${get.operationId ?? 'get'}_head`,
+    summary: `${get.summary ?? ''} (headers only)`.trim(),
+    responses,
+  };
 }
 
 /** swagger-ui-dist's folder, without loading its 1.5 MB bundle into this process (its index.js would). */

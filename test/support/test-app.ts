@@ -5,6 +5,7 @@ import { startApp } from '../../src/app.factory';
 import { loadConfig } from '../../src/config/load-config';
 import { SuperfoneStandIn } from '../../tools/superfone-stand-in/superfone-stand-in';
 import { CLIENT_KEYS_JSON } from './client-keys.fixture';
+import { serviceUrls } from './service-urls';
 
 /** The Superfone key the stand-in accepts; every test asserts it never leaks. */
 export const SERVER_KEY = 'sf-server-key-e2e-7f3a9c1d2b8e4f60';
@@ -73,6 +74,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const { app, url } = await startApp(config, {
     logDestination: { write: (line: string) => logs.push(line) },
   });
+  serviceUrls.add(url);
   return {
     url,
     app,
