@@ -24,6 +24,17 @@ const answer = (
   headers: Record<string, string>,
   body: string,
 ) => ({ method, url: `http://127.0.0.1:1${path}`, status, headers: new Headers(headers), body });
+/** What every cached list's answer carries (required in the document). */
+const cached = {
+  'content-type': json,
+  etag: '"e"',
+  'cache-control': 'private, max-age=30',
+  age: '0',
+  'cache-status': 'superfone-bff; hit; ttl=30',
+  'x-request-id': 'r',
+  ratelimit: '"client";r=1;t=60',
+  'ratelimit-policy': '"client";q=600;w=60',
+};
 const numbers = JSON.stringify({
   data: [{ id: 1, voipNumber: '+918000000001', provider: 'exotel', status: 'ACTIVE' }],
   meta: { count: 1, fetchedAt: '2026-12-06T10:00:00.000Z' },
@@ -32,24 +43,30 @@ const numbers = JSON.stringify({
 describe('the contract check', () => {
   it('accepts documented answers', () => {
     const c = contract();
-    expect(
-      c.check(answer('GET', '/numbers/available', 200, { 'content-type': json }, numbers)),
-    ).toEqual([]);
-    expect(
-      c.check(answer('HEAD', '/numbers/available', 200, { 'content-type': json }, '')),
-    ).toEqual([]);
+    expect(c.check(answer('GET', '/numbers/available', 200, cached, numbers))).toEqual([]);
+    expect(c.check(answer('HEAD', '/numbers/available', 200, cached, ''))).toEqual([]);
     expect(
       c.check(
         answer(
           'GET',
           '/numbers/available',
           401,
-          { 'content-type': problemJson, 'www-authenticate': 'Bearer' },
+          { 'content-type': problemJson, 'www-authenticate': 'Bearer', 'x-request-id': 'r' },
           problem(401, 'UNAUTHENTICATED'),
         ),
       ),
     ).toEqual([]);
-    expect(c.check(answer('DELETE', '/apps/a1/numbers/%2B918000000001', 204, {}, ''))).toEqual([]);
+    expect(
+      c.check(
+        answer(
+          'DELETE',
+          '/apps/a1/numbers/%2B918000000001',
+          204,
+          { 'x-request-id': 'r', 'cache-control': 'no-store' },
+          '',
+        ),
+      ),
+    ).toEqual([]);
     expect(
       c.check(
         answer('GET', '/nowhere', 404, { 'content-type': problemJson }, problem(404, 'NOT_FOUND')),
@@ -57,7 +74,15 @@ describe('the contract check', () => {
     ).toEqual([]);
   });
 
+  const withoutEtag = Object.fromEntries(
+    Object.entries(cached).filter(([name]) => name !== 'etag'),
+  );
   it.each([
+    [
+      'a cached list without its ETag',
+      answer('GET', '/numbers/available', 200, withoutEtag, numbers),
+      /required header ETag is missing/,
+    ],
     [
       'a body off its schema',
       answer('GET', '/numbers/available', 200, { 'content-type': json }, '{"data":[{"id":"x"}]}'),

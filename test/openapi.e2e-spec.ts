@@ -9,6 +9,7 @@ import { freePort } from '../tools/free-port';
 import { CLIENTS, clientKeyEntry, clientKeysJson, KEYS } from './support/client-keys.fixture';
 import { parseJson, problemBody, readJson } from './support/bodies';
 import { APP_1, APP_2, NUMBER, NUMBER_IN_PATH, linkAnswer } from './support/number-links';
+import { parseRaw, rawRequest } from './support/raw-http';
 import { bearer, Harness, startHarness } from './support/test-app';
 
 const LIMITED = 'sfb_openapi-limited-key-0000000000000000005';
@@ -330,9 +331,9 @@ type OpenApiDocument = z.infer<typeof openApiDocument>;
 
 /** Health statuses, seen on a healthy app and on one whose required Redis is unreachable. */
 const healthStatuses: Record<string, { healthy: number; unready: number; documented: string[] }> = {
-  '/health/live': { healthy: 200, unready: 200, documented: ['200'] },
-  '/health/ready': { healthy: 200, unready: 503, documented: ['200', '503'] },
-  '/health/deps': { healthy: 200, unready: 503, documented: ['200', '503'] },
+  '/health/live': { healthy: 200, unready: 200, documented: ['200', '400'] },
+  '/health/ready': { healthy: 200, unready: 503, documented: ['200', '400', '503'] },
+  '/health/deps': { healthy: 200, unready: 503, documented: ['200', '400', '503'] },
 };
 
 describe('the OpenAPI description', () => {
@@ -692,9 +693,16 @@ describe('the OpenAPI description', () => {
           seen: { healthy: expected.healthy, unready: expected.unready },
           documented: expected.documented,
         });
-        expect([...new Set([String(seen.healthy), String(seen.unready)])].sort()).toEqual(
-          documented,
-        );
+        // The 400: a GET with a body, refused before any check runs.
+        const refused = parseRaw(
+          await rawRequest(
+            h.url,
+            `GET ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}`,
+          ),
+        ).status;
+        expect(
+          [...new Set([String(seen.healthy), String(seen.unready), String(refused)])].sort(),
+        ).toEqual(documented);
       }
     } finally {
       await unready.close();
