@@ -42,6 +42,9 @@ describe('client authentication', () => {
       'realm',
     ],
     ['a bare Bearer', { authorization: 'Bearer' }, 'realm'],
+    // A valid key inside a malformed header is still refused: the scheme must come first, alone.
+    ['a valid key after another scheme', { authorization: `Token Bearer ${KEYS.reader}` }, 'realm'],
+    ['a valid key with a trailing word', { authorization: `Bearer ${KEYS.reader} extra` }, 'realm'],
     ['garbage in Authorization', { authorization: '\u00ff\u00fe;;' }, 'realm'],
     [
       'two different keys',
