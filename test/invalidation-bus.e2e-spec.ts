@@ -370,7 +370,8 @@ describe('a Redis restarted without its data', () => {
     await eventually(
       () => (replicas.every((r, i) => r.events.length > marks[i]) ? true : undefined),
       'both replicas to report after the restart',
-      10_000,
+      // Reconnect backoff (up to 2 s) and a fresh subscription; generous for a busy CI machine.
+      20_000,
     );
     // a's own r2 is not reported; b heard it, or missed it while it was away: 'all' covers it.
     expect(a.events.slice(marks[0])).toEqual(['all']);
