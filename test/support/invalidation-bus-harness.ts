@@ -1,7 +1,6 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { INestApplicationContext, NestApplicationOptions } from '@nestjs/common';
-import { Redis } from 'ioredis';
 import { CacheKeys } from '../../src/cache/cache-keys';
 import {
   ChangedResources,
@@ -23,6 +22,7 @@ import { RedisSubscriber } from '../../src/redis/redis-subscriber';
 import { LogLine, parseLogLines } from './bodies';
 import { CLIENT_KEYS_JSON } from './client-keys.fixture';
 import { SERVER_KEY } from './test-app';
+import { redisCommand as commandOn } from './redis-command';
 import { eventually } from './timing';
 
 /** One replica's invalidation bus, in a real Nest context with the app's Redis, config, logger and metrics modules. */
@@ -148,22 +148,10 @@ export async function startBusReplica(
 }
 
 /** Runs one command on a short-lived connection to `url` (the test's own view of Redis). */
-export async function redisCommand(
+export function redisCommand(
   url: string,
   args: (string | number)[],
   options: { username?: string; password?: string } = {},
 ): Promise<unknown> {
-  const redis = new Redis(url, {
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-    ...options,
-  });
-  redis.on('error', () => undefined);
-  try {
-    await redis.connect();
-    return await redis.call(String(args[0]), ...args.slice(1));
-  } finally {
-    if (redis.status !== 'end') redis.disconnect();
-  }
+  return commandOn(url, args, options);
 }

@@ -1,6 +1,7 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import type { RedisOptions } from 'ioredis';
 import { CacheKeys } from '../../src/cache/cache-keys';
 import { availableOn, linkedOn } from './number-links';
+import { redisCommand } from './redis-command';
 import { type Harness, SERVER_KEY } from './test-app';
 
 /**
@@ -70,26 +71,12 @@ export interface RedisEndpoint {
 export type Access = Pick<RedisOptions, 'tls' | 'username' | 'password'>;
 
 /** One command on a short-lived connection to one node. */
-export async function nodeCommand(
+export function nodeCommand(
   node: RedisEndpoint,
   args: (string | number)[],
   access: Access = {},
 ): Promise<unknown> {
-  const redis = new Redis({
-    host: node.host,
-    port: node.port,
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-    ...access,
-  });
-  redis.on('error', () => undefined);
-  try {
-    await redis.connect();
-    return await redis.call(String(args[0]), ...args.slice(1));
-  } finally {
-    if (redis.status !== 'end') redis.disconnect();
-  }
+  return redisCommand({ host: node.host, port: node.port }, args, access);
 }
 
 /**
