@@ -1,12 +1,12 @@
 import { z } from 'zod';
 import { InvalidRequestError } from '../common/app.error';
+import { appId as appIdSchema } from '../common/sfvopi-app';
 
 /**
  * E.164 as the SPEC takes it from callers: `+`, then 8–15 digits, the first not 0 (no country
  * code starts with 0). Superfone normalises what it is sent; we refuse what it could misread.
  */
 const E164 = /^\+[1-9][0-9]{7,14}$/;
-const APP_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 /** POST /apps/{appId}/numbers: exactly `{"voipNumber": "+…"}`; any other field is a 400. */
 const linkBody = z.strictObject({ voipNumber: z.string() });
@@ -18,10 +18,10 @@ export interface LinkTarget {
 
 /** `appId` from the path: 1–64 of A–Z a–z 0–9 _ -. */
 export function parseAppId(params: unknown): string {
-  const appId = (params as { appId?: unknown } | undefined)?.appId;
-  if (typeof appId !== 'string' || !APP_ID.test(appId))
+  const parsed = appIdSchema.safeParse((params as { appId?: unknown } | undefined)?.appId);
+  if (!parsed.success)
     throw new InvalidRequestError('appId must be 1-64 letters, digits, "_" or "-".');
-  return appId;
+  return parsed.data;
 }
 
 /**
