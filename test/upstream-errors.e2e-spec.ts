@@ -41,7 +41,7 @@ describe('Superfone failures', () => {
   let h: Harness;
 
   beforeEach(async () => {
-    h = await startHarness({ env: { SUPERFONE_TIMEOUT_MS: '300' } });
+    h = await startHarness({ env: { SUPERFONE_TIMEOUT_MS: '1000' } });
   });
   afterEach(async () => {
     await h.close();
