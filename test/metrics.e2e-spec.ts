@@ -4,7 +4,7 @@ import { MetricsServer } from '../src/metrics/metrics.server';
 import type { SuperfoneStandIn } from '../tools/superfone-stand-in/superfone-stand-in';
 import { parseLogLines } from './support/bodies';
 import { redisCommand } from './support/invalidation-bus-harness';
-import { APP_1, APP_2, deleteLink, NUMBER, NUMBER_IN_PATH, postLink } from './support/number-links';
+import { APP_1, APP_2, deleteLink, NUMBER, postLink } from './support/number-links';
 import { runPromtool, withPromtool } from './support/promtool';
 import { OwnedRedis, startOwnedRedis } from './support/redis-server';
 import { CLIENTS, clientKeyEntry, clientKeysJson, KEYS } from './support/client-keys.fixture';
@@ -189,13 +189,17 @@ describe('number link metrics on two replicas sharing a Redis', () => {
       return subscribers === 2 ? true : undefined;
     }, 'both replicas to subscribe to the invalidation channel');
 
-    expect((await postLink(a, KEYS.linker, APP_1, { voipNumber: NUMBER })).status).toBe(201);
-    expect((await postLink(a, KEYS.linker, APP_1, { voipNumber: NUMBER })).status).toBe(200);
-    expect((await postLink(a, KEYS.linker, APP_2, { voipNumber: NUMBER })).status).toBe(409);
-    expect((await deleteLink(a, KEYS.linker, APP_2, NUMBER_IN_PATH)).status).toBe(404);
+    const link = async (appId: string) =>
+      (await postLink(a, KEYS.linker, appId, { voipNumber: NUMBER })).response.status;
+    const unlink = async (appId: string) =>
+      (await deleteLink(a, KEYS.linker, appId, NUMBER)).response.status;
+    expect(await link(APP_1)).toBe(201);
+    expect(await link(APP_1)).toBe(200);
+    expect(await link(APP_2)).toBe(409);
+    expect(await unlink(APP_2)).toBe(404);
     standIn.enqueueFor('unlink', { kind: 'status', status: 500 });
-    expect((await deleteLink(a, KEYS.linker, APP_1, NUMBER_IN_PATH)).status).toBe(502);
-    expect((await deleteLink(a, KEYS.linker, APP_1, NUMBER_IN_PATH)).status).toBe(204);
+    expect(await unlink(APP_1)).toBe(502);
+    expect(await unlink(APP_1)).toBe(204);
   });
   afterAll(async () => {
     await Promise.all([a.close(), b.close()]);
