@@ -2,8 +2,13 @@ import { expect } from '@jest/globals';
 import { KEYS } from './support/client-keys.fixture';
 import { parseRaw, rawRequest } from './support/raw-http';
 import { readProblem } from './support/bodies';
-import { bearer, Harness, startHarness } from './support/test-app';
+import { Harness, startHarness } from './support/test-app';
 
+/**
+ * Credentials as the spec describes them (Authorization: Bearer, X-API-Key) go through the
+ * generated client: its key, or none, plus the X-API-Key header. Malformed Authorization values
+ * go raw (h.get), repeated headers over a raw socket.
+ */
 describe('client authentication', () => {
   let h: Harness;
 
@@ -14,28 +19,47 @@ describe('client authentication', () => {
     await h.close();
   });
 
-  it.each([
-    ['Authorization: Bearer', { authorization: `Bearer ${KEYS.reader}` }],
-    ['Authorization: bearer (any case)', { authorization: `bearer ${KEYS.reader}` }],
-    ['X-API-Key', { 'x-api-key': KEYS.reader }],
-    [
-      'both headers with the same key',
-      { authorization: `Bearer ${KEYS.reader}`, 'x-api-key': KEYS.reader },
-    ],
-  ])('admits a configured key sent as %s', async (_, headers) => {
-    const res = await h.get('/numbers/available', headers);
+  /** The client's bearer key (none when undefined), and its extra headers. */
+  type Credentials = [key: string | undefined, headers: Record<string, string>];
 
-    expect(res.status).toBe(200);
+  it.each<[string, ...Credentials]>([
+    ['Authorization: Bearer', KEYS.reader, {}],
+    // The auth scheme is case-insensitive (RFC 9110): the client's header, its scheme lower-cased.
+    ['Authorization: bearer (any case)', undefined, { authorization: `bearer ${KEYS.reader}` }],
+    ['X-API-Key', undefined, { 'x-api-key': KEYS.reader }],
+    ['both headers with the same key', KEYS.reader, { 'x-api-key': KEYS.reader }],
+  ])('admits a configured key sent as %s', async (_, key, headers) => {
+    const { response } = await h.client(key, headers).GET('/numbers/available');
+
+    expect(response.status).toBe(200);
   });
 
-  it.each([
-    ['no credentials', {}, 'Bearer realm="superfone-bff"'],
+  it.each<[string, ...Credentials, string]>([
+    ['no credentials', undefined, {}, 'Bearer realm="superfone-bff"'],
+    ['an unknown bearer key', 'sfb_not-a-configured-key', {}, 'error="invalid_token"'],
     [
-      'an unknown bearer key',
-      { authorization: 'Bearer sfb_not-a-configured-key' },
+      'an unknown X-API-Key',
+      undefined,
+      { 'x-api-key': 'sfb_not-a-configured-key' },
       'error="invalid_token"',
     ],
-    ['an unknown X-API-Key', { 'x-api-key': 'sfb_not-a-configured-key' }, 'error="invalid_token"'],
+    ['two different keys', KEYS.reader, { 'x-api-key': KEYS.refresher }, 'realm'],
+    ['an oversized key', undefined, { 'x-api-key': 'k'.repeat(600) }, 'realm'],
+  ])('answers 401 to %s', async (_, key, headers, challenge) => {
+    const { error, response } = await h.client(key, headers).GET('/numbers/available');
+
+    expect(response.status).toBe(401);
+    expect(response.headers.get('content-type')).toBe('application/problem+json; charset=utf-8');
+    expect(response.headers.get('www-authenticate')).toContain(challenge);
+    expect(error).toMatchObject({
+      status: 401,
+      code: 'UNAUTHENTICATED',
+      title: expect.any(String),
+    });
+  });
+
+  // Authorization values outside both documented schemes: sent raw.
+  it.each([
     [
       'a Basic Authorization',
       { authorization: `Basic ${Buffer.from('a:b').toString('base64')}` },
@@ -46,12 +70,6 @@ describe('client authentication', () => {
     ['a valid key after another scheme', { authorization: `Token Bearer ${KEYS.reader}` }, 'realm'],
     ['a valid key with a trailing word', { authorization: `Bearer ${KEYS.reader} extra` }, 'realm'],
     ['garbage in Authorization', { authorization: '\u00ff\u00fe;;' }, 'realm'],
-    [
-      'two different keys',
-      { authorization: `Bearer ${KEYS.reader}`, 'x-api-key': KEYS.refresher },
-      'realm',
-    ],
-    ['an oversized key', { 'x-api-key': 'k'.repeat(600) }, 'realm'],
   ])('answers 401 to %s', async (_, headers, challenge) => {
     const res = await h.get('/numbers/available', headers);
 
@@ -103,10 +121,10 @@ describe('client authentication', () => {
   });
 
   it('answers 403 when the key lacks numbers:read', async () => {
-    const res = await h.get('/numbers/available', bearer(KEYS.refreshOnly));
+    const { error, response } = await h.client(KEYS.refreshOnly).GET('/numbers/available');
 
-    expect(res.status).toBe(403);
-    expect(await readProblem(res)).toMatchObject({
+    expect(response.status).toBe(403);
+    expect(error).toMatchObject({
       status: 403,
       code: 'FORBIDDEN',
       detail: expect.stringContaining('numbers:read'),
@@ -114,13 +132,10 @@ describe('client authentication', () => {
   });
 
   it('answers 403 when the key lacks numbers:refresh on the refresh route', async () => {
-    const res = await fetch(`${h.url}/numbers/available/refresh`, {
-      method: 'POST',
-      headers: bearer(KEYS.reader),
-    });
+    const { error, response } = await h.client(KEYS.reader).POST('/numbers/available/refresh');
 
-    expect(res.status).toBe(403);
-    expect(await readProblem(res)).toMatchObject({
+    expect(response.status).toBe(403);
+    expect(error).toMatchObject({
       code: 'FORBIDDEN',
       detail: expect.stringContaining('numbers:refresh'),
     });
@@ -128,13 +143,14 @@ describe('client authentication', () => {
 
   it('checks credentials before calling Superfone', async () => {
     const before = h.standIn.calls;
-    await h.get('/numbers/available', { 'x-api-key': 'wrong' });
+    await h.client(undefined, { 'x-api-key': 'wrong' }).GET('/numbers/available');
 
     expect(h.standIn.calls).toBe(before);
   });
 
   it('needs no key for the health probes', async () => {
-    expect((await h.get('/health/live')).status).toBe(200);
-    expect((await h.get('/health/ready')).status).toBe(200);
+    const anonymous = h.client();
+    expect((await anonymous.GET('/health/live')).response.status).toBe(200);
+    expect((await anonymous.GET('/health/ready')).response.status).toBe(200);
   });
 });

@@ -1,13 +1,19 @@
+import type { SuperfoneBffClient } from '../clients/typescript/src';
 import { KEYS } from './support/client-keys.fixture';
-import { readNumbers, readProblem } from './support/bodies';
-import { bearer, Harness, startHarness } from './support/test-app';
+import { Harness, startHarness } from './support/test-app';
 import { eventually, until } from './support/timing';
 import { defined } from './support/defined';
 
-const read = bearer(KEYS.reader);
-
+/** Every request goes through the generated client (h.client). */
 describe('the caching rules', () => {
   let h: Harness;
+  /** A numbers:read client, and its GET /numbers/available. */
+  let reader: SuperfoneBffClient;
+  const list = () => reader.GET('/numbers/available');
+  /** The fetch time of a list answer. */
+  const fetchedAt = ({ data }: Awaited<ReturnType<typeof list>>) =>
+    defined(data, 'the list').meta.fetchedAt;
+  const refresh = () => h.client(KEYS.refresher).POST('/numbers/available/refresh');
 
   afterEach(async () => {
     await h.close();
@@ -16,11 +22,12 @@ describe('the caching rules', () => {
   describe('with the default TTLs', () => {
     beforeEach(async () => {
       h = await startHarness();
+      reader = h.client(KEYS.reader);
     });
 
     it('answers a miss, then hits, with the caching headers', async () => {
-      const miss = await h.get('/numbers/available', read);
-      const hit = await h.get('/numbers/available', read);
+      const { response: miss } = await list();
+      const { response: hit } = await list();
 
       expect(miss.headers.get('cache-status')).toBe('superfone-bff; fwd=miss; stored');
       expect(miss.headers.get('cache-control')).toMatch(/^private, max-age=(29|30)$/);
@@ -32,165 +39,146 @@ describe('the caching rules', () => {
     });
 
     it('answers 304 with no body when If-None-Match holds the current ETag', async () => {
-      const first = await h.get('/numbers/available', read);
-      const etag = defined(first.headers.get('etag'), 'the ETag');
+      const first = await list();
+      const etag = defined(first.response.headers.get('etag'), 'the ETag');
+      const ifNoneMatch = (value: string, query: { provider?: string } = {}) =>
+        reader.GET('/numbers/available', {
+          params: { query, header: { 'If-None-Match': value } },
+        });
 
-      const exact = await h.get('/numbers/available', { ...read, 'if-none-match': etag });
-      const weakInList = await h.get('/numbers/available', {
-        ...read,
-        'if-none-match': `"other", W/${etag}`,
-      });
-      const other = await h.get('/numbers/available', {
-        ...read,
-        'if-none-match': '"something-else"',
-      });
-      const filtered = await h.get('/numbers/available?provider=plivo', {
-        ...read,
-        'if-none-match': etag,
-      });
+      const exact = await ifNoneMatch(etag);
+      const weakInList = await ifNoneMatch(`"other", W/${etag}`);
+      const other = await ifNoneMatch('"something-else"');
+      const filtered = await ifNoneMatch(etag, { provider: 'plivo' });
 
-      expect(exact.status).toBe(304);
-      expect(await exact.text()).toBe('');
-      expect(exact.headers.get('etag')).toBe(etag);
-      expect(exact.headers.get('cache-control')).toMatch(/^private, max-age=\d+$/);
-      expect(weakInList.status).toBe(304);
-      expect(other.status).toBe(200);
-      expect(filtered.status).toBe(200);
-      expect(filtered.headers.get('etag')).not.toBe(etag);
+      expect(exact.response.status).toBe(304);
+      // The client hands a 304's body back as `error`, the empty text it read (if it read any).
+      expect(exact.data).toBeUndefined();
+      expect(exact.error ?? '').toBe('');
+      expect(exact.response.headers.get('etag')).toBe(etag);
+      expect(exact.response.headers.get('cache-control')).toMatch(/^private, max-age=\d+$/);
+      expect(weakInList.response.status).toBe(304);
+      expect(other.response.status).toBe(200);
+      expect(filtered.response.status).toBe(200);
+      expect(filtered.response.headers.get('etag')).not.toBe(etag);
     });
 
     it('still checks the key before answering 304', async () => {
-      const etag = defined(
-        (await h.get('/numbers/available', read)).headers.get('etag'),
-        'the ETag',
-      );
+      const etag = defined((await list()).response.headers.get('etag'), 'the ETag');
 
-      const res = await h.get('/numbers/available', { 'if-none-match': etag });
+      const { response } = await h.client().GET('/numbers/available', {
+        params: { header: { 'If-None-Match': etag } },
+      });
 
-      expect(res.status).toBe(401);
+      expect(response.status).toBe(401);
     });
 
     it('shares one upstream call among 250 concurrent cold requests', async () => {
       h.standIn.setBehaviour({ kind: 'ok', delayMs: 100 });
 
-      const responses = await Promise.all(
-        Array.from({ length: 250 }, () => h.get('/numbers/available', read)),
-      );
+      const answers = await Promise.all(Array.from({ length: 250 }, list));
 
-      expect(responses.map((r) => r.status)).toEqual(Array(250).fill(200));
+      expect(answers.map((a) => a.response.status)).toEqual(Array(250).fill(200));
       expect(h.standIn.calls).toBe(1);
-      const fetchedAt = new Set(
-        await Promise.all(responses.map(async (r) => (await readNumbers(r)).meta.fetchedAt)),
-      );
-      expect(fetchedAt.size).toBe(1);
+      expect(new Set(answers.map(fetchedAt)).size).toBe(1);
     });
 
     it('refreshes on POST /numbers/available/refresh, replacing the cached copy', async () => {
-      const before = await readNumbers(await h.get('/numbers/available', read));
+      const before = defined((await list()).data, 'the list');
       h.standIn.numbers = h.standIn.numbers.slice(1);
 
-      const refreshed = await fetch(`${h.url}/numbers/available/refresh`, {
-        method: 'POST',
-        headers: bearer(KEYS.refresher),
-      });
-      const after = await h.get('/numbers/available', read);
+      const refreshed = await refresh();
+      const after = await list();
 
-      expect(refreshed.status).toBe(200);
-      expect(refreshed.headers.get('cache-status')).toBe('superfone-bff; fwd=request; stored');
-      const refreshedBody = await readNumbers(refreshed);
+      expect(refreshed.response.status).toBe(200);
+      expect(refreshed.response.headers.get('cache-status')).toBe(
+        'superfone-bff; fwd=request; stored',
+      );
+      const refreshedBody = defined(refreshed.data, 'the refreshed list');
       expect(refreshedBody.meta.count).toBe(before.meta.count - 1);
-      expect(after.headers.get('cache-status')).toMatch(/; hit;/);
-      expect(await readNumbers(after)).toEqual(refreshedBody);
+      expect(after.response.headers.get('cache-status')).toMatch(/; hit;/);
+      expect(after.data).toEqual(refreshedBody);
       expect(h.standIn.calls).toBe(2);
     });
 
     it('coalesces concurrent refreshes into one upstream call', async () => {
       h.standIn.setBehaviour({ kind: 'ok', delayMs: 100 });
-      const post = () =>
-        fetch(`${h.url}/numbers/available/refresh`, {
-          method: 'POST',
-          headers: bearer(KEYS.refresher),
-        });
 
-      const responses = await Promise.all(Array.from({ length: 20 }, post));
+      const answers = await Promise.all(Array.from({ length: 20 }, refresh));
 
-      expect(responses.map((r) => r.status)).toEqual(Array(20).fill(200));
+      expect(answers.map((a) => a.response.status)).toEqual(Array(20).fill(200));
       expect(h.standIn.calls).toBe(1);
     });
 
     it('reports a failed refresh as the upstream problem and keeps the cached copy', async () => {
-      await h.get('/numbers/available', read);
+      await list();
       h.standIn.setBehaviour({ kind: 'status', status: 500 });
 
-      const refreshed = await fetch(`${h.url}/numbers/available/refresh`, {
-        method: 'POST',
-        headers: bearer(KEYS.refresher),
-      });
-      const after = await h.get('/numbers/available', read);
+      const refreshed = await refresh();
+      const after = await list();
 
-      expect(refreshed.status).toBe(502);
-      expect((await readProblem(refreshed)).code).toBe('UPSTREAM_ERROR');
-      expect(after.status).toBe(200);
-      expect(after.headers.get('cache-status')).toMatch(/; hit;/);
+      expect(refreshed.response.status).toBe(502);
+      expect(refreshed.error?.code).toBe('UPSTREAM_ERROR');
+      expect(after.response.status).toBe(200);
+      expect(after.response.headers.get('cache-status')).toMatch(/; hit;/);
     });
   });
 
   describe('with a 1-second TTL', () => {
     beforeEach(async () => {
       h = await startHarness({ env: { CACHE_TTL_SECONDS: '1', CACHE_STALE_SECONDS: '2' } });
+      reader = h.client(KEYS.reader);
     });
 
     it('serves stale at once, refreshes exactly once in the background, then serves fresh', async () => {
-      const first = await readNumbers(await h.get('/numbers/available', read));
-      const fetchedAt = Date.parse(first.meta.fetchedAt);
-      await until(fetchedAt + 1000);
+      const first = fetchedAt(await list());
+      const firstAt = Date.parse(first);
+      await until(firstAt + 1000);
       h.standIn.setBehaviour({ kind: 'ok', delayMs: 300 });
 
-      const stale = await Promise.all(
-        Array.from({ length: 30 }, () => h.get('/numbers/available', read)),
-      );
+      const stale = await Promise.all(Array.from({ length: 30 }, list));
 
-      for (const res of stale) {
-        expect(res.status).toBe(200);
-        expect(res.headers.get('cache-status')).toMatch(
+      for (const { response } of stale) {
+        expect(response.status).toBe(200);
+        expect(response.headers.get('cache-status')).toMatch(
           /^superfone-bff; hit; ttl=-\d+; detail=stale$/,
         );
-        expect(res.headers.get('cache-control')).toBe('private, max-age=0');
-        expect(Number(res.headers.get('age'))).toBeGreaterThanOrEqual(1);
+        expect(response.headers.get('cache-control')).toBe('private, max-age=0');
+        expect(Number(response.headers.get('age'))).toBeGreaterThanOrEqual(1);
       }
-      expect(
-        new Set(await Promise.all(stale.map(async (r) => (await readNumbers(r)).meta.fetchedAt))),
-      ).toEqual(new Set([first.meta.fetchedAt]));
+      expect(new Set(stale.map(fetchedAt))).toEqual(new Set([first]));
       await h.standIn.waitForCalls(2);
       const fresh = await eventually(async () => {
-        const res = await h.get('/numbers/available', read);
-        return /; hit; ttl=\d+$/.test(res.headers.get('cache-status') ?? '') ? res : undefined;
+        const answer = await list();
+        const status = answer.response.headers.get('cache-status') ?? '';
+        return /; hit; ttl=\d+$/.test(status) ? answer : undefined;
       }, 'the background refresh to land');
-      expect(Date.parse((await readNumbers(fresh)).meta.fetchedAt)).toBeGreaterThan(fetchedAt);
+      expect(Date.parse(fetchedAt(fresh))).toBeGreaterThan(firstAt);
       expect(h.standIn.calls).toBe(2);
     });
 
     it('serves the stale copy while Superfone fails, then the error once the stale window is over', async () => {
-      const first = await readNumbers(await h.get('/numbers/available', read));
-      const fetchedAt = Date.parse(first.meta.fetchedAt);
-      await until(fetchedAt + 1000);
+      const first = fetchedAt(await list());
+      const firstAt = Date.parse(first);
+      await until(firstAt + 1000);
       h.standIn.setBehaviour({ kind: 'status', status: 503 });
 
-      const duringRefresh = await h.get('/numbers/available', read);
+      const duringRefresh = await list();
       await h.standIn.waitForCalls(2);
       const afterFailure = await eventually(async () => {
-        const res = await h.get('/numbers/available', read);
-        return res.headers.get('cache-status')?.endsWith('detail=stale-if-error') ? res : undefined;
+        const answer = await list();
+        const status = answer.response.headers.get('cache-status');
+        return status?.endsWith('detail=stale-if-error') ? answer : undefined;
       }, 'a stale-if-error answer');
 
-      expect(duringRefresh.status).toBe(200);
-      expect(afterFailure.status).toBe(200);
-      expect((await readNumbers(afterFailure)).meta.fetchedAt).toBe(first.meta.fetchedAt);
+      expect(duringRefresh.response.status).toBe(200);
+      expect(afterFailure.response.status).toBe(200);
+      expect(fetchedAt(afterFailure)).toBe(first);
 
-      await until(fetchedAt + 3000);
-      const expired = await h.get('/numbers/available', read);
-      expect(expired.status).toBe(502);
-      expect((await readProblem(expired)).code).toBe('UPSTREAM_ERROR');
+      await until(firstAt + 3000);
+      const expired = await list();
+      expect(expired.response.status).toBe(502);
+      expect(expired.error?.code).toBe('UPSTREAM_ERROR');
     });
   });
 });

@@ -1,8 +1,9 @@
 import { expect } from '@jest/globals';
 import { freePort } from '../tools/free-port';
-import { readHealth, readProblem } from './support/bodies';
+import { KEYS } from './support/client-keys.fixture';
 import { Harness, startHarness } from './support/test-app';
 
+/** The probes through the generated client, with no key (they need none). */
 describe('health', () => {
   let h: Harness | undefined;
   afterEach(async () => {
@@ -12,28 +13,27 @@ describe('health', () => {
 
   it('reports live and ready without auth', async () => {
     h = await startHarness();
+    const probe = h.client();
 
-    const live = await h.get('/health/live');
-    const ready = await h.get('/health/ready');
+    const live = await probe.GET('/health/live');
+    const ready = await probe.GET('/health/ready');
 
-    expect(live.status).toBe(200);
-    expect((await readHealth(live)).status).toBe('ok');
-    expect(ready.status).toBe(200);
-    expect((await readHealth(ready)).details).toEqual({
+    expect(live.response.status).toBe(200);
+    expect(live.data?.status).toBe('ok');
+    expect(ready.response.status).toBe(200);
+    expect(ready.data?.details).toEqual({
       lifecycle: { status: 'up', phase: 'serving' },
     });
   });
 
   it('reports Redis, the circuit and the cached copy on /health/deps', async () => {
     h = await startHarness();
-    await h.get('/numbers/available', {
-      authorization: 'Bearer sfb_reader-key-e2e-0000000000000000000001',
-    });
+    await h.client(KEYS.reader).GET('/numbers/available');
 
-    const res = await h.get('/health/deps');
+    const { data, response } = await h.client().GET('/health/deps');
 
-    expect(res.status).toBe(200);
-    expect((await readHealth(res)).details).toEqual({
+    expect(response.status).toBe(200);
+    expect(data?.details).toEqual({
       redis: { status: 'up', host: expect.stringMatching(/:\d+$/), latencyMs: expect.any(Number) },
       superfone: { status: 'up', circuit: 'closed' },
       cache: { status: 'up', ageSeconds: 0 },
@@ -44,10 +44,12 @@ describe('health', () => {
     it('stays ready by default: the service still serves', async () => {
       h = await startHarness({ redisUrl: `redis://127.0.0.1:${await freePort()}` });
 
-      expect((await h.get('/health/ready')).status).toBe(200);
-      const deps = await h.get('/health/deps');
-      expect(deps.status).toBe(503);
-      expect(await readProblem(deps)).toMatchObject({ checks: { redis: { status: 'down' } } });
+      const probe = h.client();
+      expect((await probe.GET('/health/ready')).response.status).toBe(200);
+      const deps = await probe.GET('/health/deps');
+      expect(deps.response.status).toBe(503);
+      // `checks` is an extension of this problem that the Problem schema does not name.
+      expect(deps.error).toMatchObject({ checks: { redis: { status: 'down' } } });
     });
 
     it('turns unready when READINESS_REQUIRES_REDIS=true', async () => {
@@ -56,11 +58,11 @@ describe('health', () => {
         env: { READINESS_REQUIRES_REDIS: 'true' },
       });
 
-      const ready = await h.get('/health/ready');
+      const { error, response } = await h.client().GET('/health/ready');
 
-      expect(ready.status).toBe(503);
-      expect(ready.headers.get('content-type')).toBe('application/problem+json; charset=utf-8');
-      expect(await readProblem(ready)).toMatchObject({
+      expect(response.status).toBe(503);
+      expect(response.headers.get('content-type')).toBe('application/problem+json; charset=utf-8');
+      expect(error).toMatchObject({
         code: 'NOT_READY',
         checks: { redis: { status: 'down' } },
       });

@@ -4,12 +4,12 @@ import { MetricsServer } from '../src/metrics/metrics.server';
 import type { SuperfoneStandIn } from '../tools/superfone-stand-in/superfone-stand-in';
 import { parseLogLines } from './support/bodies';
 import { redisCommand } from './support/invalidation-bus-harness';
-import { APP_1, APP_2, deleteLink, NUMBER, NUMBER_IN_PATH, postLink } from './support/number-links';
+import { APP_1, APP_2, deleteLink, NUMBER, postLink } from './support/number-links';
 import { runPromtool, withPromtool } from './support/promtool';
 import { OwnedRedis, startOwnedRedis } from './support/redis-server';
 import { CLIENTS, clientKeyEntry, clientKeysJson, KEYS } from './support/client-keys.fixture';
+import { defined } from './support/defined';
 import {
-  bearer,
   Harness,
   SERVER_KEY,
   startHarness,
@@ -31,6 +31,7 @@ function sample(scrape: string, series: string): number | undefined {
   return line === undefined ? undefined : Number(line.slice(series.length + 1));
 }
 
+// The scrape (/metrics) is outside the API document, so it is read with raw fetch throughout.
 describe('GET /metrics', () => {
   let h: Harness;
   let owned: OwnedRedis;
@@ -47,40 +48,35 @@ describe('GET /metrics', () => {
         BREAKER_RESET_MS: '60000',
       },
     });
-    const read = bearer(KEYS.reader);
+    const reader = h.client(KEYS.reader);
+    const list = () => reader.GET('/numbers/available');
+    const refresh = () => h.client(KEYS.refresher).POST('/numbers/available/refresh');
     // Traffic that moves every metric: miss + coalesced, hit, refresh, rate limit, stale, retries,
-    // upstream failures, an open circuit and Redis errors.
+    // upstream failures, an open circuit and Redis errors. Through the generated client, but for
+    // the unknown path.
     h.standIn.setBehaviour({ kind: 'ok', delayMs: 50 });
-    await Promise.all([h.get('/numbers/available', read), h.get('/numbers/available', read)]);
-    await h.get('/numbers/available?provider=exotel', read);
-    await fetch(`${h.url}/numbers/available/refresh`, {
-      method: 'POST',
-      headers: bearer(KEYS.refresher),
-    });
-    await h.get('/numbers/available', bearer(LIMITED));
-    await h.get('/numbers/available', bearer(LIMITED));
+    await Promise.all([list(), list()]);
+    await reader.GET('/numbers/available', { params: { query: { provider: 'exotel' } } });
+    await refresh();
+    const limited = h.client(LIMITED);
+    await limited.GET('/numbers/available');
+    await limited.GET('/numbers/available');
     await h.get('/nope');
-    const body = (await (await h.get('/numbers/available', read)).json()) as {
-      meta: { fetchedAt: string };
-    };
-    await until(Date.parse(body.meta.fetchedAt) + 1000);
+    const { data } = await list();
+    await until(Date.parse(defined(data, 'the list').meta.fetchedAt) + 1000);
     await owned.stop();
     h.standIn.setBehaviour({ kind: 'status', status: 503 });
-    await h.get('/numbers/available', read);
+    await list();
     await h.standIn.waitForCalls(5);
     await eventually(async () => {
-      const res = await h.get('/numbers/available', read);
-      return res.headers.get('cache-status')?.endsWith('stale-if-error') ? res : undefined;
+      const { response } = await list();
+      return response.headers.get('cache-status')?.endsWith('stale-if-error')
+        ? response
+        : undefined;
     }, 'the failed refresh to be recorded');
-    await fetch(`${h.url}/numbers/available/refresh`, {
-      method: 'POST',
-      headers: bearer(KEYS.refresher),
-    });
-    await fetch(`${h.url}/numbers/available/refresh`, {
-      method: 'POST',
-      headers: bearer(KEYS.refresher),
-    });
-    await h.get('/health/deps');
+    await refresh();
+    await refresh();
+    await h.client().GET('/health/deps');
   });
   afterAll(async () => {
     await h.close();
@@ -189,13 +185,17 @@ describe('number link metrics on two replicas sharing a Redis', () => {
       return subscribers === 2 ? true : undefined;
     }, 'both replicas to subscribe to the invalidation channel');
 
-    expect((await postLink(a, KEYS.linker, APP_1, { voipNumber: NUMBER })).status).toBe(201);
-    expect((await postLink(a, KEYS.linker, APP_1, { voipNumber: NUMBER })).status).toBe(200);
-    expect((await postLink(a, KEYS.linker, APP_2, { voipNumber: NUMBER })).status).toBe(409);
-    expect((await deleteLink(a, KEYS.linker, APP_2, NUMBER_IN_PATH)).status).toBe(404);
+    const link = async (appId: string) =>
+      (await postLink(a, KEYS.linker, appId, { voipNumber: NUMBER })).response.status;
+    const unlink = async (appId: string) =>
+      (await deleteLink(a, KEYS.linker, appId, NUMBER)).response.status;
+    expect(await link(APP_1)).toBe(201);
+    expect(await link(APP_1)).toBe(200);
+    expect(await link(APP_2)).toBe(409);
+    expect(await unlink(APP_2)).toBe(404);
     standIn.enqueueFor('unlink', { kind: 'status', status: 500 });
-    expect((await deleteLink(a, KEYS.linker, APP_1, NUMBER_IN_PATH)).status).toBe(502);
-    expect((await deleteLink(a, KEYS.linker, APP_1, NUMBER_IN_PATH)).status).toBe(204);
+    expect(await unlink(APP_1)).toBe(502);
+    expect(await unlink(APP_1)).toBe(204);
   });
   afterAll(async () => {
     await Promise.all([a.close(), b.close()]);

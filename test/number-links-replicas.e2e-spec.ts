@@ -1,7 +1,7 @@
 import { expect } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { SuperfoneStandIn } from '../tools/superfone-stand-in/superfone-stand-in';
-import { parseLogLines, readProblem } from './support/bodies';
+import { parseLogLines } from './support/bodies';
 import { KEYS } from './support/client-keys.fixture';
 import { defined } from './support/defined';
 import {
@@ -11,15 +11,7 @@ import {
   untilAllShow,
   viewOf,
 } from './support/link-replicas';
-import {
-  APP_1,
-  APP_2,
-  deleteLink,
-  NUMBER,
-  NUMBER_IN_PATH,
-  postLink,
-  readLink,
-} from './support/number-links';
+import { APP_1, APP_2, deleteLink, NUMBER, postLink } from './support/number-links';
 import { type RedisNode, startRedisNode, stopAllStarted } from './support/redis-topologies';
 import { redisServerAvailable } from './support/redis-server';
 import { serviceAcl } from './support/service-acl';
@@ -71,16 +63,16 @@ describe('number links through three replicas on one Redis', () => {
 
     let before = standIn.callsTo('available-numbers');
     const linked = await postLink(a, KEYS.linker, APP_1, { voipNumber: NUMBER });
-    expect(linked.status).toBe(201);
-    expect((await readLink(linked)).data.voipNumber).toBe(NUMBER);
+    expect(linked.response.status).toBe(201);
+    expect(linked.data?.data.voipNumber).toBe(NUMBER);
     expect(await viewOf(a, KEYS.linker, NUMBER, APPS)).toEqual(LINKED_TO_APP_1);
     await untilAllShow([b, c], KEYS.linker, NUMBER, APPS, LINKED_TO_APP_1, FOLLOW_WITHIN_MS);
     expect(standIn.callsTo('available-numbers') - before).toBeLessThanOrEqual(1);
     expect(standIn.appOf(NUMBER)).toBe(APP_1);
 
     before = standIn.callsTo('available-numbers');
-    const unlinked = await deleteLink(b, KEYS.linker, APP_1, NUMBER_IN_PATH);
-    expect(unlinked.status).toBe(204);
+    const unlinked = await deleteLink(b, KEYS.linker, APP_1, NUMBER);
+    expect(unlinked.response.status).toBe(204);
     expect(await viewOf(b, KEYS.linker, NUMBER, APPS)).toEqual(UNLINKED);
     await untilAllShow([a, c], KEYS.linker, NUMBER, APPS, UNLINKED, FOLLOW_WITHIN_MS);
     expect(standIn.callsTo('available-numbers') - before).toBeLessThanOrEqual(1);
@@ -99,11 +91,11 @@ describe('number links through three replicas on one Redis', () => {
       postLink(b, KEYS.otherLinker, APP_2, { voipNumber: NUMBER }),
     ]);
 
-    expect(answers.map((r) => r.status).sort()).toEqual([201, 409]);
-    const loser = answers.find((r) => r.status === 409);
-    expect((await readProblem(defined(loser, 'the 409'))).code).toBe('NUMBER_ALREADY_LINKED');
-    const winner = answers.findIndex((r) => r.status === 201);
-    expect((await readLink(answers[winner])).data.appId).toBe(APPS[winner]);
+    expect(answers.map((r) => r.response.status).sort()).toEqual([201, 409]);
+    const loser = answers.find((r) => r.response.status === 409);
+    expect(defined(loser, 'the 409').error?.code).toBe('NUMBER_ALREADY_LINKED');
+    const winner = answers.findIndex((r) => r.response.status === 201);
+    expect(answers[winner].data?.data.appId).toBe(APPS[winner]);
     expect(standIn.callsTo('link')).toBe(2);
     expect(standIn.appOf(NUMBER)).toBe(APPS[winner]);
     expect(APPS.map((app) => standIn.linksOf(app).length)).toEqual(
@@ -124,33 +116,31 @@ describe('number links through three replicas on one Redis', () => {
 
     it('the same request through another replica replays the answer without calling Superfone; another body is a 422', async () => {
       const [a, b, c] = replicas;
-      const key = { 'idempotency-key': '"replicas-link-1"' };
+      const key = { 'Idempotency-Key': '"replicas-link-1"' };
       const first = await postLink(a, KEYS.linker, APP_1, body, key);
-      expect(first.status).toBe(201);
-      const firstBody = await first.text();
+      expect(first.response.status).toBe(201);
 
       const replay = await postLink(b, KEYS.linker, APP_1, body, key);
-      expect(replay.status).toBe(201);
-      expect(replay.headers.get('idempotent-replayed')).toBe('true');
-      expect(replay.headers.get('location')).toBe(first.headers.get('location'));
-      expect(await replay.text()).toBe(firstBody);
+      expect(replay.response.status).toBe(201);
+      expect(replay.response.headers.get('idempotent-replayed')).toBe('true');
+      expect(replay.response.headers.get('location')).toBe(first.response.headers.get('location'));
+      expect(replay.data).toStrictEqual(defined(first.data, 'the first answer'));
       expect(standIn.callsTo('link')).toBe(1);
 
       const other = await postLink(c, KEYS.linker, APP_1, { voipNumber: '+918000000002' }, key);
-      expect(other.status).toBe(422);
-      expect((await readProblem(other)).code).toBe('IDEMPOTENCY_KEY_MISMATCH');
+      expect(other.response.status).toBe(422);
+      expect(other.error?.code).toBe('IDEMPOTENCY_KEY_MISMATCH');
       expect(standIn.callsTo('link')).toBe(1);
 
       // Keys are per client: another client's same key is its own request.
       const otherClient = await postLink(b, KEYS.otherLinker, APP_1, body, key);
-      expect(otherClient.status).toBe(200);
-      expect(otherClient.headers.get('idempotent-replayed')).toBeNull();
-      await otherClient.text();
+      expect(otherClient.response.status).toBe(200);
+      expect(otherClient.response.headers.get('idempotent-replayed')).toBeNull();
     });
 
     it('while the first still runs on one replica, the same key through another is a 409 IDEMPOTENCY_KEY_IN_USE; afterwards it replays', async () => {
       const [a, b] = replicas;
-      const key = { 'idempotency-key': '"replicas-in-flight-1"' };
+      const key = { 'Idempotency-Key': '"replicas-in-flight-1"' };
       standIn.enqueueFor('link', { kind: 'ok', delayMs: 800 });
 
       const running = postLink(a, KEYS.linker, APP_1, body, key);
@@ -158,30 +148,30 @@ describe('number links through three replicas on one Redis', () => {
       await standIn.waitForCallsTo('link', 1);
       const meanwhile = await postLink(b, KEYS.linker, APP_1, body, key);
 
-      expect(meanwhile.status).toBe(409);
-      expect((await readProblem(meanwhile)).code).toBe('IDEMPOTENCY_KEY_IN_USE');
+      expect(meanwhile.response.status).toBe(409);
+      expect(meanwhile.error?.code).toBe('IDEMPOTENCY_KEY_IN_USE');
       const first = await running;
-      expect(first.status).toBe(201);
-      const firstBody = await first.text();
+      expect(first.response.status).toBe(201);
       expect(standIn.callsTo('link')).toBe(1);
 
       const after = await postLink(b, KEYS.linker, APP_1, body, key);
-      expect(after.status).toBe(201);
-      expect(after.headers.get('idempotent-replayed')).toBe('true');
-      expect(await after.text()).toBe(firstBody);
+      expect(after.response.status).toBe(201);
+      expect(after.response.headers.get('idempotent-replayed')).toBe('true');
+      expect(after.data).toStrictEqual(defined(first.data, 'the first answer'));
       expect(standIn.callsTo('link')).toBe(1);
     });
 
     it('an unlink replays its 204 through another replica without calling Superfone', async () => {
       const [a, b] = replicas;
       standIn.link(APP_1, NUMBER);
-      const key = { 'idempotency-key': '"replicas-unlink-1"' };
-      const first = await deleteLink(a, KEYS.linker, APP_1, NUMBER_IN_PATH, key);
-      expect(first.status).toBe(204);
-      const replay = await deleteLink(b, KEYS.linker, APP_1, NUMBER_IN_PATH, key);
-      expect(replay.status).toBe(204);
-      expect(replay.headers.get('idempotent-replayed')).toBe('true');
-      expect(await replay.text()).toBe('');
+      const key = { 'Idempotency-Key': '"replicas-unlink-1"' };
+      const first = await deleteLink(a, KEYS.linker, APP_1, NUMBER, key);
+      expect(first.response.status).toBe(204);
+      const replay = await deleteLink(b, KEYS.linker, APP_1, NUMBER, key);
+      expect(replay.response.status).toBe(204);
+      expect(replay.response.headers.get('idempotent-replayed')).toBe('true');
+      // The client leaves a 204's body unread: read it here.
+      expect(await replay.response.text()).toBe('');
       expect(standIn.callsTo('unlink')).toBe(1);
     });
   });
@@ -240,20 +230,18 @@ describe('number links through three replicas on one Redis', () => {
         expect(await viewOf(r, KEYS.linker, NUMBER, APPS)).toEqual(UNLINKED);
       // A deployment that announced changes before, and c heard them all. (Were there no
       // generation in Redis yet, c would find one of a new era: counted as lost, 'all' too.)
-      const other = { voipNumber: '+918000000002', inPath: '%2B918000000002' };
-      const otherLinked = await postLink(b, KEYS.linker, APP_2, { voipNumber: other.voipNumber });
-      expect(otherLinked.status).toBe(201);
-      await otherLinked.text();
-      expect((await deleteLink(b, KEYS.linker, APP_2, other.inPath)).status).toBe(204);
-      await untilAllShow(replicas, KEYS.linker, other.voipNumber, APPS, UNLINKED, FOLLOW_WITHIN_MS);
+      const other = '+918000000002';
+      const otherLinked = await postLink(b, KEYS.linker, APP_2, { voipNumber: other });
+      expect(otherLinked.response.status).toBe(201);
+      expect((await deleteLink(b, KEYS.linker, APP_2, other)).response.status).toBe(204);
+      await untilAllShow(replicas, KEYS.linker, other, APPS, UNLINKED, FOLLOW_WITHIN_MS);
       const before = standIn.callsTo('available-numbers');
 
       await acl('replica-c', 'off');
       await nodeCommand(node, ['CLIENT', 'KILL', 'TYPE', 'pubsub', 'USER', 'replica-c']);
       expect(await subscribersOf([node], invalidationChannel(keyPrefix))).toBe(2);
       const linked = await postLink(a, KEYS.linker, APP_1, { voipNumber: NUMBER });
-      expect(linked.status).toBe(201);
-      await linked.text();
+      expect(linked.response.status).toBe(201);
       await untilAllShow([a, b], KEYS.linker, NUMBER, APPS, LINKED_TO_APP_1, FOLLOW_WITHIN_MS);
       // c heard nothing: it still serves its copies from before the link.
       expect(await viewOf(c, KEYS.linker, NUMBER, APPS)).toEqual(UNLINKED);

@@ -2,8 +2,8 @@ import { expect } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { SuperfoneStandIn } from '../tools/superfone-stand-in/superfone-stand-in';
-import { parseJson } from './support/bodies';
 import { KEYS } from './support/client-keys.fixture';
+import { defined } from './support/defined';
 import {
   type Access,
   invalidationChannel,
@@ -12,15 +12,7 @@ import {
   untilAllShow,
   viewOf,
 } from './support/link-replicas';
-import {
-  APP_1,
-  APP_2,
-  deleteLink,
-  NUMBER,
-  NUMBER_IN_PATH,
-  linkAnswer,
-  postLink,
-} from './support/number-links';
+import { APP_1, APP_2, deleteLink, NUMBER, postLink } from './support/number-links';
 import {
   clusterAvailable,
   makeTlsFiles,
@@ -106,14 +98,13 @@ function linksFollowOn(name: string, available: boolean, start: () => Promise<To
 
       let before = standIn.callsTo('available-numbers');
       const linked = await postLink(a, KEYS.linker, APP_1, { voipNumber: NUMBER });
-      expect(linked.status).toBe(201);
-      await linked.text();
+      expect(linked.response.status).toBe(201);
       expect(await viewOf(a, KEYS.linker, NUMBER, APPS)).toEqual(LINKED_TO_APP_1);
       await untilAllShow([b], KEYS.linker, NUMBER, APPS, LINKED_TO_APP_1, FOLLOW_WITHIN_MS);
       expect(standIn.callsTo('available-numbers') - before).toBeLessThanOrEqual(1);
 
       before = standIn.callsTo('available-numbers');
-      expect((await deleteLink(b, KEYS.linker, APP_1, NUMBER_IN_PATH)).status).toBe(204);
+      expect((await deleteLink(b, KEYS.linker, APP_1, NUMBER)).response.status).toBe(204);
       await untilAllShow([a], KEYS.linker, NUMBER, APPS, UNLINKED, FOLLOW_WITHIN_MS);
       expect(standIn.callsTo('available-numbers') - before).toBeLessThanOrEqual(1);
       // The rules granted were enough: nothing was refused.
@@ -122,19 +113,18 @@ function linksFollowOn(name: string, available: boolean, start: () => Promise<To
 
     it('an idempotent link through one replica replays through the other without calling Superfone', async () => {
       const [a, b] = replicas;
-      const key = { 'idempotency-key': `"topology-link-${randomUUID()}"` };
+      const key = { 'Idempotency-Key': `"topology-link-${randomUUID()}"` };
       const links = standIn.callsTo('link');
       const first = await postLink(a, KEYS.linker, APP_2, { voipNumber: NUMBER }, key);
-      expect(first.status).toBe(201);
-      const firstBody = await first.text();
+      expect(first.response.status).toBe(201);
 
       const replay = await postLink(b, KEYS.linker, APP_2, { voipNumber: NUMBER }, key);
 
-      expect(replay.status).toBe(201);
-      expect(replay.headers.get('idempotent-replayed')).toBe('true');
-      expect(await replay.text()).toBe(firstBody);
+      expect(replay.response.status).toBe(201);
+      expect(replay.response.headers.get('idempotent-replayed')).toBe('true');
+      expect(replay.data).toStrictEqual(defined(first.data, 'the first answer'));
       expect(standIn.callsTo('link') - links).toBe(1);
-      expect(parseJson(firstBody, linkAnswer).data).toMatchObject({
+      expect(first.data?.data).toMatchObject({
         appId: APP_2,
         voipNumber: NUMBER,
       });

@@ -1,7 +1,6 @@
 import { OwnedRedis, startOwnedRedis } from './support/redis-server';
 import { CLIENTS, clientKeyEntry, clientKeysJson, KEYS } from './support/client-keys.fixture';
-import { readProblem } from './support/bodies';
-import { bearer, Harness, startHarness, startSharedStandIn } from './support/test-app';
+import { Harness, startHarness, startSharedStandIn } from './support/test-app';
 import { SuperfoneStandIn } from '../tools/superfone-stand-in/superfone-stand-in';
 
 const LIMITED = 'sfb_limited-key-e2e-0000000000000000000009';
@@ -11,6 +10,7 @@ const CLIENT_KEYS = clientKeysJson([
 ]);
 const env = { CLIENT_KEYS, RATE_LIMIT_PER_MINUTE: '50' };
 
+/** Every request goes through the generated client (h.client). */
 describe('per-client rate limits', () => {
   const harnesses: Harness[] = [];
   afterEach(async () => {
@@ -21,10 +21,11 @@ describe('per-client rate limits', () => {
     const h = await startHarness({ env });
     harnesses.push(h);
 
+    const bff = h.client(LIMITED);
     const allowed = [];
-    for (let i = 0; i < 3; i++) allowed.push(await h.get('/numbers/available', bearer(LIMITED)));
-    const limited = await h.get('/numbers/available', bearer(LIMITED));
-    const other = await h.get('/numbers/available', bearer(KEYS.reader));
+    for (let i = 0; i < 3; i++) allowed.push((await bff.GET('/numbers/available')).response);
+    const { error, response: limited } = await bff.GET('/numbers/available');
+    const { response: other } = await h.client(KEYS.reader).GET('/numbers/available');
 
     expect(allowed.map((r) => r.status)).toEqual([200, 200, 200]);
     expect(allowed.map((r) => r.headers.get('ratelimit'))).toEqual([
@@ -39,7 +40,7 @@ describe('per-client rate limits', () => {
     expect(retryAfter).toBeGreaterThan(0);
     expect(retryAfter).toBeLessThanOrEqual(60);
     expect(limited.headers.get('ratelimit')).toMatch(/^"client";r=0;t=\d+$/);
-    expect(await readProblem(limited)).toMatchObject({ status: 429, code: 'RATE_LIMITED' });
+    expect(error).toMatchObject({ status: 429, code: 'RATE_LIMITED' });
     expect(other.status).toBe(200);
     expect(other.headers.get('ratelimit-policy')).toBe('"client";q=50;w=60');
   });
@@ -54,7 +55,7 @@ describe('per-client rate limits', () => {
 
       const statuses = [];
       for (const h of [a, b, a, b])
-        statuses.push((await h.get('/numbers/available', bearer(LIMITED))).status);
+        statuses.push((await h.client(LIMITED).GET('/numbers/available')).response.status);
 
       expect(statuses).toEqual([200, 200, 200, 429]);
     } finally {
@@ -66,8 +67,13 @@ describe('per-client rate limits', () => {
     const h = await startHarness({ env: { ...env, RATE_LIMIT_PER_MINUTE: '1' } });
     harnesses.push(h);
 
+    const probe = h.client();
     const probes = await Promise.all(
-      Array.from({ length: 20 }, (_, i) => h.get(i % 2 ? '/health/live' : '/health/ready')),
+      Array.from({ length: 20 }, async (_, i) =>
+        i % 2
+          ? (await probe.GET('/health/live')).response
+          : (await probe.GET('/health/ready')).response,
+      ),
     );
 
     expect(probes.map((r) => r.status)).toEqual(Array(20).fill(200));
@@ -88,9 +94,10 @@ describe('per-client rate limits', () => {
       harnesses.push(h);
       await owned.stop();
 
+      const bff = h.client(LIMITED);
       const statuses = [];
       for (let i = 0; i < 4; i++)
-        statuses.push((await h.get('/numbers/available', bearer(LIMITED))).status);
+        statuses.push((await bff.GET('/numbers/available')).response.status);
 
       expect(statuses).toEqual([200, 200, 200, 429]);
       expect(

@@ -1,9 +1,9 @@
 import { Redis } from 'ioredis';
 import { createHash } from 'node:crypto';
 import { KEYS } from './support/client-keys.fixture';
-import { parseCachedCopy, readNumbers } from './support/bodies';
+import { parseCachedCopy } from './support/bodies';
+import { defined } from './support/defined';
 import {
-  bearer,
   Harness,
   SERVER_KEY,
   startHarness,
@@ -11,6 +11,9 @@ import {
   testRedisUrl,
 } from './support/test-app';
 import { eventually } from './support/timing';
+
+/** GET /numbers/available on `h` through the generated client, as a numbers:read app. */
+const list = (h: Harness) => h.client(KEYS.reader).GET('/numbers/available');
 
 describe('the shared cache in Redis', () => {
   let redis: Redis;
@@ -30,8 +33,7 @@ describe('the shared cache in Redis', () => {
     const h = await startHarness();
     harnesses.push(h);
 
-    const res = await h.get('/numbers/available', bearer(KEYS.reader));
-    const body = await readNumbers(res);
+    const body = defined((await list(h)).data, 'the list');
 
     const fingerprint = createHash('sha256').update(SERVER_KEY).digest('hex').slice(0, 16);
     // The shared write, then the refresh lock's release, follow the answer (waiting requests are
@@ -63,7 +65,7 @@ describe('the shared cache in Redis', () => {
       const second = await startHarness({ standIn, keyPrefix: first.keyPrefix });
       harnesses.push(second);
 
-      const a = await first.get('/numbers/available', bearer(KEYS.reader));
+      const a = await list(first);
       await eventually(
         async () =>
           (await redis.keys(`${first.keyPrefix}*available-numbers`)).length === 1
@@ -71,12 +73,12 @@ describe('the shared cache in Redis', () => {
             : undefined,
         'the copy in Redis',
       );
-      const b = await second.get('/numbers/available', bearer(KEYS.reader));
+      const b = await list(second);
 
-      expect(b.status).toBe(200);
+      expect(b.response.status).toBe(200);
       expect(standIn.calls).toBe(1);
-      expect((await readNumbers(b)).meta.fetchedAt).toBe((await readNumbers(a)).meta.fetchedAt);
-      expect(b.headers.get('cache-status')).toMatch(/; hit/);
+      expect(b.data?.meta.fetchedAt).toBe(defined(a.data, 'the first list').meta.fetchedAt);
+      expect(b.response.headers.get('cache-status')).toMatch(/; hit/);
     } finally {
       await standIn.stop();
     }
@@ -91,17 +93,17 @@ describe('the shared cache in Redis', () => {
     });
     harnesses.push(other);
 
-    await h.get('/numbers/available', bearer(KEYS.reader));
+    await list(h);
     await eventually(
       async () =>
         (await redis.keys(`${h.keyPrefix}*available-numbers`)).length === 1 ? true : undefined,
       'the first copy in Redis',
     );
-    const res = await other.get('/numbers/available', bearer(KEYS.reader));
+    const { response } = await list(other);
 
     // The other deployment's key is not the one its stand-in (owned by `other`) accepts: it must
     // have asked Superfone itself rather than reuse the first deployment's entry.
-    expect(res.status).toBe(502);
+    expect(response.status).toBe(502);
     expect(other.standIn.calls).toBe(1);
     expect(await redis.keys(`${h.keyPrefix}*available-numbers`)).toHaveLength(1);
   });
@@ -110,10 +112,10 @@ describe('the shared cache in Redis', () => {
     const h = await startHarness({ withoutRedis: true });
     harnesses.push(h);
 
-    const first = await h.get('/numbers/available', bearer(KEYS.reader));
-    const second = await h.get('/numbers/available', bearer(KEYS.reader));
+    const first = await list(h);
+    const second = await list(h);
 
-    expect([first.status, second.status]).toEqual([200, 200]);
+    expect([first.response.status, second.response.status]).toEqual([200, 200]);
     expect(h.standIn.calls).toBe(1);
     expect(await redis.keys(`${h.keyPrefix}*`)).toEqual([]);
   });

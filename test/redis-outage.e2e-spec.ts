@@ -3,13 +3,19 @@ import { RedisConnection } from '../src/redis/redis.connection';
 import { freePort } from '../tools/free-port';
 import { OwnedRedis, startOwnedRedis } from './support/redis-server';
 import { KEYS } from './support/client-keys.fixture';
-import { parseCachedCopy, parseLogLines, readNumbers } from './support/bodies';
-import { bearer, Harness, startHarness } from './support/test-app';
+import { parseCachedCopy, parseLogLines } from './support/bodies';
+import { defined } from './support/defined';
+import { Harness, startHarness } from './support/test-app';
 import { eventually, until } from './support/timing';
 
-const read = bearer(KEYS.reader);
 /** A request that hangs fails here instead of passing slowly. */
 const noHang = () => ({ signal: AbortSignal.timeout(1000) });
+/** GET /numbers/available on `h` through the generated client, as a numbers:read app. */
+const list = (h: Harness, init: { signal?: AbortSignal } = {}) =>
+  h.client(KEYS.reader).GET('/numbers/available', init);
+/** POST /numbers/available/refresh on `h` through the generated client. */
+const refresh = (h: Harness, init: { signal?: AbortSignal } = {}) =>
+  h.client(KEYS.refresher).POST('/numbers/available/refresh', init);
 
 describe('when Redis fails', () => {
   let h: Harness | undefined;
@@ -32,7 +38,7 @@ describe('when Redis fails', () => {
     it('keeps answering from the in-process tier and upstream, then uses Redis again when it returns', async () => {
       h = await startHarness({ redisUrl: owned.url, env: { CACHE_TTL_SECONDS: '1' } });
       const { keyPrefix } = h;
-      const first = await readNumbers(await h.get('/numbers/available', read));
+      const first = defined((await list(h)).data, 'the list');
       const probe = new Redis(owned.url);
       await eventually(
         async () =>
@@ -42,21 +48,17 @@ describe('when Redis fails', () => {
       probe.disconnect();
 
       await owned.stop();
-      const hit = await fetch(`${h.url}/numbers/available`, { headers: read, ...noHang() });
+      const { response: hit } = await list(h, noHang());
       expect(hit.status).toBe(200);
       expect(hit.headers.get('cache-status')).toMatch(/; hit;/);
 
       // Past the TTL the copy is stale: served at once, refreshed from upstream without Redis.
       await until(Date.parse(first.meta.fetchedAt) + 1000);
-      const stale = await fetch(`${h.url}/numbers/available`, { headers: read, ...noHang() });
-      expect(stale.status).toBe(200);
+      const stale = await list(h, noHang());
+      expect(stale.response.status).toBe(200);
       await h.standIn.waitForCalls(2);
-      const refreshedWithoutRedis = await fetch(`${h.url}/numbers/available/refresh`, {
-        method: 'POST',
-        headers: bearer(KEYS.refresher),
-        ...noHang(),
-      });
-      expect(refreshedWithoutRedis.status).toBe(200);
+      const refreshedWithoutRedis = await refresh(h, noHang());
+      expect(refreshedWithoutRedis.response.status).toBe(200);
 
       await owned.start();
       const connection = h.app.get(RedisConnection);
@@ -64,12 +66,9 @@ describe('when Redis fails', () => {
         () => (connection.isReady ? true : undefined),
         'the app to reconnect to Redis',
       );
-      const refreshed = await fetch(`${h.url}/numbers/available/refresh`, {
-        method: 'POST',
-        headers: bearer(KEYS.refresher),
-      });
-      expect(refreshed.status).toBe(200);
-      const fetchedAt = (await readNumbers(refreshed)).meta.fetchedAt;
+      const refreshed = await refresh(h);
+      expect(refreshed.response.status).toBe(200);
+      const fetchedAt = defined(refreshed.data, 'the refreshed list').meta.fetchedAt;
       const again = new Redis(owned.url);
       const stored = await eventually(async () => {
         const value = await again.get(
@@ -88,9 +87,9 @@ describe('when Redis fails', () => {
     const port = await freePort();
     h = await startHarness({ redisUrl: `redis://:hunter2-password@127.0.0.1:${port}` });
 
-    const res = await fetch(`${h.url}/numbers/available`, { headers: read, ...noHang() });
+    const { response } = await list(h, noHang());
 
-    expect(res.status).toBe(200);
+    expect(response.status).toBe(200);
     const bootFailure = parseLogLines(h.logs).find((l) =>
       l.msg?.includes('failed the boot write/read probe'),
     );

@@ -1,17 +1,20 @@
 import { Redis } from 'ioredis';
 import { SuperfoneStandIn } from '../tools/superfone-stand-in/superfone-stand-in';
 import { KEYS } from './support/client-keys.fixture';
-import { readNumbers } from './support/bodies';
-import {
-  bearer,
-  Harness,
-  startHarness,
-  startSharedStandIn,
-  testRedisUrl,
-} from './support/test-app';
+import { defined } from './support/defined';
+import { Harness, startHarness, startSharedStandIn, testRedisUrl } from './support/test-app';
 import { eventually, until } from './support/timing';
 
-/** Three instances of one deployment (same key prefix, same Redis) in this process. */
+/** GET /numbers/available on `h` through the generated client, as a numbers:read app. */
+const list = (h: Harness) => h.client(KEYS.reader).GET('/numbers/available');
+/** The fetch time of a list answer. */
+const fetchedAt = ({ data }: Awaited<ReturnType<typeof list>>) =>
+  defined(data, 'the list').meta.fetchedAt;
+
+/**
+ * Three instances of one deployment (same key prefix, same Redis) in this process, called through
+ * the generated client.
+ */
 describe('replicas sharing a Redis', () => {
   let standIn: SuperfoneStandIn;
   let replicas: Harness[];
@@ -39,7 +42,7 @@ describe('replicas sharing a Redis', () => {
     const env = { SUPERFONE_TIMEOUT_MS: '10000' };
     const first = await startHarness({ standIn, env });
     replicas = [first];
-    expect((await first.get('/numbers/available', bearer(KEYS.reader))).status).toBe(200);
+    expect((await list(first)).response.status).toBe(200);
     const redis = new Redis(testRedisUrl());
     try {
       const keys = async (pattern: string) => redis.keys(`${first.keyPrefix}*${pattern}`);
@@ -52,10 +55,10 @@ describe('replicas sharing a Redis', () => {
       const second = await startHarness({ standIn, env, keyPrefix: first.keyPrefix });
       replicas.push(second);
 
-      const res = await second.get('/numbers/available', bearer(KEYS.reader));
+      const { response } = await list(second);
 
-      expect(res.status).toBe(200);
-      expect(res.headers.get('cache-status')).toMatch(/^superfone-bff; hit; ttl=\d+$/);
+      expect(response.status).toBe(200);
+      expect(response.headers.get('cache-status')).toMatch(/^superfone-bff; hit; ttl=\d+$/);
       expect(standIn.calls).toBe(1);
       // Its local miss asked for the lock together with the copy; having found the copy, it gives the lock back.
       await eventually(
@@ -72,40 +75,27 @@ describe('replicas sharing a Redis', () => {
     await startReplicas();
     standIn.setBehaviour({ kind: 'ok', delayMs: 100 });
 
-    const responses = await Promise.all(
-      Array.from({ length: 300 }, (_, i) =>
-        replicas[i % 3].get('/numbers/available', bearer(KEYS.reader)),
-      ),
-    );
+    const answers = await Promise.all(Array.from({ length: 300 }, (_, i) => list(replicas[i % 3])));
 
-    expect(responses.map((r) => r.status)).toEqual(Array(300).fill(200));
+    expect(answers.map((a) => a.response.status)).toEqual(Array(300).fill(200));
     expect(standIn.calls).toBe(1);
-    const fetchedAt = new Set(
-      await Promise.all(responses.map(async (r) => (await readNumbers(r)).meta.fetchedAt)),
-    );
-    expect(fetchedAt.size).toBe(1);
+    expect(new Set(answers.map(fetchedAt)).size).toBe(1);
   });
 
   it('make one upstream call when a copy turns stale on all of them at once', async () => {
     await startReplicas({ CACHE_TTL_SECONDS: '1' });
-    const warm = await Promise.all(
-      replicas.map((r) => r.get('/numbers/available', bearer(KEYS.reader))),
-    );
-    expect(warm.map((r) => r.status)).toEqual([200, 200, 200]);
+    const warm = await Promise.all(replicas.map(list));
+    expect(warm.map((a) => a.response.status)).toEqual([200, 200, 200]);
     expect(standIn.calls).toBe(1);
-    const fetchedAt = Date.parse((await readNumbers(warm[0])).meta.fetchedAt);
-    await until(fetchedAt + 1000);
+    const warmAt = Date.parse(fetchedAt(warm[0]));
+    await until(warmAt + 1000);
     standIn.setBehaviour({ kind: 'ok', delayMs: 150 });
 
-    const stale = await Promise.all(
-      Array.from({ length: 90 }, (_, i) =>
-        replicas[i % 3].get('/numbers/available', bearer(KEYS.reader)),
-      ),
-    );
+    const stale = await Promise.all(Array.from({ length: 90 }, (_, i) => list(replicas[i % 3])));
 
     // Every answer is immediate: the stale copy, or (for requests processed after the winner's
     // refresh landed) the new one. None waits for Superfone.
-    const statuses = stale.map((r) => r.headers.get('cache-status'));
+    const statuses = stale.map((a) => a.response.headers.get('cache-status'));
     expect(statuses).toEqual(
       Array(90).fill(expect.stringMatching(/^superfone-bff; hit; ttl=-?\d+(; detail=stale)?$/)),
     );
@@ -113,8 +103,9 @@ describe('replicas sharing a Redis', () => {
     await standIn.waitForCalls(2);
     for (const replica of replicas) {
       await eventually(async () => {
-        const res = await replica.get('/numbers/available', bearer(KEYS.reader));
-        return /; hit; ttl=\d+$/.test(res.headers.get('cache-status') ?? '') ? res : undefined;
+        const { response } = await list(replica);
+        const status = response.headers.get('cache-status') ?? '';
+        return /; hit; ttl=\d+$/.test(status) ? response : undefined;
       }, 'every replica to pick up the new copy');
     }
     expect(standIn.calls).toBe(2);

@@ -1,9 +1,12 @@
 import { KEYS } from './support/client-keys.fixture';
-import { readHealth, readNumbers, readProblem } from './support/bodies';
-import { bearer, Harness, startHarness } from './support/test-app';
+import { defined } from './support/defined';
+import { Harness, startHarness } from './support/test-app';
 import { eventually } from './support/timing';
 
-const read = bearer(KEYS.reader);
+/** GET /numbers/available on `h` through the generated client, as a numbers:read app. */
+const list = (h: Harness) => h.client(KEYS.reader).GET('/numbers/available');
+/** GET /health/deps on `h` through the generated client (no key). */
+const deps = (h: Harness) => h.client().GET('/health/deps');
 
 describe('upstream retries', () => {
   let h: Harness;
@@ -18,9 +21,9 @@ describe('upstream retries', () => {
   it('retries 503, 503 then answers the 200: one answer, three upstream calls', async () => {
     h.standIn.enqueue({ kind: 'status', status: 503 }, { kind: 'status', status: 503 });
 
-    const res = await h.get('/numbers/available', read);
+    const { response } = await list(h);
 
-    expect(res.status).toBe(200);
+    expect(response.status).toBe(200);
     expect(h.standIn.calls).toBe(3);
   });
 
@@ -31,10 +34,10 @@ describe('upstream retries', () => {
       { kind: 'status', status: 504 },
     );
 
-    const res = await h.get('/numbers/available', read);
+    const { error, response } = await list(h);
 
-    expect(res.status).toBe(502);
-    expect((await readProblem(res)).code).toBe('UPSTREAM_ERROR');
+    expect(response.status).toBe(502);
+    expect(error?.code).toBe('UPSTREAM_ERROR');
     expect(h.standIn.calls).toBe(3);
   });
 
@@ -45,18 +48,18 @@ describe('upstream retries', () => {
   ])('never retries a %s', async (_, status, code) => {
     h.standIn.setBehaviour({ kind: 'status', status });
 
-    const res = await h.get('/numbers/available', read);
+    const { error } = await list(h);
 
-    expect((await readProblem(res)).code).toBe(code);
+    expect(error?.code).toBe(code);
     expect(h.standIn.calls).toBe(1);
   });
 
   it("honours Superfone's Retry-After when it fits in the deadline", async () => {
     h.standIn.enqueue({ kind: 'status', status: 503, headers: { 'retry-after': '1' } });
 
-    const res = await h.get('/numbers/available', read);
+    const { response } = await list(h);
 
-    expect(res.status).toBe(200);
+    expect(response.status).toBe(200);
     const [first, second] = h.standIn.requests;
     expect(second.at - first.at).toBeGreaterThanOrEqual(950);
   });
@@ -64,9 +67,9 @@ describe('upstream retries', () => {
   it('does not wait for a Retry-After beyond the deadline', async () => {
     h.standIn.enqueue({ kind: 'status', status: 503, headers: { 'retry-after': '30' } });
 
-    const res = await h.get('/numbers/available', read);
+    const { response } = await list(h);
 
-    expect(res.status).toBe(502);
+    expect(response.status).toBe(502);
     expect(h.standIn.calls).toBe(1);
   });
 
@@ -79,10 +82,10 @@ describe('upstream retries', () => {
       { kind: 'hang' },
     );
 
-    const res = await h.get('/numbers/available', read);
+    const { error, response } = await list(h);
 
-    expect(res.status).toBe(504);
-    expect((await readProblem(res)).code).toBe('UPSTREAM_TIMEOUT');
+    expect(response.status).toBe(504);
+    expect(error?.code).toBe('UPSTREAM_TIMEOUT');
     expect(h.standIn.calls).toBe(3);
   });
 });
@@ -105,32 +108,30 @@ describe('the circuit breaker', () => {
 
   it('opens after sustained failures, fails fast while open, and closes after one good probe', async () => {
     h.standIn.setBehaviour({ kind: 'status', status: 500 });
-    for (let i = 0; i < 3; i++) expect((await h.get('/numbers/available', read)).status).toBe(502);
+    for (let i = 0; i < 3; i++) expect((await list(h)).response.status).toBe(502);
     expect(h.standIn.calls).toBe(3);
 
-    const rejected = await Promise.all(
-      Array.from({ length: 10 }, () => h.get('/numbers/available', read)),
-    );
-    for (const res of rejected) {
-      expect(res.status).toBe(503);
-      expect(res.headers.get('retry-after')).toMatch(/^[1-9]\d*$/);
-      expect((await readProblem(res)).code).toBe('UPSTREAM_UNAVAILABLE');
+    const rejected = await Promise.all(Array.from({ length: 10 }, () => list(h)));
+    for (const { error, response } of rejected) {
+      expect(response.status).toBe(503);
+      expect(response.headers.get('retry-after')).toMatch(/^[1-9]\d*$/);
+      expect(error?.code).toBe('UPSTREAM_UNAVAILABLE');
     }
     expect(h.standIn.calls).toBe(3);
-    const deps = await h.get('/health/deps');
-    expect(deps.status).toBe(200);
-    const health = await readHealth(deps);
+    const open = await deps(h);
+    expect(open.response.status).toBe(200);
+    const health = defined(open.data, 'the health report');
     expect(health.status).toBe('degraded');
     expect(health.details.superfone).toEqual({ status: 'degraded', circuit: 'open' });
 
     h.standIn.setBehaviour({ kind: 'ok' });
     await eventually(
-      async () => ((await h.get('/numbers/available', read)).status === 200 ? true : undefined),
+      async () => ((await list(h)).response.status === 200 ? true : undefined),
       'the half-open probe to succeed',
     );
 
     expect(h.standIn.calls).toBe(4);
-    expect((await readHealth(await h.get('/health/deps'))).details.superfone).toEqual({
+    expect((await deps(h)).data?.details.superfone).toEqual({
       status: 'up',
       circuit: 'closed',
     });
@@ -138,10 +139,7 @@ describe('the circuit breaker', () => {
 
   it('does not count a rejected server key as an outage', async () => {
     h.standIn.setBehaviour({ kind: 'status', status: 401 });
-    for (let i = 0; i < 5; i++)
-      expect((await readProblem(await h.get('/numbers/available', read))).code).toBe(
-        'UPSTREAM_AUTH_FAILED',
-      );
+    for (let i = 0; i < 5; i++) expect((await list(h)).error?.code).toBe('UPSTREAM_AUTH_FAILED');
 
     expect(h.standIn.calls).toBe(5);
   });
@@ -156,17 +154,19 @@ describe('the circuit breaker', () => {
         BREAKER_RESET_MS: '60000',
       },
     });
-    const first = await readNumbers(await h.get('/numbers/available', read));
+    const first = defined((await list(h)).data, 'the list');
     h.standIn.setBehaviour({ kind: 'status', status: 500 });
     // Once stale, the background refresh fails and opens the circuit.
     await eventually(async () => {
-      const res = await h.get('/numbers/available', read);
-      return res.headers.get('cache-status')?.endsWith('stale-if-error') ? res : undefined;
+      const { response } = await list(h);
+      return response.headers.get('cache-status')?.endsWith('stale-if-error')
+        ? response
+        : undefined;
     }, 'a stale-if-error answer');
 
-    const res = await h.get('/numbers/available', read);
-    expect(res.status).toBe(200);
-    expect((await readNumbers(res)).meta.fetchedAt).toBe(first.meta.fetchedAt);
+    const { data, response } = await list(h);
+    expect(response.status).toBe(200);
+    expect(data?.meta.fetchedAt).toBe(first.meta.fetchedAt);
     expect(h.standIn.calls).toBe(2);
   });
 });

@@ -1,10 +1,11 @@
 import { KEYS } from './support/client-keys.fixture';
-import { parseLogLines, readProblem } from './support/bodies';
-import { bearer, Harness, startHarness } from './support/test-app';
+import { parseLogLines } from './support/bodies';
+import { Harness, startHarness } from './support/test-app';
 
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 const CALLER = `00-${TRACE_ID}-00f067aa0ba902b7-01`;
 
+/** Through the generated client: traceparent and X-Request-Id are documented request headers. */
 describe('W3C trace context', () => {
   let h: Harness;
 
@@ -16,10 +17,8 @@ describe('W3C trace context', () => {
   });
 
   it("continues the caller's trace to Superfone and into the log line", async () => {
-    await h.get('/numbers/available', {
-      ...bearer(KEYS.reader),
-      traceparent: CALLER,
-      'x-request-id': 'trace-1',
+    await h.client(KEYS.reader).GET('/numbers/available', {
+      params: { header: { traceparent: CALLER, 'X-Request-Id': 'trace-1' } },
     });
 
     const sent = String(h.standIn.requests[0].headers.traceparent);
@@ -34,10 +33,7 @@ describe('W3C trace context', () => {
     ['a malformed one', 'garbage'],
     ['an all-zero trace id', `00-${'0'.repeat(32)}-00f067aa0ba902b7-01`],
   ])('starts a new trace on %s', async (_, traceparent) => {
-    const headers: Record<string, string> = { ...bearer(KEYS.reader) };
-    if (traceparent) headers.traceparent = traceparent;
-
-    await h.get('/numbers/available', headers);
+    await h.client(KEYS.reader).GET('/numbers/available', { params: { header: { traceparent } } });
 
     const sent = String(h.standIn.requests[0].headers.traceparent);
     expect(sent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
@@ -45,11 +41,11 @@ describe('W3C trace context', () => {
   });
 
   it('puts the trace id into problem bodies', async () => {
-    const res = await h.get('/numbers/available?x=1', {
-      ...bearer(KEYS.reader),
-      traceparent: CALLER,
+    // A documented parameter with a value it does not allow: a 400 problem.
+    const { error } = await h.client(KEYS.reader).GET('/numbers/available', {
+      params: { query: { provider: 'x y' }, header: { traceparent: CALLER } },
     });
 
-    expect((await readProblem(res)).traceId).toBe(TRACE_ID);
+    expect(error?.traceId).toBe(TRACE_ID);
   });
 });

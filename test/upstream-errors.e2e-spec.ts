@@ -1,8 +1,9 @@
 import { expect } from '@jest/globals';
 import type { StandInBehaviour } from '../tools/superfone-stand-in/superfone-stand-in';
 import { KEYS } from './support/client-keys.fixture';
-import { parseJson, parseLogLine, problemBody, readProblem } from './support/bodies';
-import { bearer, Harness, SERVER_KEY, startHarness } from './support/test-app';
+import { parseLogLine } from './support/bodies';
+import { defined } from './support/defined';
+import { Harness, SERVER_KEY, startHarness } from './support/test-app';
 
 /** One row per failure class of the SPEC's error table that Superfone can cause. */
 const rows: Array<[string, StandInBehaviour, number, string]> = [
@@ -37,8 +38,10 @@ const rows: Array<[string, StandInBehaviour, number, string]> = [
   ['no answer within the deadline', { kind: 'hang' }, 504, 'UPSTREAM_TIMEOUT'],
 ];
 
+/** What a numbers:read app sees through the generated client. */
 describe('Superfone failures', () => {
   let h: Harness;
+  const list = () => h.client(KEYS.reader).GET('/numbers/available');
 
   beforeEach(async () => {
     h = await startHarness({ env: { SUPERFONE_TIMEOUT_MS: '1000' } });
@@ -52,12 +55,11 @@ describe('Superfone failures', () => {
     async (_, behaviour, status, code) => {
       h.standIn.setBehaviour(behaviour);
 
-      const res = await h.get('/numbers/available', bearer(KEYS.reader));
+      const { error, response } = await list();
 
-      expect(res.status).toBe(status);
-      expect(res.headers.get('content-type')).toBe('application/problem+json; charset=utf-8');
-      const text = await res.text();
-      const body = parseJson(text, problemBody);
+      expect(response.status).toBe(status);
+      expect(response.headers.get('content-type')).toBe('application/problem+json; charset=utf-8');
+      const body = defined(error, 'the problem');
       expect(body).toEqual({
         type: `urn:superfone-bff:problem:${code.toLowerCase().replaceAll('_', '-')}`,
         title: expect.any(String),
@@ -65,41 +67,42 @@ describe('Superfone failures', () => {
         detail: expect.any(String),
         instance: '/numbers/available',
         code,
-        requestId: res.headers.get('x-request-id'),
+        requestId: response.headers.get('x-request-id'),
         traceId: expect.stringMatching(/^[0-9a-f]{32}$/),
       });
       // Nothing of Superfone's body or our key leaks into the answer.
+      const text = JSON.stringify(body);
       expect(text).not.toMatch(/db down|oops|UnAuthorized|<html/);
       expect(text).not.toContain(SERVER_KEY);
-      if (status === 503) expect(res.headers.get('retry-after')).toMatch(/^\d+$/);
+      if (status === 503) expect(response.headers.get('retry-after')).toMatch(/^\d+$/);
     },
   );
 
   it('answers 503 when Superfone refuses connections', async () => {
     await h.standIn.stop();
 
-    const res = await h.get('/numbers/available', bearer(KEYS.reader));
+    const { error, response } = await list();
 
-    expect(res.status).toBe(503);
-    expect(res.headers.get('retry-after')).toMatch(/^\d+$/);
-    expect(await readProblem(res)).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE' });
+    expect(response.status).toBe(503);
+    expect(response.headers.get('retry-after')).toMatch(/^\d+$/);
+    expect(error).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE' });
   });
 
   it('never caches a failed or invalid answer', async () => {
     h.standIn.enqueue({ kind: 'wrong-shape' }, { kind: 'status', status: 500 });
 
-    expect((await h.get('/numbers/available', bearer(KEYS.reader))).status).toBe(502);
-    expect((await h.get('/numbers/available', bearer(KEYS.reader))).status).toBe(502);
-    const ok = await h.get('/numbers/available', bearer(KEYS.reader));
+    expect((await list()).response.status).toBe(502);
+    expect((await list()).response.status).toBe(502);
+    const ok = await list();
 
-    expect(ok.status).toBe(200);
+    expect(ok.response.status).toBe(200);
     expect(h.standIn.calls).toBe(3);
   });
 
   it('logs each upstream failure once with its classification, without the key', async () => {
     h.standIn.setBehaviour({ kind: 'status', status: 500 });
 
-    await h.get('/numbers/available', bearer(KEYS.reader));
+    await list();
 
     const failures = h.logs.filter((line) => line.includes('superfone call failed'));
     expect(failures).toHaveLength(1);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { readJson } from './bodies';
+import type { components, operations } from '../../clients/typescript/src';
+import { bffFor } from './bff-client';
 import { bearer, type Harness } from './test-app';
 
 /** The stand-in's demo apps (demoApps()) and a number of its demo list. */
@@ -14,64 +15,83 @@ const link = z.strictObject({
   status: z.string(),
   linkedAt: z.string(),
 });
-const meta = z.strictObject({ count: z.number(), fetchedAt: z.string() });
 
+/** 200/201 of POST /apps/{appId}/numbers, for suites that read the answer as text. */
 export const linkAnswer = z.strictObject({ data: link });
-export const appNumbersBody = z.strictObject({ data: z.array(link), meta });
-export const appsBody = z.strictObject({
-  data: z.array(
-    z.strictObject({
-      appId: z.string(),
-      name: z.string(),
-      status: z.string(),
-      createdAt: z.string(),
-    }),
-  ),
-  meta,
-});
 
-export const readLink = (res: Response) => readJson(res, linkAnswer);
-export const readAppNumbers = (res: Response) => readJson(res, appNumbersBody);
-export const readApps = (res: Response) => readJson(res, appsBody);
+type LinkRequest = components['schemas']['LinkNumberRequest'];
+type LinkHeader = NonNullable<operations['AppsController_link']['parameters']['header']>;
+type UnlinkHeader = NonNullable<operations['AppsController_unlink']['parameters']['header']>;
 
-/** POST /apps/{appId}/numbers with `body` (an object is sent as JSON). */
+/** POST /apps/{appId}/numbers through the generated client; documented headers in `header`. */
 export function postLink(
   h: Pick<Harness, 'url'>,
   key: string,
   appId: string,
+  body: LinkRequest,
+  header: LinkHeader = {},
+) {
+  return bffFor(h, key).POST('/apps/{appId}/numbers', {
+    params: { path: { appId }, header },
+    body,
+  });
+}
+
+/**
+ * POST /apps/{appId}/numbers with a body the spec does not allow (an unknown field, not an object,
+ * not JSON), which the client will not type: raw fetch. A string is sent as it is.
+ */
+export function postRawLink(
+  h: Pick<Harness, 'url'>,
+  key: string,
+  appId: string,
   body: unknown,
-  headers: Record<string, string> = {},
 ): Promise<Response> {
   return fetch(`${h.url}/apps/${appId}/numbers`, {
     method: 'POST',
-    headers: { ...bearer(key), 'content-type': 'application/json', ...headers },
+    headers: { ...bearer(key), 'content-type': 'application/json' },
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
 }
 
-/** DELETE /apps/{appId}/numbers/{number}, the number as given (encode it yourself). */
+/**
+ * DELETE /apps/{appId}/numbers/{voipNumber} through the generated client, which sends the number's
+ * + as %2B; documented headers in `header`.
+ */
 export function deleteLink(
   h: Pick<Harness, 'url'>,
   key: string,
   appId: string,
+  voipNumber: string,
+  header: UnlinkHeader = {},
+) {
+  return bffFor(h, key).DELETE('/apps/{appId}/numbers/{voipNumber}', {
+    params: { path: { appId, voipNumber }, header },
+  });
+}
+
+/**
+ * DELETE /apps/{appId}/numbers/{number}, the number in the path exactly as given: raw fetch, for
+ * what the client never sends (a literal +; it always encodes it).
+ */
+export function deleteRawLink(
+  h: Pick<Harness, 'url'>,
+  key: string,
+  appId: string,
   numberInPath: string,
-  headers: Record<string, string> = {},
 ): Promise<Response> {
   return fetch(`${h.url}/apps/${appId}/numbers/${numberInPath}`, {
     method: 'DELETE',
-    headers: { ...bearer(key), ...headers },
+    headers: bearer(key),
   });
 }
 
 /** The voip numbers GET /numbers/available answers on `h` now. */
 export async function availableOn(h: Pick<Harness, 'url'>, key: string): Promise<string[]> {
-  const res = await fetch(`${h.url}/numbers/available`, { headers: bearer(key) });
-  if (res.status !== 200) throw new Error(`GET /numbers/available answered ${res.status}`);
-  const body = await readJson(
-    res,
-    z.looseObject({ data: z.array(z.looseObject({ voipNumber: z.string() })) }),
-  );
-  return body.data.map((n) => n.voipNumber);
+  const { data, response } = await bffFor(h, key).GET('/numbers/available');
+  if (response.status !== 200 || !data)
+    throw new Error(`GET /numbers/available answered ${response.status}`);
+  return data.data.map((n) => n.voipNumber);
 }
 
 /** The voip numbers GET /apps/{appId}/numbers answers on `h` now. */
@@ -80,7 +100,10 @@ export async function linkedOn(
   key: string,
   appId: string,
 ): Promise<string[]> {
-  const res = await fetch(`${h.url}/apps/${appId}/numbers`, { headers: bearer(key) });
-  if (res.status !== 200) throw new Error(`GET /apps/${appId}/numbers answered ${res.status}`);
-  return (await readAppNumbers(res)).data.map((n) => n.voipNumber);
+  const { data, response } = await bffFor(h, key).GET('/apps/{appId}/numbers', {
+    params: { path: { appId } },
+  });
+  if (response.status !== 200 || !data)
+    throw new Error(`GET /apps/${appId}/numbers answered ${response.status}`);
+  return data.data.map((n) => n.voipNumber);
 }

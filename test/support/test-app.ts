@@ -3,7 +3,9 @@ import { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import { startApp } from '../../src/app.factory';
 import { loadConfig } from '../../src/config/load-config';
+import type { SuperfoneBffClient } from '../../clients/typescript/src';
 import { SuperfoneStandIn } from '../../tools/superfone-stand-in/superfone-stand-in';
+import { bffFor } from './bff-client';
 import { CLIENT_KEYS_JSON } from './client-keys.fixture';
 import { serviceUrls } from './service-urls';
 
@@ -24,6 +26,9 @@ export interface Harness {
   /** Every log line the app wrote, raw. */
   readonly logs: string[];
   readonly keyPrefix: string;
+  /** The generated client on this instance (see bffFor): for documented routes and inputs. */
+  client(key?: string, headers?: Record<string, string>): SuperfoneBffClient;
+  /** A raw GET: for what the client cannot send (paths, parameters or headers outside the spec). */
   get(path: string, headers?: Record<string, string>): Promise<Response>;
   close(): Promise<void>;
 }
@@ -81,6 +86,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     standIn,
     logs,
     keyPrefix,
+    client: (key, headers) => bffFor({ url }, key, headers),
     get: (path, headers = {}) => fetch(`${url}${path}`, { headers }),
     close: async () => {
       await app.close();
