@@ -44,4 +44,4 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=15s --retries=3 \
 # --heap-growing-percent=20: after a full GC, the old generation may grow 20 % before the next one
 # instead of V8's default of up to several times that; under sustained load that holds the peak
 # about 8 MiB lower, with no CPU cost we could measure (the live heap is ~30 MiB, so full GCs stay rare).
-CMD ["node", "--max-semi-space-size=8", "--heap-growing-percent=20", "dist/src/main.js"]
+CMD ["node", "--max-semi-space-size=8", "--heap-growing-percent=20", "dist/superfone-bff.js"]

@@ -97,13 +97,13 @@ function startFlags(): string[] {
     scripts: { start: string };
   };
   const argv = pkg.scripts.start.trim().split(/\s+/);
-  if (argv[0] !== 'node' || argv.at(-1) !== 'dist/src/main.js')
+  if (argv[0] !== 'node' || argv.at(-1) !== 'dist/superfone-bff.js')
     throw new Error(`unexpected npm start: ${pkg.scripts.start}`);
   return argv.slice(1, -1);
 }
 
 /**
- * Starts `node <npm start's flags> dist/src/main.js` on the server core and waits for /health/ready.
+ * Starts `node <npm start's flags> dist/superfone-bff.js` on the server core and waits for /health/ready.
  * `env` overrides (e.g. CACHE_TTL_SECONDS) are applied last.
  */
 export async function startService(
@@ -123,7 +123,7 @@ export async function startService(
   ];
   const child = spawnNodeServer(
     name,
-    distPath('src', 'main.js'),
+    distPath('superfone-bff.js'),
     {
       ...baseEnv(),
       PORT: String(port),

@@ -21,13 +21,13 @@ const dist = join(__dirname, '..', 'dist');
 /** The built entry points, as operators run them (`npm test` builds first). */
 describe('built commands', () => {
   beforeAll(() => {
-    if (!existsSync(join(dist, 'src', 'main.js')))
+    if (!existsSync(join(dist, 'superfone-bff.js')))
       throw new Error('dist/ is missing: run `npm run build` (npm test does)');
   });
 
   it('refuses to start on bad config, naming each setting and exiting non-zero', async () => {
     const failure = await exitOf(
-      run(process.execPath, [join(dist, 'src', 'main.js')], {
+      run(process.execPath, [join(dist, 'superfone-bff.js')], {
         env: {
           PATH: process.env.PATH,
           PORT: '99999',

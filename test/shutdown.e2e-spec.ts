@@ -7,7 +7,7 @@ import { readProblem } from './support/bodies';
 import { SERVER_KEY, testRedisUrl } from './support/test-app';
 import { eventually } from './support/timing';
 
-const main = join(__dirname, '..', 'dist', 'src', 'main.js');
+const main = join(__dirname, '..', 'dist', 'superfone-bff.js');
 
 /** Resolves with the process' exit code (null when a signal ended it). */
 const exitCode = (child: ChildProcess) =>

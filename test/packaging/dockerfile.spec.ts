@@ -122,7 +122,7 @@ describe('Dockerfile', () => {
       'node',
       '--max-semi-space-size=8',
       '--heap-growing-percent=20',
-      'dist/src/main.js',
+      'dist/superfone-bff.js',
     ]);
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
       scripts: Record<string, string>;

@@ -21,7 +21,8 @@ export interface ServiceProcess {
   stop(): Promise<void>;
 }
 
-const MAIN = join(__dirname, '..', '..', 'dist', 'src', 'main.js');
+/** What `npm start` and the image run: the bundle `npm run build` writes (tools/bundle.ts). */
+const MAIN = join(__dirname, '..', '..', 'dist', 'superfone-bff.js');
 
 export async function startServiceProcess(
   env: Record<string, string | undefined>,
