@@ -48,12 +48,13 @@ async function main(): Promise<void> {
     target: 'node24',
     format: 'cjs',
     external: EXTERNAL,
-    // Whitespace and syntax only: identifiers keep their names, so stack traces and Nest's own
+    // Whitespace and syntax only: identifiers are not renamed, so stack traces and Nest's own
     // messages (which name classes) read as in the sources. Smaller source text is less for V8 to
-    // scan at boot and to hold in the heap for the process's life.
+    // scan at boot and to hold in the heap for the process's life. Not keepNames: it wraps every
+    // function expression in a helper call, closures made per request included (a --cpu-prof of a
+    // cache hit under load had that helper at 7 % of the CPU).
     minifyWhitespace: true,
     minifySyntax: true,
-    keepNames: true,
     // ES modules bundled as CommonJS have no import.meta; @nestjs/terminus builds a require() from
     // import.meta.url to find optional health-indicator packages. This file's URL serves.
     banner: { js: "const __bundleUrl = require('node:url').pathToFileURL(__filename).href;" },
