@@ -15,6 +15,7 @@ import { sendProblem } from './common/send-problem';
 import { deadlineOptions } from './common/slow-clients';
 import { AppConfig } from './config/app-config';
 import { AppLogger, NestPinoLogger } from './logging/app-logger';
+import { observeConnections } from './metrics/connection-observer';
 import { Metrics } from './metrics/metrics';
 import { registerRequestObserver } from './metrics/request-observer';
 import { setupOpenApi } from './openapi/openapi';
@@ -73,6 +74,9 @@ export async function createApp(
   registerRequestHygiene(fastify, SECURITY_HEADERS);
   server.on('checkExpectation', answerUnmetExpectation);
   registerRequestObserver(fastify, httpLogger, app.get(Metrics));
+  // Over the cap, Node closes a new connection at once, before reading a byte of it.
+  server.maxConnections = config.http.maxConnections;
+  observeConnections(server, app.get(Metrics), httpLogger, config.http.maxConnections);
 
   setupOpenApi(app);
   if (config.corsOrigins.length > 0) {

@@ -2,6 +2,8 @@ import { expect } from '@jest/globals';
 import { KEYS } from './support/client-keys.fixture';
 import { openRaw, parseRaw, RawConnection, within } from './support/raw-http';
 import { Harness, startHarness } from './support/test-app';
+import { eventually } from './support/timing';
+import { MetricsServer } from '../src/metrics/metrics.server';
 
 /**
  * Clients that are slow on purpose or by accident: short deadlines here so the suite is quick;
@@ -149,5 +151,76 @@ describe('slow clients', () => {
     );
 
     expect(parseRaw(both.slice(first.length)).status).toBe(200);
+  });
+});
+
+describe('HTTP_MAX_CONNECTIONS', () => {
+  const CAP = 3;
+  let h: Harness;
+  let scrape: () => Promise<string>;
+  const held: RawConnection[] = [];
+
+  beforeAll(async () => {
+    // /metrics on its own port, which the cap does not cover: scrapes still work at the cap.
+    h = await startHarness({ env: { HTTP_MAX_CONNECTIONS: String(CAP), METRICS_PORT: '0' } });
+    const metricsUrl = `http://127.0.0.1:${h.app.get(MetricsServer).port}/metrics`;
+    scrape = async () => (await fetch(metricsUrl)).text();
+  });
+  afterAll(async () => {
+    for (const connection of held) connection.destroy();
+    await h.close();
+  });
+
+  const sample = (text: string, name: string) =>
+    Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
+  const dropLines = () => h.logs.filter((line) => line.includes('HTTP_MAX_CONNECTIONS'));
+
+  it('closes connections over the cap unanswered, and keeps serving the ones it holds', async () => {
+    for (let i = 0; i < CAP; i++) {
+      const connection = await openRaw(h.url);
+      held.push(connection);
+      connection.write(GET_LIVE);
+      await within(connection.receivedUntil(answered), WAIT_MS, 'answer');
+    }
+
+    const over = await Promise.all([openRaw(h.url), openRaw(h.url)]);
+    for (const connection of over) connection.write(GET_LIVE);
+    const refused = await within(Promise.all(over.map((c) => c.closed)), WAIT_MS, 'close');
+
+    expect(refused.map((r) => r.text)).toEqual(['', '']);
+    for (const connection of held) {
+      const before = connection.received().length;
+      connection.write(GET_LIVE);
+      const text = await within(
+        connection.receivedUntil((t) => answered(t.slice(before))),
+        WAIT_MS,
+        'answer',
+      );
+      expect(parseRaw(text.slice(before)).status).toBe(200);
+    }
+    const metrics = await scrape();
+    expect(sample(metrics, 'superfone_bff_http_connections_dropped_total')).toBe(2);
+    expect(sample(metrics, 'superfone_bff_http_open_connections')).toBe(CAP);
+    // The first drop is logged at once; the rest wait for the summary line (repeated-warning.ts).
+    expect(dropLines()).toHaveLength(1);
+    expect(JSON.parse(dropLines()[0])).toMatchObject({ level: 40, maxConnections: CAP });
+  });
+
+  it('takes a new connection once a held one closes', async () => {
+    held.pop()?.destroy();
+    await eventually(
+      async () =>
+        sample(await scrape(), 'superfone_bff_http_open_connections') === CAP - 1
+          ? true
+          : undefined,
+      'the server to see the close',
+    );
+
+    const connection = await openRaw(h.url);
+    held.push(connection);
+    connection.write(GET_LIVE);
+
+    const text = await within(connection.receivedUntil(answered), WAIT_MS, 'answer');
+    expect(parseRaw(text).status).toBe(200);
   });
 });
