@@ -12,7 +12,7 @@ import {
 import { requestIdFor } from './common/request-state';
 import { SECURITY_HEADERS } from './common/security-headers';
 import { sendProblem } from './common/send-problem';
-import { deadlineOptions } from './common/slow-clients';
+import { deadlineOptions, trackConnections } from './common/slow-clients';
 import { AppConfig } from './config/app-config';
 import { AppLogger, NestPinoLogger } from './logging/app-logger';
 import { observeConnections } from './metrics/connection-observer';
@@ -77,6 +77,7 @@ export async function createApp(
   // Over the cap, Node closes a new connection at once, before reading a byte of it.
   server.maxConnections = config.http.maxConnections;
   observeConnections(server, app.get(Metrics), httpLogger, config.http.maxConnections);
+  trackConnections(server);
 
   setupOpenApi(app);
   if (config.corsOrigins.length > 0) {

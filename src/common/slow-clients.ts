@@ -1,4 +1,7 @@
+import type { Server, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { AppConfig } from '../config/app-config';
+import { answerRequestTimeout } from './http-hygiene';
 
 type HttpSettings = AppConfig['http'];
 
@@ -32,4 +35,43 @@ export function deadlineOptions(http: HttpSettings) {
       connectionsCheckingInterval: checkingIntervalMs(http),
     },
   };
+}
+
+const openSockets = new WeakMap<Server, Set<Socket>>();
+
+/** Keeps the server's open sockets, for `expireSlowRequests` while the server closes. */
+export function trackConnections(server: Server): void {
+  const sockets = new Set<Socket>();
+  openSockets.set(server, sockets);
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+}
+
+/** node:http's own link from a socket to the response in progress on it (none between requests). */
+type HttpSocket = Socket & { _httpMessage?: ServerResponse | null };
+
+/**
+ * Node's deadline check stops when the server closes (http.Server#close clears its timer), so
+ * during a drain a client stalling in its request would hold the process until
+ * SHUTDOWN_TIMEOUT_MS. Called while draining, this does the check instead: a connection still
+ * sending request headers `headersTimeoutMs` after the drain began, or a body `requestTimeoutMs`
+ * after, gets the same 408 (or close) as before the drain. Counting from the drain's start only
+ * ever allows a client more time than Node would have. Requests being handled are left alone.
+ */
+export function expireSlowRequests(
+  server: Server,
+  http: HttpSettings,
+  drainStartedAt: number,
+  now = Date.now(),
+): void {
+  const elapsed = now - drainStartedAt;
+  if (elapsed < http.headersTimeoutMs) return;
+  for (const socket of openSockets.get(server) ?? []) {
+    if (socket.destroyed) continue;
+    const response = (socket as HttpSocket)._httpMessage;
+    const late = response ? !response.req.complete && elapsed >= http.requestTimeoutMs : true; // no request head yet (an idle keep-alive connection is closed by the drain itself)
+    if (late) answerRequestTimeout(socket);
+  }
 }
