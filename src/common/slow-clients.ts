@@ -7,9 +7,9 @@ type HttpSettings = AppConfig['http'];
 
 /**
  * How often Node looks for requests past their deadline (`connectionsCheckingInterval`, 30 s by
- * default, which would let a 10 s header deadline run to 40 s): a tenth of the shorter deadline,
- * at most 1 s, so a deadline fires within about 10 % of itself. The check walks only the
- * connections with a request in progress.
+ * default, which would let a 10 s header deadline run to 40 s): a tenth of the header deadline
+ * (the shorter one), at most 1 s, so a deadline fires within about 10 % of itself. The check
+ * walks only the connections with a request in progress.
  */
 export function checkingIntervalMs(http: HttpSettings): number {
   return Math.max(10, Math.min(1000, Math.floor(http.headersTimeoutMs / 10)));
@@ -57,8 +57,10 @@ type HttpSocket = Socket & { _httpMessage?: ServerResponse | null };
  * during a drain a client stalling in its request would hold the process until
  * SHUTDOWN_TIMEOUT_MS. Called while draining, this does the check instead: a connection still
  * sending request headers `headersTimeoutMs` after the drain began, or a body `requestTimeoutMs`
- * after, gets the same 408 (or close) as before the drain. Counting from the drain's start only
- * ever allows a client more time than Node would have. Requests being handled are left alone.
+ * after, gets the same 408 (or close) as before the drain. Counting from the drain's start gives
+ * a request begun before it more time than Node would have (the drain lasts at most
+ * SHUTDOWN_TIMEOUT_MS anyway); one begun during the drain, on a connection whose previous answer
+ * just went out, may get less. Requests being handled are left alone.
  */
 export function expireSlowRequests(
   server: Server,
@@ -71,7 +73,9 @@ export function expireSlowRequests(
   for (const socket of openSockets.get(server) ?? []) {
     if (socket.destroyed) continue;
     const response = (socket as HttpSocket)._httpMessage;
-    const late = response ? !response.req.complete && elapsed >= http.requestTimeoutMs : true; // no request head yet (an idle keep-alive connection is closed by the drain itself)
+    // No response on the socket: its request head has not arrived (an idle keep-alive connection
+    // would be one too, but the drain closes those first). A complete request is being handled.
+    const late = !response || (!response.req.complete && elapsed >= http.requestTimeoutMs);
     if (late) answerRequestTimeout(socket);
   }
 }

@@ -147,7 +147,9 @@ export class Metrics {
     help: 'Client connections open on the service port (idle keep-alive ones included); HTTP_MAX_CONNECTIONS caps them.',
     registers: [this.registry],
     collect: async () => {
-      if (this.countOpenConnections) this.openConnections.set(await this.countOpenConnections());
+      // A count that fails leaves the last value rather than failing the whole scrape.
+      const count = await this.countOpenConnections?.().catch(() => undefined);
+      if (count !== undefined) this.openConnections.set(count);
     },
   });
 
