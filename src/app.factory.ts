@@ -12,8 +12,10 @@ import {
 import { requestIdFor } from './common/request-state';
 import { SECURITY_HEADERS } from './common/security-headers';
 import { sendProblem } from './common/send-problem';
+import { deadlineOptions, trackConnections } from './common/slow-clients';
 import { AppConfig } from './config/app-config';
 import { AppLogger, NestPinoLogger } from './logging/app-logger';
+import { observeConnections } from './metrics/connection-observer';
 import { Metrics } from './metrics/metrics';
 import { registerRequestObserver } from './metrics/request-observer';
 import { setupOpenApi } from './openapi/openapi';
@@ -39,14 +41,18 @@ export async function createApp(
 ): Promise<NestFastifyApplication> {
   const logger = new AppLogger(config, options.logDestination);
   const httpLogger = logger.child('http');
+  // Header, body and keep-alive deadlines; a request past one is answered by answerClientError.
+  const deadlines = deadlineOptions(config.http);
   const adapter = new FastifyAdapter({
     genReqId: requestIdFor,
     logger: false,
     bodyLimit: BODY_LIMIT_BYTES,
     return503OnClosing: true,
     clientErrorHandler: answerClientError,
+    requestTimeout: deadlines.requestTimeout,
+    keepAliveTimeout: deadlines.keepAliveTimeout,
     // A request without Host is refused by the hygiene hook, as a problem (Node's would be bare).
-    http: { requireHostHeader: false },
+    http: { ...deadlines.http, requireHostHeader: false },
     // Errors Fastify answers itself before routing (a malformed URL) speak problem+json too.
     frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
       sendProblem(error, request, reply, httpLogger);
@@ -64,9 +70,14 @@ export async function createApp(
   );
 
   const fastify = app.getHttpAdapter().getInstance();
+  const server = app.getHttpServer();
   registerRequestHygiene(fastify, SECURITY_HEADERS);
-  app.getHttpServer().on('checkExpectation', answerUnmetExpectation);
+  server.on('checkExpectation', answerUnmetExpectation);
   registerRequestObserver(fastify, httpLogger, app.get(Metrics));
+  // Over the cap, Node closes a new connection at once, before reading a byte of it.
+  server.maxConnections = config.http.maxConnections;
+  observeConnections(server, app.get(Metrics), httpLogger, config.http.maxConnections);
+  trackConnections(server);
 
   setupOpenApi(app);
   if (config.corsOrigins.length > 0) {

@@ -4,6 +4,7 @@ import { SuperfoneStandIn } from '../tools/superfone-stand-in/superfone-stand-in
 import { freePort } from '../tools/free-port';
 import { CLIENT_KEYS_JSON, KEYS } from './support/client-keys.fixture';
 import { readProblem } from './support/bodies';
+import { openRaw, parseRaw, within } from './support/raw-http';
 import { SERVER_KEY, testRedisUrl } from './support/test-app';
 import { eventually } from './support/timing';
 
@@ -100,6 +101,30 @@ describe('graceful shutdown', () => {
       await expect(fetch(`${service.url}/health/live`)).rejects.toThrow();
     },
   );
+
+  it('holds a client stalling in its request to HTTP_HEADERS_TIMEOUT_MS while draining, then exits 0', async () => {
+    const service = await startService(await standIn.start(), {
+      SHUTDOWN_DELAY_MS: '0',
+      SHUTDOWN_TIMEOUT_MS: '15000',
+      HTTP_HEADERS_TIMEOUT_MS: '500',
+    });
+    child = service.child;
+    const slow = await openRaw(service.url);
+    // One whole request first, so the connection is surely accepted before the signal.
+    slow.write('GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n');
+    const first = await slow.receivedUntil((text) => text.endsWith('}'));
+    slow.write('GET /health/live HTTP/1.1\r\nHost: x\r\n');
+    const exited = exitCode(child);
+    const signalledAt = Date.now();
+
+    child.kill('SIGTERM');
+
+    const { text } = await within(slow.closed, 10_000, 'close of the slow connection');
+    expect(parseRaw(text.slice(first.length)).status).toBe(408);
+    expect(await within(exited, 10_000, 'exit')).toBe(0);
+    // Node's own deadline check stops with the listener; without the drain's, this took 15 s.
+    expect(Date.now() - signalledAt).toBeLessThan(5000);
+  });
 
   it('exits 1 when in-flight work outlasts SHUTDOWN_TIMEOUT_MS', async () => {
     const service = await startService(await standIn.start(), {

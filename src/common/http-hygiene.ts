@@ -50,10 +50,20 @@ export function registerRequestHygiene(
  * Node's HTTP parser rejects some requests before Fastify sees them (headers over 16 KiB, a
  * malformed request line). They still get a problem, written straight to the socket, with the
  * headers every answer carries.
+ *
+ * A client too slow with its request (HTTP_HEADERS_TIMEOUT_MS, HTTP_REQUEST_TIMEOUT_MS) lands here
+ * too, as ERR_HTTP_REQUEST_TIMEOUT: a 408, then the socket is closed, since the request will never
+ * be read. A connection that sent nothing at all is closed without an answer: there is no request
+ * to answer, and a client that sends its first request just as the 408 arrives would take that 408
+ * for the answer to it.
  */
 export function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
   if (!socket.writable) {
     socket.destroy();
+    return;
+  }
+  if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+    answerRequestTimeout(socket);
     return;
   }
   const code: ProblemCode =
@@ -66,6 +76,15 @@ export function answerClientError(error: NodeJS.ErrnoException, socket: Socket):
         : 'The request could not be parsed.',
     ),
   );
+}
+
+/** A 408 for a request that did not arrive in time (or a bare close if none began), then the close. */
+export function answerRequestTimeout(socket: Socket): void {
+  if (socket.bytesRead > 0 && socket.writable) {
+    socket.end(rawProblem('REQUEST_TIMEOUT', 'The request did not arrive in time.'));
+  }
+  // Closed once the answer is written; the client's half of the connection is not waited for.
+  socket.destroySoon();
 }
 
 /**

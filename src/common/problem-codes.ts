@@ -12,6 +12,7 @@ export const PROBLEMS = {
   NUMBER_ALREADY_LINKED: { status: 409, title: 'Number already linked to another app' },
   NUMBER_NOT_FOUND: { status: 422, title: 'Number not owned by the organization' },
   METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed' },
+  REQUEST_TIMEOUT: { status: 408, title: 'Request timeout' },
   IDEMPOTENCY_KEY_IN_USE: {
     status: 409,
     title: 'A request with this Idempotency-Key is still being processed',

@@ -32,6 +32,17 @@ export class AppConfig {
     /** How long the circuit stays open before one probe is let through. */
     readonly resetMs: number;
   };
+  /** How long a client may take to send a request, or keep a connection idle, and how many it may hold. */
+  readonly http: {
+    /** From a connection's first byte (or its opening) to the end of the request headers. */
+    readonly headersTimeoutMs: number;
+    /** The same start to the end of the request body; at least headersTimeoutMs. */
+    readonly requestTimeoutMs: number;
+    /** A keep-alive connection with no request in progress is closed after this long. */
+    readonly keepAliveTimeoutMs: number;
+    /** Open connections this process accepts; one more is closed at once. */
+    readonly maxConnections: number;
+  };
   readonly rateLimitPerMinute: number;
   readonly readinessRequiresRedis: boolean;
   readonly shutdown: {

@@ -40,6 +40,12 @@ describe(loadConfig.name, () => {
         commandTimeoutMs: 50,
       },
       cache: { ttlSeconds: 30, staleSeconds: 300 },
+      http: {
+        headersTimeoutMs: 10000,
+        requestTimeoutMs: 30000,
+        keepAliveTimeoutMs: 72000,
+        maxConnections: 960,
+      },
       corsOrigins: [],
       logLevel: 'info',
       logFormat: 'json',
@@ -143,6 +149,58 @@ describe(loadConfig.name, () => {
 
     expect(sut.redis.topology).toEqual({ kind: 'url', url: 'redis://:pw@10.0.0.5:6380/2' });
     expect(sut.superfone.baseUrl).toBe('http://stand-in:4010/superfone');
+  });
+
+  describe('slow-client deadlines and the connection cap', () => {
+    it('reads them', () => {
+      const sut = loadConfig({
+        ...minimal,
+        HTTP_HEADERS_TIMEOUT_MS: '5000',
+        HTTP_REQUEST_TIMEOUT_MS: '5000',
+        HTTP_KEEP_ALIVE_TIMEOUT_MS: '620000',
+        HTTP_MAX_CONNECTIONS: '4000',
+      });
+
+      expect(sut.http).toEqual({
+        headersTimeoutMs: 5000,
+        requestTimeoutMs: 5000,
+        keepAliveTimeoutMs: 620000,
+        maxConnections: 4000,
+      });
+    });
+
+    it('names each bad value, never the value', () => {
+      const problems = problemsOf({
+        ...minimal,
+        HTTP_HEADERS_TIMEOUT_MS: '10s',
+        HTTP_REQUEST_TIMEOUT_MS: '99',
+        HTTP_KEEP_ALIVE_TIMEOUT_MS: '-72000',
+        HTTP_MAX_CONNECTIONS: '0',
+      });
+
+      expect(problems).toEqual([
+        'HTTP_HEADERS_TIMEOUT_MS must be a whole number from 100 to 300000',
+        'HTTP_REQUEST_TIMEOUT_MS must be a whole number from 100 to 300000',
+        'HTTP_KEEP_ALIVE_TIMEOUT_MS must be a whole number from 100 to 3600000',
+        'HTTP_MAX_CONNECTIONS must be a whole number from 1 to 1000000',
+      ]);
+      const text = problems.join('\n');
+      for (const value of ['10s', '99', '-72000']) expect(text).not.toContain(value);
+    });
+
+    it('refuses a request deadline shorter than the header deadline it includes', () => {
+      expect(
+        problemsOf({
+          ...minimal,
+          HTTP_HEADERS_TIMEOUT_MS: '20000',
+          HTTP_REQUEST_TIMEOUT_MS: '15000',
+        }),
+      ).toEqual([
+        'HTTP_REQUEST_TIMEOUT_MS must be at least HTTP_HEADERS_TIMEOUT_MS (the request deadline includes the headers)',
+      ]);
+      // The default request deadline (30 s) is too short for a 60 s header deadline: say so too.
+      expect(problemsOf({ ...minimal, HTTP_HEADERS_TIMEOUT_MS: '60000' })).toHaveLength(1);
+    });
   });
 
   describe('Redis topologies', () => {

@@ -51,6 +51,7 @@ export function loadConfig(env: Env, readFile: ReadFile = readUtf8): AppConfig {
       windowMs: s.int('BREAKER_WINDOW_MS', 30000, 1000, 600000),
       resetMs: s.int('BREAKER_RESET_MS', 15000, 100, 600000),
     },
+    http: httpSettings(s),
     rateLimitPerMinute: s.int('RATE_LIMIT_PER_MINUTE', 600, 1, 1_000_000),
     readinessRequiresRedis: s.bool('READINESS_REQUIRES_REDIS', false),
     shutdown: {
@@ -100,6 +101,25 @@ function redisSettings(s: Settings): RedisSettings {
     tlsCa: caFile ? s.fileText('REDIS_TLS_CA_FILE', caFile) : undefined,
     keyPrefix: s.text('REDIS_KEY_PREFIX', 'superfone-bff:'),
     commandTimeoutMs: s.int('REDIS_COMMAND_TIMEOUT_MS', 50, 5, 5000),
+  };
+}
+
+/**
+ * The slow-client deadlines and the connection cap (docs/configuration.md says why each default).
+ * Node refuses a header deadline longer than the request deadline, and so does this, by name.
+ */
+function httpSettings(s: Settings): AppConfig['http'] {
+  const headersTimeoutMs = s.int('HTTP_HEADERS_TIMEOUT_MS', 10_000, 100, 300_000);
+  const requestTimeoutMs = s.int('HTTP_REQUEST_TIMEOUT_MS', 30_000, 100, 300_000);
+  if (requestTimeoutMs < headersTimeoutMs)
+    s.problem(
+      'HTTP_REQUEST_TIMEOUT_MS must be at least HTTP_HEADERS_TIMEOUT_MS (the request deadline includes the headers)',
+    );
+  return {
+    headersTimeoutMs,
+    requestTimeoutMs,
+    keepAliveTimeoutMs: s.int('HTTP_KEEP_ALIVE_TIMEOUT_MS', 72_000, 100, 3_600_000),
+    maxConnections: s.int('HTTP_MAX_CONNECTIONS', 960, 1, 1_000_000),
   };
 }
 

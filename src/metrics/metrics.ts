@@ -133,6 +133,31 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly connectionsDropped = new Counter({
+    name: 'superfone_bff_http_connections_dropped_total',
+    help: 'Client connections closed unanswered because the process already held HTTP_MAX_CONNECTIONS.',
+    registers: [this.registry],
+  });
+
+  /** Counts the open client connections when scraped; set once the HTTP server exists. */
+  private countOpenConnections: (() => Promise<number>) | undefined;
+
+  readonly openConnections = new Gauge({
+    name: 'superfone_bff_http_open_connections',
+    help: 'Client connections open on the service port (idle keep-alive ones included); HTTP_MAX_CONNECTIONS caps them.',
+    registers: [this.registry],
+    collect: async () => {
+      // A count that fails leaves the last value rather than failing the whole scrape.
+      const count = await this.countOpenConnections?.().catch(() => undefined);
+      if (count !== undefined) this.openConnections.set(count);
+    },
+  });
+
+  /** Where the open-connections gauge reads its value (the service port's server). */
+  watchOpenConnections(count: () => Promise<number>): void {
+    this.countOpenConnections = count;
+  }
+
   /** How the cache produced a numbers answer; prom-client's labelled inc() costs more than the rest of the count. */
   countCacheResult(result: CacheResult): void {
     this.uncountedCacheResults[result]++;

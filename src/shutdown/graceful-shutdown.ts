@@ -1,6 +1,7 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { Logger } from 'pino';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { expireSlowRequests } from '../common/slow-clients';
 import { AppConfig } from '../config/app-config';
 import { LifecycleState } from '../health/lifecycle.state';
 
@@ -34,10 +35,13 @@ export function installGracefulShutdown(
     await sleep(delayMs);
     const deadline = sleep(timeoutMs, 'timeout' as const, { ref: false });
     // Keep-alive connections go idle as their last request finishes; close them as they do, or
-    // the server would wait for clients to hang up (Fastify's keep-alive timeout is 72 s).
+    // the server would wait for clients to hang up (HTTP_KEEP_ALIVE_TIMEOUT_MS, 72 s). A client
+    // still sending its request is held to the same deadlines as before the drain.
     const server = app.getHttpServer();
+    const closingSince = Date.now();
     const reaper = setInterval(() => {
       server.closeIdleConnections();
+      expireSlowRequests(server, config.http, closingSince);
     }, IDLE_REAP_INTERVAL_MS);
     const outcome = await Promise.race([app.close().then(() => 'closed' as const), deadline]);
     clearInterval(reaper);

@@ -506,6 +506,11 @@ const REFUSED: Array<[string, string[], string]> = [
     [...ci('no-redis-values.yaml'), '--set', 'redis.password=hunter2'],
     'redis.password: Invalid type',
   ],
+  [
+    'a request deadline shorter than the header deadline',
+    [...ci('no-redis-values.yaml'), '--set', 'config.httpHeadersTimeoutMs=40000'],
+    'config.httpRequestTimeoutMs must be at least config.httpHeadersTimeoutMs',
+  ],
   // The later --kube-version wins; 1.30 brought the native preStop sleep.
   [
     'a Kubernetes older than 1.30',

@@ -145,6 +145,9 @@ The kubelet's grace countdown starts before the preStop hook runs, so the sleep 
 {{- if and (gt (int .Values.metrics.port) 0) (eq (int .Values.metrics.port) (int .Values.containerPort)) }}
 {{- fail "metrics.port must differ from containerPort (or be 0 to share it)" }}
 {{- end }}
+{{- if lt (int .Values.config.httpRequestTimeoutMs) (int .Values.config.httpHeadersTimeoutMs) }}
+{{- fail "config.httpRequestTimeoutMs must be at least config.httpHeadersTimeoutMs (the request deadline includes the headers)" }}
+{{- end }}
 {{- if and .Values.autoscaling.enabled (not (dig "requests" "cpu" "" .Values.resources)) }}
 {{- fail "autoscaling.enabled needs resources.requests.cpu (CPU utilisation is measured against it)" }}
 {{- end }}
