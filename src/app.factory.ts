@@ -14,6 +14,7 @@ import { SECURITY_HEADERS } from './common/security-headers';
 import { sendProblem } from './common/send-problem';
 import { AppConfig } from './config/app-config';
 import { AppLogger, NestPinoLogger } from './logging/app-logger';
+import { RefusedRequests } from './logging/refused-requests';
 import { Metrics } from './metrics/metrics';
 import { registerRequestObserver } from './metrics/request-observer';
 import { setupOpenApi } from './openapi/openapi';
@@ -66,7 +67,7 @@ export async function createApp(
   const fastify = app.getHttpAdapter().getInstance();
   registerRequestHygiene(fastify, SECURITY_HEADERS);
   app.getHttpServer().on('checkExpectation', answerUnmetExpectation);
-  registerRequestObserver(fastify, httpLogger, app.get(Metrics));
+  registerRequestObserver(fastify, httpLogger, app.get(Metrics), app.get(RefusedRequests));
 
   setupOpenApi(app);
   if (config.corsOrigins.length > 0) {

@@ -45,6 +45,8 @@ export class AppConfig {
   readonly corsOrigins: readonly string[];
   readonly logLevel: LogLevel;
   readonly logFormat: 'json' | 'pretty';
+  /** Refused requests (401, 429) are counted and logged as one summary line per this interval. */
+  readonly logSummaryIntervalMs: number;
 
   constructor(values: AppConfigValues) {
     Object.assign(this, values);

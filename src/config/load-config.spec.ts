@@ -43,6 +43,7 @@ describe(loadConfig.name, () => {
       corsOrigins: [],
       logLevel: 'info',
       logFormat: 'json',
+      logSummaryIntervalMs: 10000,
     });
     expect(sut.clients).toEqual([
       { id: 'billing-app', keySha256: sha256('k'), scopes: new Set(['numbers:read']) },
@@ -59,6 +60,7 @@ describe(loadConfig.name, () => {
       CACHE_TTL_SECONDS: '-1',
       LOG_LEVEL: 'loud',
       CORS_ORIGINS: 'https://ok.example,not a url',
+      LOG_SUMMARY_INTERVAL_MS: '50',
     };
 
     const problems = problemsOf(env);
@@ -75,6 +77,7 @@ describe(loadConfig.name, () => {
       'CACHE_TTL_SECONDS',
       'CORS_ORIGINS',
       'LOG_LEVEL',
+      'LOG_SUMMARY_INTERVAL_MS',
     ]);
     const text = problems.join('\n');
     for (const value of [

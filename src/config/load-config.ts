@@ -61,6 +61,7 @@ export function loadConfig(env: Env, readFile: ReadFile = readUtf8): AppConfig {
     corsOrigins: s.origins('CORS_ORIGINS'),
     logLevel: s.oneOf('LOG_LEVEL', LOG_LEVELS, 'info') as LogLevel,
     logFormat: s.oneOf('LOG_FORMAT', ['json', 'pretty'] as const, 'json') as 'json' | 'pretty',
+    logSummaryIntervalMs: s.int('LOG_SUMMARY_INTERVAL_MS', 10000, 100, 600000),
   });
 
   if (config.logFormat === 'pretty' && !resolvable('pino-pretty')) {
