@@ -1,4 +1,6 @@
 import { expect } from '@jest/globals';
+import { connect } from 'node:net';
+import { AuthFailureDelay } from '../src/auth/auth-failure-delay';
 import { parseLogLines, readProblem } from './support/bodies';
 import { CLIENTS, clientKeyEntry, clientKeysJson, KEYS } from './support/client-keys.fixture';
 import { bearer, Harness, startHarness } from './support/test-app';
@@ -26,6 +28,13 @@ const summarized = (h: Harness, code: string, field: 'count' | 'clientLeft' = 'c
     .flatMap((s) => s.refused)
     .filter((r) => r.code === code)
     .reduce((n, r) => n + Number(r[field] ?? 0), 0);
+
+/** Waits until `h` has answered or dropped every 401 it held back. */
+const noneHeldBack = (h: Harness) =>
+  eventually(
+    () => (h.app.get(AuthFailureDelay).pendingCount === 0 ? true : undefined),
+    'no pending 401',
+  );
 
 describe('refused requests (401, 429) in the log', () => {
   let h: Harness;
@@ -110,5 +119,92 @@ describe('closing the app', () => {
         refused: [{ status: 401, code: 'UNAUTHENTICATED', count: 3 }],
       }),
     ]);
+  });
+});
+
+describe('AUTH_FAILURE_DELAY_MS', () => {
+  it('answers a bad key no sooner than the delay, with the whole 401 problem', async () => {
+    const DELAY_MS = 300;
+    const h = await startHarness({ env: { AUTH_FAILURE_DELAY_MS: String(DELAY_MS) } });
+    try {
+      const started = performance.now();
+      const res = await h.get('/numbers/available?provider=exotel', {
+        ...BAD_KEY,
+        'x-request-id': 'tarpit-1',
+      });
+      const elapsed = performance.now() - started;
+
+      expect(elapsed).toBeGreaterThanOrEqual(DELAY_MS);
+      expect(res.status).toBe(401);
+      expect(res.headers.get('content-type')).toBe('application/problem+json; charset=utf-8');
+      expect(res.headers.get('www-authenticate')).toBe(
+        'Bearer realm="superfone-bff", error="invalid_token"',
+      );
+      expect(res.headers.get('x-request-id')).toBe('tarpit-1');
+      expect(res.headers.get('cache-control')).toBe('no-store');
+      expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(res.headers.get('content-security-policy')).toContain("default-src 'none'");
+      expect(await readProblem(res)).toEqual({
+        type: expect.stringContaining('unauthenticated'),
+        title: expect.any(String),
+        status: 401,
+        detail: 'The client key is not valid.',
+        instance: '/numbers/available',
+        code: 'UNAUTHENTICATED',
+        requestId: 'tarpit-1',
+        traceId: expect.stringMatching(/^[0-9a-f]{32}$/),
+      });
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('costs nothing more when the client hangs up during the delay', async () => {
+    const h = await startHarness({
+      env: { AUTH_FAILURE_DELAY_MS: '5000', LOG_SUMMARY_INTERVAL_MS: '600000' },
+    });
+    try {
+      const { hostname, port } = new URL(h.url);
+      const socket = connect(Number(port), hostname);
+      socket.on('error', () => undefined);
+      socket.write('GET /numbers/available HTTP/1.1\r\nHost: x\r\nX-API-Key: sfb_nope\r\n\r\n');
+      await eventually(
+        () => (h.app.get(AuthFailureDelay).pendingCount === 1 ? true : undefined),
+        'the 401 to be held back',
+      );
+
+      socket.destroy();
+      await noneHeldBack(h);
+    } finally {
+      await h.close();
+    }
+
+    expect(requestLines(h, 401)).toEqual([]);
+    expect(summaries(h)).toEqual([
+      expect.objectContaining({
+        total: 1,
+        refused: [{ status: 401, code: 'UNAUTHENTICATED', count: 1, clientLeft: 1 }],
+      }),
+    ]);
+  });
+
+  it('does not hold up closing the app: pending 401s are answered at once', async () => {
+    const DELAY_MS = 5000;
+    const h = await startHarness({ env: { AUTH_FAILURE_DELAY_MS: String(DELAY_MS) } });
+    const answer = h.get('/numbers/available', BAD_KEY);
+    await eventually(
+      () => (h.app.get(AuthFailureDelay).pendingCount === 1 ? true : undefined),
+      'the 401 to be held back',
+    );
+
+    const started = performance.now();
+    await h.close();
+    const closedAfter = performance.now() - started;
+
+    const res = await answer;
+    expect(res.status).toBe(401);
+    expect(await readProblem(res)).toMatchObject({ status: 401, code: 'UNAUTHENTICATED' });
+    // The one upper bound here is the delay itself: close must not have waited for it.
+    expect(closedAfter).toBeLessThan(DELAY_MS);
   });
 });

@@ -1,10 +1,11 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../common/app.error';
 import { requestState } from '../common/request-state';
 import { AppConfig } from '../config/app-config';
 import type { Scope } from '../config/client-keys';
+import { AuthFailureDelay } from './auth-failure-delay';
 import { ClientIndex, findClient, indexClients } from './client-keys';
 import { REQUIRED_SCOPE } from './scopes.decorator';
 
@@ -41,7 +42,8 @@ const DIFFERENT_KEYS = unauthenticated(
 /**
  * Admits a request that presents a configured client key as `Authorization: Bearer <key>` or
  * `X-API-Key: <key>` and whose key carries the route's scope. Routes without @RequireScope
- * (health, metrics) are open.
+ * (health, metrics) are open. A missing or unknown key is a 401, answered after
+ * AUTH_FAILURE_DELAY_MS (AuthFailureDelay); an admitted request is decided synchronously.
  */
 @Injectable()
 export class ClientKeyGuard implements CanActivate {
@@ -50,6 +52,7 @@ export class ClientKeyGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     config: AppConfig,
+    private readonly failureDelay: AuthFailureDelay,
   ) {
     this.clients = indexClients(config.clients);
   }
@@ -57,14 +60,17 @@ export class ClientKeyGuard implements CanActivate {
   /** Route scopes never change after boot; looked up once per handler, not per request. */
   private readonly scopes = new WeakMap<object, Scope | null>();
 
-  canActivate(context: ExecutionContext): boolean {
+  canActivate(context: ExecutionContext): boolean | Promise<never> {
     const scope = this.scopeOf(context.getHandler());
     if (!scope) return true;
-    const request = context.switchToHttp().getRequest<FastifyRequest>();
+    const http = context.switchToHttp();
+    const request = http.getRequest<FastifyRequest>();
     const key = presentedKey(request);
-    if (typeof key !== 'string') throw key;
-    const client = findClient(this.clients, key);
-    if (!client) throw INVALID_KEY;
+    const client = typeof key === 'string' ? findClient(this.clients, key) : undefined;
+    if (!client) {
+      const refusal = typeof key === 'string' ? INVALID_KEY : key;
+      return this.failureDelay.refuse(refusal, http.getResponse<FastifyReply>().raw);
+    }
     // For the request's log line and its rate limit.
     requestState(request).client = client;
     if (!client.scopes.has(scope)) {

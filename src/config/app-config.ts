@@ -33,6 +33,12 @@ export class AppConfig {
     readonly resetMs: number;
   };
   readonly rateLimitPerMinute: number;
+  /**
+   * A request refused for a missing or unknown client key is answered this long after it was
+   * refused (0: at once), so a client retrying bad keys in a loop gets at most one 401 per delay
+   * per connection.
+   */
+  readonly authFailureDelayMs: number;
   readonly readinessRequiresRedis: boolean;
   readonly shutdown: {
     /** After SIGTERM: readiness is 503 at once, new connections are still accepted this long. */

@@ -40,6 +40,7 @@ describe(loadConfig.name, () => {
         commandTimeoutMs: 50,
       },
       cache: { ttlSeconds: 30, staleSeconds: 300 },
+      authFailureDelayMs: 100,
       corsOrigins: [],
       logLevel: 'info',
       logFormat: 'json',
@@ -60,6 +61,7 @@ describe(loadConfig.name, () => {
       CACHE_TTL_SECONDS: '-1',
       LOG_LEVEL: 'loud',
       CORS_ORIGINS: 'https://ok.example,not a url',
+      AUTH_FAILURE_DELAY_MS: '5001',
       LOG_SUMMARY_INTERVAL_MS: '50',
     };
 
@@ -75,6 +77,7 @@ describe(loadConfig.name, () => {
       'CLIENT_KEYS',
       'REDIS_URL',
       'CACHE_TTL_SECONDS',
+      'AUTH_FAILURE_DELAY_MS',
       'CORS_ORIGINS',
       'LOG_LEVEL',
       'LOG_SUMMARY_INTERVAL_MS',
@@ -93,6 +96,10 @@ describe(loadConfig.name, () => {
     }
     expect(text).toContain('CLIENT_KEYS[0].keySha256 must be 64 hex characters');
     expect(text).toContain('CLIENT_KEYS[0] has unknown fields: extra');
+  });
+
+  it('turns the 401 delay off with AUTH_FAILURE_DELAY_MS=0', () => {
+    expect(loadConfig({ ...minimal, AUTH_FAILURE_DELAY_MS: '0' }).authFailureDelayMs).toBe(0);
   });
 
   it('reads secrets from *_FILE and refuses both forms at once', () => {

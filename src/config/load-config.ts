@@ -52,6 +52,7 @@ export function loadConfig(env: Env, readFile: ReadFile = readUtf8): AppConfig {
       resetMs: s.int('BREAKER_RESET_MS', 15000, 100, 600000),
     },
     rateLimitPerMinute: s.int('RATE_LIMIT_PER_MINUTE', 600, 1, 1_000_000),
+    authFailureDelayMs: s.int('AUTH_FAILURE_DELAY_MS', 100, 0, 5000),
     readinessRequiresRedis: s.bool('READINESS_REQUIRES_REDIS', false),
     shutdown: {
       delayMs: s.int('SHUTDOWN_DELAY_MS', 5000, 0, 120000),
