@@ -36,6 +36,8 @@ const EDGE = {
     'src/auth/*.spec.ts',
     'src/common/*.spec.ts',
     'test/auth.e2e-spec.ts',
+    // The 401 delay (src/auth/auth-failure-delay.ts) through the real app: timing, hang-ups, close.
+    'test/refused-requests.e2e-spec.ts',
     'test/rate-limit.e2e-spec.ts',
     'test/numbers.e2e-spec.ts',
     'test/openapi.e2e-spec.ts',

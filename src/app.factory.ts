@@ -15,6 +15,7 @@ import { sendProblem } from './common/send-problem';
 import { deadlineOptions, trackConnections } from './common/slow-clients';
 import { AppConfig } from './config/app-config';
 import { AppLogger, NestPinoLogger } from './logging/app-logger';
+import { RefusedRequests } from './logging/refused-requests';
 import { observeConnections } from './metrics/connection-observer';
 import { Metrics } from './metrics/metrics';
 import { registerRequestObserver } from './metrics/request-observer';
@@ -73,7 +74,7 @@ export async function createApp(
   const server = app.getHttpServer();
   registerRequestHygiene(fastify, SECURITY_HEADERS);
   server.on('checkExpectation', answerUnmetExpectation);
-  registerRequestObserver(fastify, httpLogger, app.get(Metrics));
+  registerRequestObserver(fastify, httpLogger, app.get(Metrics), app.get(RefusedRequests));
   // Over the cap, Node closes a new connection at once, before reading a byte of it.
   server.maxConnections = config.http.maxConnections;
   observeConnections(server, app.get(Metrics), httpLogger, config.http.maxConnections);

@@ -1,6 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { AppsModule } from './apps/apps.module';
+import { AuthFailureDelay } from './auth/auth-failure-delay';
 import { ClientKeyGuard } from './auth/client-key.guard';
 import { ProblemFilter } from './common/problem.filter';
 import { AppConfig } from './config/app-config';
@@ -28,6 +29,7 @@ export class AppModule {
         AppsModule,
       ],
       providers: [
+        AuthFailureDelay,
         // Order matters: authenticate first, then count the request against that client's budget.
         { provide: APP_GUARD, useClass: ClientKeyGuard },
         { provide: APP_GUARD, useClass: ClientRateLimitGuard },

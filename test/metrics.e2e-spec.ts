@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { CacheKeys } from '../src/cache/cache-keys';
+import { Metrics } from '../src/metrics/metrics';
+import { MetricsText } from '../src/metrics/metrics-text';
 import { MetricsServer } from '../src/metrics/metrics.server';
 import type { SuperfoneStandIn } from '../tools/superfone-stand-in/superfone-stand-in';
 import { parseLogLines } from './support/bodies';
@@ -276,11 +278,35 @@ describe('METRICS_PORT', () => {
     const h = await startHarness({ env: { METRICS_PORT: '0' } });
     try {
       const port = h.app.get(MetricsServer).port;
+      const render = jest.spyOn(h.app.get(MetricsText), 'render');
 
       expect((await h.get('/metrics')).status).toBe(404);
       const res = await fetch(`http://127.0.0.1:${port}/metrics`);
       expect(res.status).toBe(200);
       expect(await res.text()).toContain('superfone_bff_http_request_duration_seconds');
+      // The same one-second cache as the main port's.
+      expect(render).toHaveBeenCalledTimes(1);
+    } finally {
+      await h.close();
+    }
+  });
+});
+
+describe('GET /metrics under a scrape flood', () => {
+  it('renders once for many concurrent scrapes, and every scrape gets that text', async () => {
+    const h = await startHarness();
+    try {
+      const renders = jest.spyOn(h.app.get(MetricsText), 'render');
+      const registryRenders = jest.spyOn(h.app.get(Metrics).registry, 'metrics');
+
+      const texts = await Promise.all(
+        Array.from({ length: 20 }, async () => (await h.get('/metrics')).text()),
+      );
+
+      expect(renders).toHaveBeenCalledTimes(20);
+      // At most one more if the flood happened to straddle the one-second window.
+      expect(registryRenders.mock.calls.length).toBeLessThanOrEqual(2);
+      expect(new Set(texts).size).toBeLessThanOrEqual(registryRenders.mock.calls.length);
     } finally {
       await h.close();
     }

@@ -1,10 +1,11 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../common/app.error';
 import { requestState } from '../common/request-state';
 import { AppConfig } from '../config/app-config';
 import type { Scope } from '../config/client-keys';
+import { AuthFailureDelay } from './auth-failure-delay';
 import { ClientIndex, findClient, indexClients } from './client-keys';
 import { REQUIRED_SCOPE } from './scopes.decorator';
 
@@ -12,9 +13,37 @@ const REALM = 'Bearer realm="superfone-bff"';
 const MAX_KEY_LENGTH = 512;
 
 /**
+ * The refusals of a missing, malformed or unknown key: built once, not per request (an Error's
+ * stack trace was the largest single cost of a 401). The filter reads only their code, detail and
+ * headers, which never change.
+ */
+function unauthenticated(detail: string, challenge = REALM): AppError {
+  return Object.freeze(
+    new AppError('UNAUTHENTICATED', detail, Object.freeze({ 'www-authenticate': challenge })),
+  );
+}
+const INVALID_KEY = unauthenticated(
+  'The client key is not valid.',
+  `${REALM}, error="invalid_token"`,
+);
+const OVERSIZED_KEY = unauthenticated('The client key is not valid.');
+const NO_KEY = unauthenticated(
+  'Send a client key as "Authorization: Bearer <key>" or "X-API-Key: <key>".',
+);
+const MALFORMED_AUTHORIZATION = unauthenticated(
+  'The Authorization header must be "Bearer <client key>".',
+);
+const TWO_AUTHORIZATIONS = unauthenticated('Send one Authorization header.');
+const TWO_API_KEYS = unauthenticated('Send one X-API-Key header.');
+const DIFFERENT_KEYS = unauthenticated(
+  'Authorization and X-API-Key carry different keys; send one.',
+);
+
+/**
  * Admits a request that presents a configured client key as `Authorization: Bearer <key>` or
  * `X-API-Key: <key>` and whose key carries the route's scope. Routes without @RequireScope
- * (health, metrics) are open.
+ * (health, metrics) are open. A missing or unknown key is a 401, answered after
+ * AUTH_FAILURE_DELAY_MS (AuthFailureDelay); an admitted request is decided synchronously.
  */
 @Injectable()
 export class ClientKeyGuard implements CanActivate {
@@ -23,6 +52,7 @@ export class ClientKeyGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     config: AppConfig,
+    private readonly failureDelay: AuthFailureDelay,
   ) {
     this.clients = indexClients(config.clients);
   }
@@ -30,16 +60,16 @@ export class ClientKeyGuard implements CanActivate {
   /** Route scopes never change after boot; looked up once per handler, not per request. */
   private readonly scopes = new WeakMap<object, Scope | null>();
 
-  canActivate(context: ExecutionContext): boolean {
+  canActivate(context: ExecutionContext): boolean | Promise<never> {
     const scope = this.scopeOf(context.getHandler());
     if (!scope) return true;
-    const request = context.switchToHttp().getRequest<FastifyRequest>();
+    const http = context.switchToHttp();
+    const request = http.getRequest<FastifyRequest>();
     const key = presentedKey(request);
-    const client = findClient(this.clients, key);
+    const client = typeof key === 'string' ? findClient(this.clients, key) : undefined;
     if (!client) {
-      throw new AppError('UNAUTHENTICATED', 'The client key is not valid.', {
-        'www-authenticate': `${REALM}, error="invalid_token"`,
-      });
+      const refusal = typeof key === 'string' ? INVALID_KEY : key;
+      return this.failureDelay.refuse(refusal, http.getResponse<FastifyReply>().raw);
     }
     // For the request's log line and its rate limit.
     requestState(request).client = client;
@@ -59,29 +89,24 @@ export class ClientKeyGuard implements CanActivate {
   }
 }
 
-/** The one key the caller presents; missing, malformed or conflicting credentials are a 401. */
-function presentedKey(request: FastifyRequest): string {
-  refuseRepeatedCredentials(request.raw.rawHeaders);
+/** The one key the caller presents, or the refusal of missing, malformed or conflicting credentials. */
+function presentedKey(request: FastifyRequest): string | AppError {
+  const repeated = repeatedCredentials(request.raw.rawHeaders);
+  if (repeated) return repeated;
   const authorization = request.headers.authorization;
   const apiKey = request.headers['x-api-key'];
   let bearer: string | undefined;
   if (authorization !== undefined) {
     const match = /^Bearer +(\S+) *$/i.exec(authorization);
-    if (!match) throw unauthenticated('The Authorization header must be "Bearer <client key>".');
+    if (!match) return MALFORMED_AUTHORIZATION;
     bearer = match[1];
   }
   // Node joins repeated X-API-Key fields into one string; refused above, but the type allows a list.
-  if (Array.isArray(apiKey)) throw unauthenticated('Send one X-API-Key header.');
-  if (bearer !== undefined && apiKey !== undefined && bearer !== apiKey) {
-    throw unauthenticated('Authorization and X-API-Key carry different keys; send one.');
-  }
+  if (Array.isArray(apiKey)) return TWO_API_KEYS;
+  if (bearer !== undefined && apiKey !== undefined && bearer !== apiKey) return DIFFERENT_KEYS;
   const key = bearer ?? apiKey;
-  if (key === undefined || key === '') {
-    throw unauthenticated(
-      'Send a client key as "Authorization: Bearer <key>" or "X-API-Key: <key>".',
-    );
-  }
-  if (key.length > MAX_KEY_LENGTH) throw unauthenticated('The client key is not valid.');
+  if (key === undefined || key === '') return NO_KEY;
+  if (key.length > MAX_KEY_LENGTH) return OVERSIZED_KEY;
   return key;
 }
 
@@ -90,7 +115,7 @@ function presentedKey(request: FastifyRequest): string {
  * first Authorization and joins X-API-Key values with ", ", so the parsed headers cannot tell:
  * "valid, then invalid" would pass. The raw list can (names compared by length first: cheap).
  */
-function refuseRepeatedCredentials(rawHeaders: readonly string[]): void {
+function repeatedCredentials(rawHeaders: readonly string[]): AppError | undefined {
   let authorization = 0;
   let apiKey = 0;
   for (let i = 0; i < rawHeaders.length; i += 2) {
@@ -98,10 +123,7 @@ function refuseRepeatedCredentials(rawHeaders: readonly string[]): void {
     if (name.length === 13 && name.toLowerCase() === 'authorization') authorization++;
     else if (name.length === 9 && name.toLowerCase() === 'x-api-key') apiKey++;
   }
-  if (authorization > 1) throw unauthenticated('Send one Authorization header.');
-  if (apiKey > 1) throw unauthenticated('Send one X-API-Key header.');
-}
-
-function unauthenticated(detail: string): AppError {
-  return new AppError('UNAUTHENTICATED', detail, { 'www-authenticate': REALM });
+  if (authorization > 1) return TWO_AUTHORIZATIONS;
+  if (apiKey > 1) return TWO_API_KEYS;
+  return undefined;
 }

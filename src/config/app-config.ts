@@ -44,6 +44,12 @@ export class AppConfig {
     readonly maxConnections: number;
   };
   readonly rateLimitPerMinute: number;
+  /**
+   * A request refused for a missing or unknown client key is answered this long after it was
+   * refused (0: at once), so a client retrying bad keys in a loop gets at most one 401 per delay
+   * per connection.
+   */
+  readonly authFailureDelayMs: number;
   readonly readinessRequiresRedis: boolean;
   readonly shutdown: {
     /** After SIGTERM: readiness is 503 at once, new connections are still accepted this long. */
@@ -56,6 +62,8 @@ export class AppConfig {
   readonly corsOrigins: readonly string[];
   readonly logLevel: LogLevel;
   readonly logFormat: 'json' | 'pretty';
+  /** Refused requests (401, 429) are counted and logged as one summary line per this interval. */
+  readonly logSummaryIntervalMs: number;
 
   constructor(values: AppConfigValues) {
     Object.assign(this, values);

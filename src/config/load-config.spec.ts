@@ -46,9 +46,11 @@ describe(loadConfig.name, () => {
         keepAliveTimeoutMs: 72000,
         maxConnections: 960,
       },
+      authFailureDelayMs: 100,
       corsOrigins: [],
       logLevel: 'info',
       logFormat: 'json',
+      logSummaryIntervalMs: 10000,
     });
     expect(sut.clients).toEqual([
       { id: 'billing-app', keySha256: sha256('k'), scopes: new Set(['numbers:read']) },
@@ -65,6 +67,8 @@ describe(loadConfig.name, () => {
       CACHE_TTL_SECONDS: '-1',
       LOG_LEVEL: 'loud',
       CORS_ORIGINS: 'https://ok.example,not a url',
+      AUTH_FAILURE_DELAY_MS: '5001',
+      LOG_SUMMARY_INTERVAL_MS: '50',
     };
 
     const problems = problemsOf(env);
@@ -79,8 +83,10 @@ describe(loadConfig.name, () => {
       'CLIENT_KEYS',
       'REDIS_URL',
       'CACHE_TTL_SECONDS',
+      'AUTH_FAILURE_DELAY_MS',
       'CORS_ORIGINS',
       'LOG_LEVEL',
+      'LOG_SUMMARY_INTERVAL_MS',
     ]);
     const text = problems.join('\n');
     for (const value of [
@@ -96,6 +102,10 @@ describe(loadConfig.name, () => {
     }
     expect(text).toContain('CLIENT_KEYS[0].keySha256 must be 64 hex characters');
     expect(text).toContain('CLIENT_KEYS[0] has unknown fields: extra');
+  });
+
+  it('turns the 401 delay off with AUTH_FAILURE_DELAY_MS=0', () => {
+    expect(loadConfig({ ...minimal, AUTH_FAILURE_DELAY_MS: '0' }).authFailureDelayMs).toBe(0);
   });
 
   it('reads secrets from *_FILE and refuses both forms at once', () => {

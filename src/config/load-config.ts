@@ -53,6 +53,7 @@ export function loadConfig(env: Env, readFile: ReadFile = readUtf8): AppConfig {
     },
     http: httpSettings(s),
     rateLimitPerMinute: s.int('RATE_LIMIT_PER_MINUTE', 600, 1, 1_000_000),
+    authFailureDelayMs: s.int('AUTH_FAILURE_DELAY_MS', 100, 0, 5000),
     readinessRequiresRedis: s.bool('READINESS_REQUIRES_REDIS', false),
     shutdown: {
       delayMs: s.int('SHUTDOWN_DELAY_MS', 5000, 0, 120000),
@@ -62,6 +63,7 @@ export function loadConfig(env: Env, readFile: ReadFile = readUtf8): AppConfig {
     corsOrigins: s.origins('CORS_ORIGINS'),
     logLevel: s.oneOf('LOG_LEVEL', LOG_LEVELS, 'info') as LogLevel,
     logFormat: s.oneOf('LOG_FORMAT', ['json', 'pretty'] as const, 'json') as 'json' | 'pretty',
+    logSummaryIntervalMs: s.int('LOG_SUMMARY_INTERVAL_MS', 10000, 100, 600000),
   });
 
   if (config.logFormat === 'pretty' && !resolvable('pino-pretty')) {

@@ -1,6 +1,7 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { Metrics } from './metrics';
+import { MetricsText } from './metrics-text';
 import { MetricsController } from './metrics.controller';
 import { MetricsServer } from './metrics.server';
 
@@ -12,7 +13,15 @@ export class MetricsModule {
     return {
       module: MetricsModule,
       controllers: config.metricsPort === undefined ? [MetricsController] : [],
-      providers: [Metrics, MetricsServer],
+      providers: [
+        Metrics,
+        {
+          provide: MetricsText,
+          useFactory: (metrics: Metrics) => new MetricsText(metrics.registry),
+          inject: [Metrics],
+        },
+        MetricsServer,
+      ],
       exports: [Metrics],
     };
   }

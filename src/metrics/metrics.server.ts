@@ -1,7 +1,7 @@
 import { Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { createServer, Server } from 'node:http';
 import { AppConfig } from '../config/app-config';
-import { Metrics } from './metrics';
+import { MetricsText } from './metrics-text';
 
 /**
  * With METRICS_PORT set, /metrics is served on that port instead, by a bare node:http server,
@@ -13,7 +13,7 @@ export class MetricsServer implements OnApplicationBootstrap, OnApplicationShutd
 
   constructor(
     private readonly config: AppConfig,
-    private readonly metrics: Metrics,
+    private readonly text: MetricsText,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -24,14 +24,16 @@ export class MetricsServer implements OnApplicationBootstrap, OnApplicationShutd
         response.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
         return;
       }
-      void this.metrics.registry.metrics().then((body) => {
-        response
-          .writeHead(200, {
-            'content-type': this.metrics.registry.contentType,
-            'cache-control': 'no-store',
-          })
-          .end(body);
-      });
+      this.text.render().then(
+        (body) => {
+          response
+            .writeHead(200, { 'content-type': this.text.contentType, 'cache-control': 'no-store' })
+            .end(body);
+        },
+        () => {
+          response.writeHead(500, { 'content-type': 'text/plain' }).end('metrics failed\n');
+        },
+      );
     });
     this.server = server;
     await new Promise<void>((resolve) => server.listen(port, this.config.host, resolve));

@@ -1,17 +1,29 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { requestState } from '../common/request-state';
+import type { RefusedRequests } from '../logging/refused-requests';
 import type { Metrics } from './metrics';
 
 /**
- * One observation per request when its answer is done: a JSON log line (who asked, what for, how
- * it went) and a latency sample. Route templates, never raw URLs, so lines and series group
- * cleanly and carry no query values.
+ * The refusals a flood is made of, counted rather than logged one line each (see
+ * RefusedRequests): 401 (no or unknown client key) and 429 (a client over its rate limit).
+ */
+const SUMMARIZED: Readonly<Partial<Record<number, string>>> = {
+  401: 'UNAUTHENTICATED',
+  429: 'RATE_LIMITED',
+};
+
+/**
+ * One observation per request when its answer is done: a latency sample, and a JSON log line
+ * (who asked, what for, how it went), except for refusals after the first of each interval,
+ * which RefusedRequests counts into a summary line. Route templates, never raw URLs, so lines and
+ * series group cleanly and carry no query values.
  */
 export function registerRequestObserver(
   fastify: FastifyInstance,
   logger: Logger,
   metrics: Metrics,
+  refused: RefusedRequests,
 ): void {
   fastify.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done) => {
     const status = reply.statusCode;
@@ -23,6 +35,11 @@ export function registerRequestObserver(
       durationMs / 1000,
     );
     if (cache) metrics.countCacheResult(cache);
+    const summarized = SUMMARIZED[status];
+    if (summarized !== undefined && !refused.answered(status, summarized, client?.id)) {
+      done();
+      return;
+    }
     const line = {
       requestId,
       traceId: trace?.traceId,
