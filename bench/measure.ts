@@ -5,10 +5,14 @@
  * comes with the evidence to doubt it.
  */
 import { closeSync, openSync, readSync, truncateSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import type { Instrument, Loader, LoadResult } from './load';
 import { ServerSampler, type ServerSample } from './servers';
 import { median } from './stats';
+
+/** Wait before counting a run's log lines (see measure()). */
+const LOG_SETTLE_MS = 200;
 
 /** One server (or one way of calling it) measured in every round. */
 export interface Peer {
@@ -181,6 +185,9 @@ export async function measure(
   );
   if (!server) throw new Error(`${peer.label}: the load worker did not report its start`);
   const commandsAfter = await redisCommandStats(redis);
+  // The service writes its lines once per event-loop turn; on a busy core 0 the last turn can come
+  // a few ms after wrk (which exits at once) reported, so the count waits for it.
+  if (peer.logPath) await sleep(LOG_SETTLE_MS);
   return {
     round,
     instrument: loader.instrument,

@@ -126,7 +126,7 @@ async function main(): Promise<void> {
   notes.push(
     'Redis is the machine\'s own server and is not pinned: its work in the "one Redis GET" row (and any Redis call the service makes) ' +
       'runs on whichever core is free, so that row gets a little more than one core.',
-    'The service runs with CACHE_TTL_SECONDS=86400 during the throughput rows (so the copy, its bytes and ETag stay the same), ' +
+    'The service runs with CACHE_TTL_SECONDS=86400 during the throughput rows and the 401 flood (so the copy, its bytes and ETag stay the same), ' +
       'RATE_LIMIT_PER_MINUTE=1000000 and SHUTDOWN_DELAY_MS=0; everything else is the defaults, LOG_LEVEL=info, stdout to a file, ' +
       "and node runs with the flags of `npm start` (the image's CMD).",
   );
