@@ -62,7 +62,8 @@ export function burst(
   return Promise.all(sockets.map((socket) => answerOn(socket, request, started)));
 }
 
-function answerOn(socket: Socket, request: Buffer, started: number): Promise<BurstAnswer> {
+/** Writes `request` on `socket` and resolves its answer, timed from `started` to the answer's last byte. */
+export function answerOn(socket: Socket, request: Buffer, started: number): Promise<BurstAnswer> {
   return new Promise((resolve) => {
     let received = '';
     const finish = (status: number, cacheStatus: string): void => {
@@ -94,5 +95,52 @@ function answerOn(socket: Socket, request: Buffer, started: number): Promise<Bur
     socket.on('data', onData);
     socket.once('close', onClose);
     socket.write(request);
+  });
+}
+
+/**
+ * One request on a fresh connection, the way wrk sends it (`Host: host:port`, then `headers`);
+ * resolves its status and how many bytes the answer took (status line, headers, body).
+ */
+export function exchange(
+  url: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; bytes: number }> {
+  const { hostname, port, pathname, search } = new URL(url);
+  const head = [
+    `GET ${pathname}${search} HTTP/1.1`,
+    `Host: ${hostname}:${port}`,
+    ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`),
+  ];
+  return new Promise((resolve, reject) => {
+    let received = Buffer.alloc(0);
+    const socket = connect(Number(port), hostname, () => {
+      socket.write(`${head.join('\r\n')}\r\n\r\n`);
+    });
+    const timer = setTimeout(() => {
+      socket.destroy(new Error(`no complete answer from ${url} within ${ANSWER_TIMEOUT_MS} ms`));
+    }, ANSWER_TIMEOUT_MS);
+    socket.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    socket.on('data', (chunk: Buffer) => {
+      received = Buffer.concat([received, chunk]);
+      const headEnd = received.indexOf('\r\n\r\n');
+      if (headEnd < 0) return;
+      const text = received.subarray(0, headEnd).toString('latin1');
+      const status = Number(text.slice(9, 12));
+      const length = /\r\ncontent-length: *(\d+)/i.exec(text)?.[1];
+      const bodyless = status === 304 || status === 204;
+      if (!bodyless && length === undefined) {
+        socket.destroy(new Error(`${url} answered without a Content-Length`));
+        return;
+      }
+      const total = headEnd + 4 + (bodyless ? 0 : Number(length));
+      if (received.length < total) return;
+      clearTimeout(timer);
+      socket.destroy();
+      resolve({ status, bytes: total });
+    });
   });
 }

@@ -21,7 +21,11 @@ export interface LoadSpec {
   readonly headers?: Record<string, string>;
 }
 
+/** The two load generators every throughput row is measured with. */
+export type Instrument = 'autocannon' | 'wrk';
+
 export interface LoadResult {
+  readonly instrument: Instrument;
   /** Completed responses, any status. */
   readonly responses: number;
   readonly seconds: number;
@@ -30,17 +34,28 @@ export interface LoadResult {
   readonly statusCounts: Record<string, number>;
   readonly errors: number;
   readonly timeouts: number;
-  /** Mean bytes read per response, headers included. */
+  /** Mean bytes read per response, headers included (status line, headers and body). */
   readonly bytesPerResponse: number;
   /** The load generator's CPU use in percent of one core: near 100 means the client, not the server, was the limit. */
   readonly clientCpuPercent: number;
 }
 
-/** Called when autocannon starts firing and when its result is in, so server sampling covers exactly the load. */
+/** Called when the load starts and when its result is in, so server sampling covers exactly the load. */
 export interface LoadHooks {
   onStart?(): void;
   onEnd?(): void;
 }
+
+/** One load generator: runs one spec, pinned to the client core, and reports a LoadResult. */
+export interface Loader {
+  readonly instrument: Instrument;
+  run(spec: LoadSpec, hooks?: LoadHooks): Promise<LoadResult>;
+}
+
+export const autocannonLoader: Loader = {
+  instrument: 'autocannon',
+  run: (spec, hooks) => runLoad(spec, hooks),
+};
 
 /** Runs the worker pinned to the client core; rejects if it fails or overruns its duration by 60 s. */
 export function runLoad(spec: LoadSpec, hooks: LoadHooks = {}): Promise<LoadResult> {
@@ -125,6 +140,7 @@ function worker(spec: LoadSpec): void {
         statusCounts[code] = n;
       const responses = result.requests.total;
       const output: LoadResult = {
+        instrument: 'autocannon',
         responses,
         seconds: result.duration,
         rps: responses / result.duration,

@@ -1,13 +1,18 @@
 /**
- * One measured run of one peer, and the per-row summary over rounds: req/s and latency from the
- * load generator, CPU and memory from /proc, Redis commands from INFO commandstats, and the
- * service's log lines, so every figure in the report comes with the evidence to doubt it.
+ * One measured run of one peer with one load generator, and the per-row summary over rounds (one
+ * per generator): req/s and latency from the load generator, CPU and memory from /proc, Redis
+ * commands from INFO commandstats, and the service's log lines, so every figure in the report
+ * comes with the evidence to doubt it.
  */
 import { closeSync, openSync, readSync, truncateSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
-import { runLoad, type LoadResult } from './load';
+import type { Instrument, Loader, LoadResult } from './load';
 import { ServerSampler, type ServerSample } from './servers';
 import { median } from './stats';
+
+/** Wait before counting a run's log lines (see measure()). */
+const LOG_SETTLE_MS = 200;
 
 /** One server (or one way of calling it) measured in every round. */
 export interface Peer {
@@ -16,6 +21,13 @@ export interface Peer {
   readonly url: string;
   readonly headers: Record<string, string>;
   readonly expectStatus: number;
+  /**
+   * Bytes of one expected answer (status line, headers, body), read once before the rounds: a
+   * run whose bytes/response is more than 10 % off counts every response as unexpected (wrk's
+   * measured runs only know which statuses were 400 or more; a 200 where a 304 was expected
+   * shows here).
+   */
+  readonly expectBytes?: number;
   readonly pid: number;
   /** The service's log file: lines are counted per run to show the log line stayed on. */
   readonly logPath?: string;
@@ -23,6 +35,7 @@ export interface Peer {
 
 export interface RoundResult {
   readonly round: number;
+  readonly instrument: Instrument;
   readonly load: LoadResult;
   readonly server: ServerSample;
   /** Server CPU time per completed response, in µs: the cost that does not depend on how hard the client could push. */
@@ -33,7 +46,34 @@ export interface RoundResult {
   readonly redisCommandMix?: Record<string, number>;
   /** Responses that were not the expected status, plus socket errors and timeouts. */
   readonly unexpected: number;
+  /** Why, when unexpected > 0. */
+  readonly unexpectedDetail?: string;
   readonly logLines?: number;
+}
+
+/** One row's figures from one load generator, medians over rounds. */
+export interface InstrumentSummary {
+  readonly rounds: RoundResult[];
+  readonly rps: number;
+  /** req/s ÷ the Buffer baseline's req/s, same round and generator. */
+  readonly ratio: number;
+  /** req/s ÷ the minimal Nest row's req/s, same round and generator. */
+  readonly nestRatio: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly p99Ratio: number;
+  readonly peakRssMiB: number;
+  readonly cpuUsPerResponse: number;
+  /** cpuUsPerResponse ÷ the Buffer baseline's in the same round (median): 2.00 = twice the CPU per request. */
+  readonly cpuCostRatio: number;
+  readonly redisCommandsPerResponse: number;
+  readonly redisCommandMix?: Record<string, number>;
+  readonly core0BusyPercent: number;
+  readonly core1BusyPercent: number;
+  readonly serverCpuPercent: number;
+  readonly clientCpuPercent: number;
+  readonly bytesPerResponse: number;
+  readonly unexpected: number;
 }
 
 export interface RowSummary {
@@ -41,24 +81,13 @@ export interface RowSummary {
   readonly label: string;
   /** Set when the peer could not run (e.g. "nginx: not installed"). */
   readonly unavailable?: string;
-  readonly rounds: RoundResult[];
-  readonly rps?: number;
+  readonly by: Partial<Record<Instrument, InstrumentSummary>>;
+  /** The result: the lower of the generators' ratios to bare node:http. */
   readonly ratio?: number;
-  readonly p50?: number;
-  readonly p99?: number;
-  readonly p99Ratio?: number;
+  /** The lower of the generators' ratios to the minimal Nest row. */
+  readonly nestRatio?: number;
+  /** Highest RSS sampled during any of the row's runs, either generator. */
   readonly peakRssMiB?: number;
-  readonly cpuUsPerResponse?: number;
-  /** cpuUsPerResponse ÷ the Buffer baseline's in the same round (median): 2.00 = twice the CPU per request. */
-  readonly cpuCostRatio?: number;
-  readonly redisCommandsPerResponse?: number;
-  readonly redisCommandMix?: Record<string, number>;
-  readonly core0BusyPercent?: number;
-  readonly core1BusyPercent?: number;
-  readonly serverCpuPercent?: number;
-  readonly clientCpuPercent?: number;
-  readonly bytesPerResponse?: number;
-  readonly unexpected?: number;
 }
 
 /** Newline count of a file, read in chunks (a 10 s run writes ~100 MB of log lines). */
@@ -109,8 +138,34 @@ function commandMix(
   return { redisCommandsPerResponse: total / responses, redisCommandMix: mix };
 }
 
+/** What was wrong with a run's answers: wrong statuses, socket errors, timeouts, answers of the wrong size. */
+function unexpectedAnswers(
+  peer: Peer,
+  load: LoadResult,
+): Pick<RoundResult, 'unexpected' | 'unexpectedDetail'> {
+  const details: string[] = [];
+  // wrk without a response() hook reports only how many statuses were 400 or more.
+  const wrongStatus =
+    '<400' in load.statusCounts
+      ? (load.statusCounts['>=400'] ?? 0)
+      : load.responses - (load.statusCounts[String(peer.expectStatus)] ?? 0);
+  if (wrongStatus) details.push(`statuses ${JSON.stringify(load.statusCounts)}`);
+  if (load.errors) details.push(`${load.errors} socket errors`);
+  if (load.timeouts) details.push(`${load.timeouts} timeouts`);
+  let unexpected = wrongStatus + load.errors + load.timeouts;
+  const expected = peer.expectBytes;
+  if (expected && load.responses && Math.abs(load.bytesPerResponse - expected) > 0.1 * expected) {
+    unexpected += load.responses;
+    details.push(
+      `${load.bytesPerResponse.toFixed(0)} bytes/response where a ${expected}-byte answer was expected`,
+    );
+  }
+  return unexpected ? { unexpected, unexpectedDetail: details.join(', ') } : { unexpected };
+}
+
 export async function measure(
   peer: Peer,
+  loader: Loader,
   seconds: number,
   connections: number,
   round: number,
@@ -121,7 +176,7 @@ export async function measure(
   const commandsBefore = await redisCommandStats(redis);
   let sampler: ServerSampler | undefined;
   let server: ServerSample | undefined;
-  const load = await runLoad(
+  const load = await loader.run(
     { url: peer.url, connections, durationSeconds: seconds, headers: peer.headers },
     {
       onStart: () => (sampler = new ServerSampler(peer.pid)),
@@ -130,56 +185,95 @@ export async function measure(
   );
   if (!server) throw new Error(`${peer.label}: the load worker did not report its start`);
   const commandsAfter = await redisCommandStats(redis);
-  const expected = load.statusCounts[String(peer.expectStatus)] ?? 0;
+  // The service writes its lines once per event-loop turn; on a busy core 0 the last turn can come
+  // a few ms after wrk (which exits at once) reported, so the count waits for it.
+  if (peer.logPath) await sleep(LOG_SETTLE_MS);
   return {
     round,
+    instrument: loader.instrument,
     load,
     server,
     cpuUsPerResponse: load.responses ? (server.cpuSeconds * 1e6) / load.responses : NaN,
     ...commandMix(commandsBefore, commandsAfter, load.responses),
-    unexpected: load.responses - expected + load.errors + load.timeouts,
+    ...unexpectedAnswers(peer, load),
     logLines: peer.logPath ? countLines(peer.logPath) : undefined,
   };
 }
 
+/** Ratio of each round's figure to the same round's figure of another row, median over rounds. */
+function medianRatio(
+  rounds: readonly RoundResult[],
+  others: readonly RoundResult[],
+  figure: (r: RoundResult) => number,
+): number {
+  return median(
+    rounds.map((r) => {
+      const other = others.find((o) => o.round === r.round);
+      return other ? figure(r) / figure(other) : NaN;
+    }),
+  );
+}
+
+function summarizeInstrument(
+  rounds: RoundResult[],
+  base: readonly RoundResult[],
+  nest: readonly RoundResult[],
+): InstrumentSummary {
+  const ratioTo = (others: readonly RoundResult[], figure: (r: RoundResult) => number): number =>
+    medianRatio(rounds, others, figure);
+  return {
+    rounds,
+    rps: median(rounds.map((r) => r.load.rps)),
+    ratio: ratioTo(base, (r) => r.load.rps),
+    nestRatio: ratioTo(nest, (r) => r.load.rps),
+    p50: median(rounds.map((r) => r.load.latencyMs.p50)),
+    p99: median(rounds.map((r) => r.load.latencyMs.p99)),
+    p99Ratio: ratioTo(base, (r) => r.load.latencyMs.p99),
+    peakRssMiB: Math.max(...rounds.map((r) => r.server.peakRssMiB)),
+    cpuUsPerResponse: median(rounds.map((r) => r.cpuUsPerResponse)),
+    cpuCostRatio: ratioTo(base, (r) => r.cpuUsPerResponse),
+    redisCommandsPerResponse: median(rounds.map((r) => r.redisCommandsPerResponse ?? NaN)),
+    redisCommandMix: rounds.at(-1)?.redisCommandMix,
+    core0BusyPercent: median(rounds.map((r) => r.server.coreBusyPercent[0] ?? NaN)),
+    core1BusyPercent: median(rounds.map((r) => r.server.coreBusyPercent[1] ?? NaN)),
+    serverCpuPercent: median(rounds.map((r) => r.server.cpuPercent)),
+    clientCpuPercent: median(rounds.map((r) => r.load.clientCpuPercent)),
+    bytesPerResponse: median(rounds.map((r) => r.load.bytesPerResponse)),
+    unexpected: rounds.reduce((sum, r) => sum + r.unexpected, 0),
+  };
+}
+
+/**
+ * Per row and generator: medians over rounds, ratios within a round and generator. A row's result
+ * is the lower of its generators' ratios (the issue: report both, treat the lower as the result).
+ */
 export function summarizeRows(
   peers: readonly Peer[],
-  results: Map<string, RoundResult[]>,
+  resultsOf: (peerId: string) => readonly RoundResult[],
+  instruments: readonly Instrument[],
   baselineId: string,
+  nestId: string,
 ): RowSummary[] {
-  const base = results.get(baselineId) ?? [];
   return peers.map((peer) => {
-    const rounds = results.get(peer.id) ?? [];
-    const ratios = rounds.map(
-      (r) => r.load.rps / (base.find((b) => b.round === r.round)?.load.rps ?? NaN),
-    );
-    const p99Ratios = rounds.map(
-      (r) =>
-        r.load.latencyMs.p99 / (base.find((b) => b.round === r.round)?.load.latencyMs.p99 ?? NaN),
-    );
-    const costRatios = rounds.map(
-      (r) => r.cpuUsPerResponse / (base.find((b) => b.round === r.round)?.cpuUsPerResponse ?? NaN),
-    );
+    const by: Partial<Record<Instrument, InstrumentSummary>> = {};
+    for (const instrument of instruments) {
+      const of = (id: string): RoundResult[] =>
+        resultsOf(id).filter((r) => r.instrument === instrument);
+      const rounds = of(peer.id);
+      if (rounds.length) by[instrument] = summarizeInstrument(rounds, of(baselineId), of(nestId));
+    }
+    const summaries = Object.values(by);
+    const lowest = (values: number[]): number | undefined => {
+      const finite = values.filter(Number.isFinite);
+      return finite.length ? Math.min(...finite) : undefined;
+    };
     return {
       id: peer.id,
       label: peer.label,
-      rounds,
-      rps: median(rounds.map((r) => r.load.rps)),
-      ratio: median(ratios),
-      p50: median(rounds.map((r) => r.load.latencyMs.p50)),
-      p99: median(rounds.map((r) => r.load.latencyMs.p99)),
-      p99Ratio: median(p99Ratios),
-      peakRssMiB: Math.max(...rounds.map((r) => r.server.peakRssMiB)),
-      cpuUsPerResponse: median(rounds.map((r) => r.cpuUsPerResponse)),
-      cpuCostRatio: median(costRatios),
-      redisCommandsPerResponse: median(rounds.map((r) => r.redisCommandsPerResponse ?? NaN)),
-      redisCommandMix: rounds.at(-1)?.redisCommandMix,
-      core0BusyPercent: median(rounds.map((r) => r.server.coreBusyPercent[0] ?? NaN)),
-      core1BusyPercent: median(rounds.map((r) => r.server.coreBusyPercent[1] ?? NaN)),
-      serverCpuPercent: median(rounds.map((r) => r.server.cpuPercent)),
-      clientCpuPercent: median(rounds.map((r) => r.load.clientCpuPercent)),
-      bytesPerResponse: median(rounds.map((r) => r.load.bytesPerResponse)),
-      unexpected: rounds.reduce((sum, r) => sum + r.unexpected, 0),
+      by,
+      ratio: lowest(summaries.map((s) => s.ratio)),
+      nestRatio: lowest(summaries.map((s) => s.nestRatio)),
+      peakRssMiB: summaries.length ? Math.max(...summaries.map((s) => s.peakRssMiB)) : undefined,
     };
   });
 }

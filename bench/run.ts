@@ -1,18 +1,22 @@
 /**
- * `npm run bench`: cache-hit throughput of superfone-bff against bare node:http (and nginx when
- * installed) on the same bytes, then cold and stale stampedes; prints a Markdown report and
- * writes bench/results/<timestamp>.{md,json} and bench/RESULTS.md.
+ * `npm run bench`: boot to ready and idle memory; cache-hit throughput of superfone-bff against
+ * bare node:http (and nginx when installed) on the same bytes, measured with autocannon and wrk,
+ * and GET /metrics; a legitimate client under a 401 flood; then cold and stale stampedes. Prints
+ * a Markdown report with every target judged and writes bench/results/<timestamp>.{md,json} and
+ * bench/RESULTS.md.
  *
- * Env: BENCH_DURATION (s per run, 10), BENCH_ROUNDS (3), BENCH_CONNECTIONS (50),
- * BENCH_QUICK=1 (2 s, 1 round: a smoke run), BENCH_NGINX (nginx binary, or `off`),
- * REDIS_URL (redis://127.0.0.1:6379).
+ * Env: BENCH_DURATION (s per run, 8), BENCH_ROUNDS (3), BENCH_CONNECTIONS (50), BENCH_BOOTS (5),
+ * BENCH_FLOOD_SECONDS (10), BENCH_QUICK=1 (a smoke run: 2 s, 1 round, 2 boots, 3 s flood),
+ * BENCH_NGINX and BENCH_WRK (a binary, or `off`), REDIS_URL (redis://127.0.0.1:6379).
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { measureBoot } from './boot';
+import { floodRow } from './flood';
 import { findNginx, nginxAbsence, nginxVersion } from './nginx';
-import { describeMachine, renderMarkdown, type BenchReport } from './report';
+import { describeMachine, hasUnexpectedAnswers, renderMarkdown, type BenchReport } from './report';
 import { deletePrefix, newContext, startStandIn } from './service';
 import { CLIENT_CORE, isShuttingDown, pinSelf, ROOT, snapshotDist, stop, stopAll } from './servers';
 import {
@@ -24,6 +28,7 @@ import {
   type StampedeResult,
 } from './stampede';
 import { runThroughput } from './throughput';
+import { findWrk, wrkAbsence, wrkVersion } from './wrk';
 
 function intEnv(name: string, fallback: number, min: number, max: number): number {
   const raw = process.env[name];
@@ -62,9 +67,11 @@ async function connectRedis(url: string): Promise<Redis | undefined> {
 
 async function main(): Promise<void> {
   const quick = process.env.BENCH_QUICK === '1';
-  const durationSeconds = intEnv('BENCH_DURATION', quick ? 2 : 10, 1, 3600);
+  const durationSeconds = intEnv('BENCH_DURATION', quick ? 2 : 8, 1, 3600);
   const rounds = intEnv('BENCH_ROUNDS', quick ? 1 : 3, 1, 100);
   const connections = intEnv('BENCH_CONNECTIONS', 50, 1, 10_000);
+  const boots = intEnv('BENCH_BOOTS', quick ? 2 : 5, 1, 100);
+  const floodSeconds = intEnv('BENCH_FLOOD_SECONDS', quick ? 3 : 10, 1, 3600);
   const warmupSeconds = quick ? 1 : Math.min(3, durationSeconds);
   const redisUrl = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
 
@@ -100,16 +107,26 @@ async function main(): Promise<void> {
 
   const report: BenchReport = {
     startedAt: new Date().toISOString(),
-    settings: { durationSeconds, rounds, connections, quick, warmupSeconds },
-    machine: describeMachine('not checked', 'not checked'),
+    settings: { durationSeconds, rounds, connections, quick, warmupSeconds, boots, floodSeconds },
+    machine: describeMachine('not checked', 'not checked', 'not checked'),
     stampedes: [],
     stampedeErrors: [],
     notes,
+    sectionSeconds: {},
+  };
+  /** Runs one section and records how long it took. */
+  const timed = async <T>(name: string, section: () => Promise<T>): Promise<T> => {
+    const began = performance.now();
+    try {
+      return await section();
+    } finally {
+      report.sectionSeconds[name] = (performance.now() - began) / 1000;
+    }
   };
   notes.push(
     'Redis is the machine\'s own server and is not pinned: its work in the "one Redis GET" row (and any Redis call the service makes) ' +
       'runs on whichever core is free, so that row gets a little more than one core.',
-    'The service runs with CACHE_TTL_SECONDS=86400 during the throughput rows (so the copy, its bytes and ETag stay the same), ' +
+    'The service runs with CACHE_TTL_SECONDS=86400 during the throughput rows and the 401 flood (so the copy, its bytes and ETag stay the same), ' +
       'RATE_LIMIT_PER_MINUTE=1000000 and SHUTDOWN_DELAY_MS=0; everything else is the defaults, LOG_LEVEL=info, stdout to a file, ' +
       "and node runs with the flags of `npm start` (the image's CMD).",
   );
@@ -117,25 +134,43 @@ async function main(): Promise<void> {
   try {
     redis = await connectRedis(redisUrl);
     const nginxBinary = findNginx();
+    const wrkBinary = findWrk();
     const redisVersion = redis
       ? (/redis_version:(\S+)/.exec(await redis.info('server'))?.[1] ?? 'unknown')
       : 'unavailable';
     report.machine = describeMachine(
       nginxBinary ? nginxVersion(nginxBinary) : nginxAbsence(),
       `${redisVersion} at ${redisUrl.replace(/\/\/[^@]*@/, '//')} (not pinned)`,
+      wrkBinary ? wrkVersion(wrkBinary) : wrkAbsence(),
     );
+    if (!wrkBinary)
+      log(`wrk: ${wrkAbsence()}: the throughput rows are measured with autocannon alone`);
     const standIn = await startStandIn(ctx, STAMPEDE_DELAY_MS);
     log(`stand-in at ${ctx.standInUrl} (delay ${STAMPEDE_DELAY_MS} ms)`);
+    // First, while nothing of the bench's own load has run yet.
     try {
-      report.throughput = await runThroughput(
-        ctx,
-        redis,
-        { durationSeconds, warmupSeconds, rounds, connections },
-        log,
+      report.boot = await timed('boots', () => measureBoot(ctx, redis, boots, log));
+    } catch (error) {
+      report.bootError = message(error);
+      log(`boot section failed: ${report.bootError}`);
+    }
+    try {
+      report.throughput = await timed('throughput and /metrics', () =>
+        runThroughput(ctx, redis, { durationSeconds, warmupSeconds, rounds, connections }, log),
       );
     } catch (error) {
       report.throughputError = message(error);
       log(`throughput section failed: ${report.throughputError}`);
+    }
+    if (!isShuttingDown()) {
+      try {
+        report.flood = await timed('401 flood', () =>
+          floodRow(ctx, { seconds: floodSeconds, connections, warmupSeconds }, log),
+        );
+      } catch (error) {
+        report.floodError = message(error);
+        log(`401 flood row failed: ${report.floodError}`);
+      }
     }
 
     // Each scenario runs once per round: an extra upstream call can be a race that shows only sometimes.
@@ -151,6 +186,7 @@ async function main(): Promise<void> {
       ],
       ['(c)', () => staleStampede(ctx, redis, 200)],
     ];
+    const stampedesBegan = performance.now();
     for (let run = 1; run <= rounds && !isShuttingDown(); run++) {
       for (const [id, scenario] of scenarios) {
         if (isShuttingDown()) break;
@@ -168,6 +204,7 @@ async function main(): Promise<void> {
         }
       }
     }
+    report.sectionSeconds.stampedes = (performance.now() - stampedesBegan) / 1000;
     // A cold burst on a fresh process is compared with the same burst on a fresh process that needs no upstream call.
     report.stampedes = report.stampedes.map((s) => {
       const shared =
@@ -203,7 +240,12 @@ async function main(): Promise<void> {
     writeFileSync(join(ROOT, 'bench', 'RESULTS.md'), markdown);
     log(`wrote bench/results/${stamp}.md, .json and bench/RESULTS.md`);
   }
-  if (!report.throughput || report.stampedeErrors.length > 0) process.exitCode = 1;
+  if (hasUnexpectedAnswers(report)) {
+    log('UNEXPECTED ANSWERS in the throughput runs: see the top of the report');
+    process.exitCode = 1;
+  }
+  if (!report.throughput || !report.boot || !report.flood || report.stampedeErrors.length > 0)
+    process.exitCode = 1;
 }
 
 main().catch(async (error: unknown) => {

@@ -178,7 +178,8 @@ export function processTree(pid: number): number[] {
   return all;
 }
 
-const CLOCK_TICKS = (() => {
+/** Clock ticks per second (`getconf CLK_TCK`): the unit of /proc's CPU times. */
+export const CLOCK_TICKS = (() => {
   try {
     return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
   } catch {

@@ -86,6 +86,8 @@ export interface ServiceProcess {
   readonly child: Child;
   readonly url: string;
   readonly logPath: string;
+  /** performance.now() just before the spawn: where boot-to-ready starts. */
+  readonly spawnedAt: number;
 }
 
 /**
@@ -103,10 +105,10 @@ function startFlags(): string[] {
 }
 
 /**
- * Starts `node <npm start's flags> dist/superfone-bff.js` on the server core and waits for /health/ready.
- * `env` overrides (e.g. CACHE_TTL_SECONDS) are applied last.
+ * Spawns `node <npm start's flags> dist/superfone-bff.js` on the server core with the bench's settings
+ * (`env` overrides, e.g. CACHE_TTL_SECONDS, are applied last); does not wait for it.
  */
-export async function startService(
+export async function spawnService(
   ctx: BenchContext,
   name: string,
   prefix: string,
@@ -121,6 +123,7 @@ export async function startService(
       scopes: ['numbers:read', 'numbers:refresh'],
     },
   ];
+  const spawnedAt = performance.now();
   const child = spawnNodeServer(
     name,
     distPath('superfone-bff.js'),
@@ -144,20 +147,30 @@ export async function startService(
     logPath,
     startFlags(),
   );
-  const url = `http://127.0.0.1:${port}`;
+  return { child, url: `http://127.0.0.1:${port}`, logPath, spawnedAt };
+}
+
+/** spawnService, then waits for /health/ready to answer 200. */
+export async function startService(
+  ctx: BenchContext,
+  name: string,
+  prefix: string,
+  env: Record<string, string> = {},
+): Promise<ServiceProcess> {
+  const service = await spawnService(ctx, name, prefix, env);
   try {
-    await waitForStatus(`${url}/health/ready`, child);
+    await waitForStatus(`${service.url}/health/ready`, service.child);
   } catch (error) {
     // The log lives in the temp dir, deleted at the end: keep its last lines in the error.
-    throw new Error(`${(error as Error).message}; its last output: ${tail(logPath)}`, {
+    throw new Error(`${(error as Error).message}; its last output: ${tail(service.logPath)}`, {
       cause: error,
     });
   }
-  return { child, url, logPath };
+  return service;
 }
 
 /** The first line that names an error, and the last line, of a log: enough to see why a process died. */
-function tail(path: string): string {
+export function tail(path: string): string {
   try {
     const lines = readFileSync(path, 'utf8').trim().split('\n');
     const firstError = lines.find((line) => /error/i.test(line) && !/^\s+at /.test(line));
