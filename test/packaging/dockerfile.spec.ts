@@ -120,7 +120,7 @@ describe('Dockerfile', () => {
     const argv = JSON.parse(cmd[0].args) as string[];
     expect(argv).toEqual([
       'node',
-      '--max-semi-space-size=8',
+      '--max-semi-space-size=4',
       '--heap-growing-percent=20',
       'dist/superfone-bff.js',
     ]);

@@ -30,7 +30,7 @@ export async function startServiceProcess(
   const port = await freePort();
   const child: ChildProcess = spawn(
     process.execPath,
-    ['--max-semi-space-size=8', '--heap-growing-percent=20', MAIN],
+    ['--max-semi-space-size=4', '--heap-growing-percent=20', MAIN],
     {
       env: {
         PATH: process.env.PATH,
