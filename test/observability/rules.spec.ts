@@ -109,6 +109,8 @@ const SERVICE_METRICS: Record<string, MetricSpec> = {
       outcome: [...MUTATION_SUCCESSES, ...MUTATION_FAILURES],
     },
   },
+  superfone_bff_http_connections_dropped_total: { type: 'counter', labels: {} },
+  superfone_bff_http_open_connections: { type: 'gauge', labels: {} },
   superfone_bff_cache_invalidations_total: {
     type: 'counter',
     labels: { event: ['sent', 'send_failed', 'received', 'missed', 'malformed'] },
@@ -355,6 +357,7 @@ const REQUIRED_ALERTS = [
   'SuperfoneBffNumberMutationsFailing',
   'SuperfoneBffNumberMutationOutcomeUnknown',
   'SuperfoneBffCacheInvalidationsLost',
+  'SuperfoneBffConnectionsDropped',
 ];
 
 const alertsText = read(ALERTS);
