@@ -9,6 +9,7 @@ import {
   answerUnmetExpectation,
   registerRequestHygiene,
 } from './common/http-hygiene';
+import type { ProblemCode } from './common/problem-codes';
 import { requestIdFor } from './common/request-state';
 import { SECURITY_HEADERS } from './common/security-headers';
 import { sendProblem } from './common/send-problem';
@@ -18,7 +19,7 @@ import { AppLogger, NestPinoLogger } from './logging/app-logger';
 import { RefusedRequests } from './logging/refused-requests';
 import { observeConnections } from './metrics/connection-observer';
 import { Metrics } from './metrics/metrics';
-import { registerRequestObserver } from './metrics/request-observer';
+import { earlyRefusalObserver, registerRequestObserver } from './metrics/request-observer';
 import { setupOpenApi } from './openapi/openapi';
 
 export interface AppOptions {
@@ -44,12 +45,17 @@ export async function createApp(
   const httpLogger = logger.child('http');
   // Header, body and keep-alive deadlines; a request past one is answered by answerClientError.
   const deadlines = deadlineOptions(config.http);
+  // Answers written before routing are observed once the app (its metrics, its log summary) exists;
+  // the server does not listen before then.
+  let refusedEarly: (code: ProblemCode | undefined) => void = () => undefined;
   const adapter = new FastifyAdapter({
     genReqId: requestIdFor,
     logger: false,
     bodyLimit: BODY_LIMIT_BYTES,
     return503OnClosing: true,
-    clientErrorHandler: answerClientError,
+    clientErrorHandler: (error, socket) => {
+      refusedEarly(answerClientError(error, socket));
+    },
     requestTimeout: deadlines.requestTimeout,
     keepAliveTimeout: deadlines.keepAliveTimeout,
     // A request without Host is refused by the hygiene hook, as a problem (Node's would be bare).
@@ -73,8 +79,11 @@ export async function createApp(
   const fastify = app.getHttpAdapter().getInstance();
   const server = app.getHttpServer();
   registerRequestHygiene(fastify, SECURITY_HEADERS);
-  server.on('checkExpectation', answerUnmetExpectation);
+  server.on('checkExpectation', (request, response) => {
+    refusedEarly(answerUnmetExpectation(request, response));
+  });
   registerRequestObserver(fastify, httpLogger, app.get(Metrics), app.get(RefusedRequests));
+  refusedEarly = earlyRefusalObserver(httpLogger, app.get(Metrics), app.get(RefusedRequests));
   // Over the cap, Node closes a new connection at once, before reading a byte of it.
   server.maxConnections = config.http.maxConnections;
   observeConnections(server, app.get(Metrics), httpLogger, config.http.maxConnections);

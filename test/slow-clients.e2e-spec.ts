@@ -154,6 +154,38 @@ describe('slow clients', () => {
 
     expect(parseRaw(both.slice(first.length)).status).toBe(200);
   });
+
+  it('counts refusals before routing on /metrics, and logs the first of each code, not one line each', async () => {
+    for (const payload of ['GET /health/live HTTP/1.1\r\nHost: x\r\nX-Sl', 'GET / HTP/9\r\n\r\n']) {
+      const connection = await connect();
+      connection.write(payload);
+      await within(connection.closed, WAIT_MS, 'close');
+    }
+    const sample = (text: string, code: string) =>
+      Number(
+        new RegExp(`^superfone_bff_http_refused_early_total\\{code="${code}"\\} (\\d+)$`, 'm').exec(
+          text,
+        )?.[1] ?? 0,
+      );
+    // /metrics is rendered at most once a second: wait for a rendering that includes these.
+    const metrics = await eventually(async () => {
+      const text = await (await fetch(`${h.url}/metrics`)).text();
+      return sample(text, 'INVALID_REQUEST') >= 1 ? text : undefined;
+    }, 'the early refusals on /metrics');
+
+    // Earlier tests in this suite timed out requests too: at least three 408s by now.
+    const timeouts = sample(metrics, 'REQUEST_TIMEOUT');
+    expect(timeouts).toBeGreaterThanOrEqual(3);
+    const lines = h.logs
+      .map((line) => JSON.parse(line) as { msg: string; code?: string; status?: number })
+      .filter((line) => line.msg === 'request refused before routing');
+    const timeoutLines = lines.filter((line) => line.code === 'REQUEST_TIMEOUT');
+    expect(timeoutLines.length).toBeGreaterThanOrEqual(1);
+    expect(timeoutLines.length).toBeLessThan(timeouts);
+    expect(lines.filter((line) => line.code === 'INVALID_REQUEST')).toEqual([
+      expect.objectContaining({ status: 400 }),
+    ]);
+  });
 });
 
 describe('HTTP_MAX_CONNECTIONS', () => {

@@ -57,15 +57,15 @@ export function registerRequestHygiene(
  * to answer, and a client that sends its first request just as the 408 arrives would take that 408
  * for the answer to it.
  */
-export function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
+export function answerClientError(
+  error: NodeJS.ErrnoException,
+  socket: Socket,
+): ProblemCode | undefined {
   if (!socket.writable) {
     socket.destroy();
-    return;
+    return undefined;
   }
-  if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
-    answerRequestTimeout(socket);
-    return;
-  }
+  if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') return answerRequestTimeout(socket);
   const code: ProblemCode =
     error.code === 'HPE_HEADER_OVERFLOW' ? 'HEADERS_TOO_LARGE' : 'INVALID_REQUEST';
   socket.end(
@@ -76,27 +76,35 @@ export function answerClientError(error: NodeJS.ErrnoException, socket: Socket):
         : 'The request could not be parsed.',
     ),
   );
+  return code;
 }
 
-/** A 408 for a request that did not arrive in time (or a bare close if none began), then the close. */
-export function answerRequestTimeout(socket: Socket): void {
-  if (socket.bytesRead > 0 && socket.writable) {
-    socket.end(rawProblem('REQUEST_TIMEOUT', 'The request did not arrive in time.'));
-  }
+/**
+ * A 408 for a request that did not arrive in time (or a bare close if none began), then the close.
+ * Returns REQUEST_TIMEOUT when it answered, undefined when it only closed.
+ */
+export function answerRequestTimeout(socket: Socket): 'REQUEST_TIMEOUT' | undefined {
+  const answered = socket.bytesRead > 0 && socket.writable;
+  if (answered) socket.end(rawProblem('REQUEST_TIMEOUT', 'The request did not arrive in time.'));
   // Closed once the answer is written; the client's half of the connection is not waited for.
   socket.destroySoon();
+  return answered ? 'REQUEST_TIMEOUT' : undefined;
 }
 
 /**
  * A request with an Expect other than 100-continue (Node's 'checkExpectation' event): 417, as a
  * problem, instead of Node's bare answer.
  */
-export function answerUnmetExpectation(_request: IncomingMessage, response: ServerResponse): void {
+export function answerUnmetExpectation(
+  _request: IncomingMessage,
+  response: ServerResponse,
+): 'EXPECTATION_FAILED' {
   const { status, headers, body } = problemParts(
     'EXPECTATION_FAILED',
     'Only "Expect: 100-continue" is understood.',
   );
   response.writeHead(status, headers).end(body);
+  return 'EXPECTATION_FAILED';
 }
 
 /** A problem answer's parts, with the headers every answer carries; it closes the connection. */

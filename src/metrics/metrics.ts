@@ -94,6 +94,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly refusedEarly = new Counter({
+    name: 'superfone_bff_http_refused_early_total',
+    help: 'Requests answered before routing, by problem code: unparseable (INVALID_REQUEST), headers over 16 KiB (HEADERS_TOO_LARGE), not in time (REQUEST_TIMEOUT), or an unknown Expect (EXPECTATION_FAILED). Not in the request latency histogram.',
+    labelNames: ['code'] as const,
+    registers: [this.registry],
+  });
+
   readonly rateLimited = new Counter({
     name: 'superfone_bff_rate_limited_total',
     help: 'Requests refused with 429, by client app.',

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
+import { PROBLEMS, type ProblemCode } from '../common/problem-codes';
 import { requestState } from '../common/request-state';
 import type { RefusedRequests } from '../logging/refused-requests';
 import type { Metrics } from './metrics';
@@ -54,4 +55,25 @@ export function registerRequestObserver(
     else logger.info(line, 'request');
     done();
   });
+}
+
+/**
+ * The observer of answers written before routing, straight to the socket (answerClientError,
+ * answerUnmetExpectation): no Fastify hook sees them, so no request line or latency sample does
+ * either. Each counts in superfone_bff_http_refused_early_total, and in the refused-requests
+ * summary like a 401 (a slowloris wave is a flood too): the first of each code per interval is
+ * logged in full, the rest are counted. `code` undefined: the connection was only closed.
+ */
+export function earlyRefusalObserver(
+  logger: Logger,
+  metrics: Metrics,
+  refused: RefusedRequests,
+): (code: ProblemCode | undefined) => void {
+  return (code) => {
+    if (code === undefined) return;
+    const { status } = PROBLEMS[code];
+    metrics.refusedEarly.inc({ code });
+    if (refused.answered(status, code, undefined))
+      logger.info({ status, code }, 'request refused before routing');
+  };
 }

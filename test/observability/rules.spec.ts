@@ -110,6 +110,12 @@ const SERVICE_METRICS: Record<string, MetricSpec> = {
     },
   },
   superfone_bff_http_connections_dropped_total: { type: 'counter', labels: {} },
+  superfone_bff_http_refused_early_total: {
+    type: 'counter',
+    labels: {
+      code: ['INVALID_REQUEST', 'HEADERS_TOO_LARGE', 'REQUEST_TIMEOUT', 'EXPECTATION_FAILED'],
+    },
+  },
   superfone_bff_http_open_connections: { type: 'gauge', labels: {} },
   superfone_bff_cache_invalidations_total: {
     type: 'counter',
