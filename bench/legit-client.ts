@@ -8,11 +8,10 @@
  * Run directly (`node dist/bench/legit-client.js '<LegitSpec JSON>'`) it is the worker and prints
  * one LegitResult JSON line; imported, `runLegitClient` spawns it pinned to the client core.
  */
-import { spawn } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { answerOn, closeSockets, openSockets } from './burst-client';
-import { CLIENT_CORE, distPath, isShuttingDown } from './servers';
+import { distPath, runOnClientCore } from './servers';
 import { summarize, type LatencySummary } from './stats';
 
 export interface LegitSpec {
@@ -37,41 +36,17 @@ export interface LegitResult {
   readonly clientCpuPercent: number;
 }
 
-export function runLegitClient(spec: LegitSpec): Promise<LegitResult> {
-  if (isShuttingDown()) return Promise.reject(new Error('the bench is shutting down'));
-  const child = spawn(
-    'taskset',
-    [
-      '-c',
-      String(CLIENT_CORE),
-      process.execPath,
-      distPath('bench', 'legit-client.js'),
-      JSON.stringify(spec),
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+export async function runLegitClient(spec: LegitSpec): Promise<LegitResult> {
   let out = '';
-  let err = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
-  const timer = setTimeout(() => child.kill('SIGKILL'), (spec.seconds + 60) * 1000);
-  const onSignal = (): void => void child.kill('SIGKILL');
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  return new Promise((done, fail) => {
-    child.once('error', fail);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-      const line = out.split('\n').find((l) => l.startsWith('{'));
-      if (code === 0 && line) {
-        done(JSON.parse(line) as LegitResult);
-        return;
-      }
-      fail(new Error(`legit client exited with ${code}: ${err.trim().slice(0, 500)}`));
-    });
-  });
+  const { code, stderr } = await runOnClientCore(
+    process.execPath,
+    [distPath('bench', 'legit-client.js'), JSON.stringify(spec)],
+    spec.seconds,
+    (chunk) => (out += chunk),
+  );
+  const line = out.split('\n').find((l) => l.startsWith('{'));
+  if (code === 0 && line) return JSON.parse(line) as LegitResult;
+  throw new Error(`legit client exited with ${code}: ${stderr.trim().slice(0, 500)}`);
 }
 
 async function worker(spec: LegitSpec): Promise<void> {

@@ -10,8 +10,7 @@
  * p50 of a fast server is 1-3 ms, where whole-ms rounding would hide the differences measured.
  */
 import autocannon from 'autocannon';
-import { spawn } from 'node:child_process';
-import { CLIENT_CORE, distPath, isShuttingDown } from './servers';
+import { distPath, runOnClientCore } from './servers';
 import { summarize, type LatencySummary } from './stats';
 
 export interface LoadSpec {
@@ -58,59 +57,35 @@ export const autocannonLoader: Loader = {
 };
 
 /** Runs the worker pinned to the client core; rejects if it fails or overruns its duration by 60 s. */
-export function runLoad(spec: LoadSpec, hooks: LoadHooks = {}): Promise<LoadResult> {
-  if (isShuttingDown()) return Promise.reject(new Error('the bench is shutting down'));
-  const worker = distPath('bench', 'load.js');
-  const child = spawn(
-    'taskset',
-    ['-c', String(CLIENT_CORE), process.execPath, worker, JSON.stringify(spec)],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+export async function runLoad(spec: LoadSpec, hooks: LoadHooks = {}): Promise<LoadResult> {
   let pending = '';
   let result: LoadResult | undefined;
-  let err = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    pending += chunk;
-    for (let nl = pending.indexOf('\n'); nl !== -1; nl = pending.indexOf('\n')) {
-      const line = pending.slice(0, nl);
-      pending = pending.slice(nl + 1);
-      if (line === STARTED) hooks.onStart?.();
-      else if (line.startsWith('{')) {
-        hooks.onEnd?.();
-        const parsed = JSON.parse(line) as LoadResult;
-        // JSON has no NaN: a run with no responses arrives with null percentiles.
-        const latency = Object.fromEntries(
-          Object.entries(parsed.latencyMs).map(([k, v]) => [k, v ?? NaN]),
-        ) as unknown as LatencySummary;
-        result = { ...parsed, latencyMs: latency };
+  const { code, stderr } = await runOnClientCore(
+    process.execPath,
+    [distPath('bench', 'load.js'), JSON.stringify(spec)],
+    spec.durationSeconds,
+    (chunk) => {
+      pending += chunk;
+      for (let nl = pending.indexOf('\n'); nl !== -1; nl = pending.indexOf('\n')) {
+        const line = pending.slice(0, nl);
+        pending = pending.slice(nl + 1);
+        if (line === STARTED) hooks.onStart?.();
+        else if (line.startsWith('{')) {
+          hooks.onEnd?.();
+          const parsed = JSON.parse(line) as LoadResult;
+          // JSON has no NaN: a run with no responses arrives with null percentiles.
+          const latency = Object.fromEntries(
+            Object.entries(parsed.latencyMs).map(([k, v]) => [k, v ?? NaN]),
+          ) as unknown as LatencySummary;
+          result = { ...parsed, latencyMs: latency };
+        }
       }
-    }
-  });
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
-  const timer = setTimeout(() => child.kill('SIGKILL'), (spec.durationSeconds + 60) * 1000);
-  const onSignal = (): void => void child.kill('SIGKILL');
-  // The worker is not among the servers stopAll() knows, so an interrupt stops it here.
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  return new Promise((done, fail) => {
-    child.once('error', fail);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-      if (code === 0 && result) {
-        done(result);
-        return;
-      }
-      fail(
-        new Error(
-          `load worker exited with ${code} and ${result ? 'a' : 'no'} result: ${err.trim().slice(0, 500)}`,
-        ),
-      );
-    });
-  });
+    },
+  );
+  if (code === 0 && result) return result;
+  throw new Error(
+    `load worker exited with ${code} and ${result ? 'a' : 'no'} result: ${stderr.trim().slice(0, 500)}`,
+  );
 }
 
 const STARTED = 'started';

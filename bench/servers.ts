@@ -121,6 +121,46 @@ export function isShuttingDown(): boolean {
   return closing;
 }
 
+/** How a load generator run with runOnClientCore ended. */
+export interface ClientRun {
+  readonly code: number | null;
+  readonly stderr: string;
+}
+
+/**
+ * Runs a load generator (autocannon's worker, wrk, the legitimate client) pinned to the client
+ * core, handing each stdout chunk to `onStdout`. It is SIGKILLed if it overruns
+ * `durationSeconds` by 60 s, or when the bench is interrupted (it is not among the servers
+ * stopAll() knows). Resolves once it has exited; rejects if it cannot be started.
+ */
+export function runOnClientCore(
+  command: string,
+  args: readonly string[],
+  durationSeconds: number,
+  onStdout: (chunk: string) => void,
+): Promise<ClientRun> {
+  if (closing) return Promise.reject(new Error('the bench is shutting down'));
+  const child = spawn('taskset', ['-c', String(CLIENT_CORE), command, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', onStdout);
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const timer = setTimeout(() => child.kill('SIGKILL'), (durationSeconds + 60) * 1000);
+  const onSignal = (): void => void child.kill('SIGKILL');
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  return new Promise((done, fail) => {
+    child.once('error', fail);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      done({ code, stderr });
+    });
+  });
+}
+
 /** Stops every child still running (on success, failure and Ctrl-C alike). */
 export async function stopAll(): Promise<void> {
   closing = true;

@@ -10,12 +10,12 @@
  * builds a Lua table of every answer's headers and body, which costs the client more than the
  * rows it measures. A check run (`countStatuses`) does define one and counts every status.
  */
-import { spawn, execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Loader, LoadHooks, LoadResult, LoadSpec } from './load';
-import { CLIENT_CORE, CLOCK_TICKS, isShuttingDown } from './servers';
+import { CLOCK_TICKS, isShuttingDown, runOnClientCore } from './servers';
 import type { LatencySummary } from './stats';
 
 /** The wrk binary: BENCH_WRK (a path, or `off` to leave wrk out), else `command -v wrk`. */
@@ -151,19 +151,16 @@ export interface WrkExtra {
  * with a generated script in `scriptDir`, and turns its output into a LoadResult. Rejects if wrk
  * fails or prints no result; overruns of 60 s are killed.
  */
-export function runWrk(
+export async function runWrk(
   binary: string,
   scriptDir: string,
   spec: WrkSpec,
   hooks: LoadHooks = {},
 ): Promise<LoadResult & { wrk: WrkExtra }> {
-  if (isShuttingDown()) return Promise.reject(new Error('the bench is shutting down'));
+  if (isShuttingDown()) throw new Error('the bench is shutting down');
   const scriptPath = join(scriptDir, `wrk-${randomBytes(4).toString('hex')}.lua`);
   writeFileSync(scriptPath, wrkScript(spec.headers ?? {}, spec.countStatuses === true));
   const args = [
-    '-c',
-    String(CLIENT_CORE),
-    binary,
     '-t1',
     `-c${spec.connections}`,
     `-d${spec.durationSeconds}s`,
@@ -175,47 +172,29 @@ export function runWrk(
     scriptPath,
     spec.url,
   ];
-  const child = spawn('taskset', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  hooks.onStart?.();
   let out = '';
-  let err = '';
-  let ended = false;
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+  // An object, not a let: the stdout callback sets it while this function awaits.
+  const load = { ended: false };
+  const end = (): void => {
+    if (load.ended) return;
+    load.ended = true;
+    hooks.onEnd?.();
+  };
+  const run = runOnClientCore(binary, args, spec.durationSeconds, (chunk) => {
     out += chunk;
     // done() prints after wrk's threads stopped: the load is over.
-    if (!ended && out.includes(RESULT_TAG)) {
-      ended = true;
-      hooks.onEnd?.();
-    }
+    if (out.includes(RESULT_TAG)) end();
   });
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
-  const timer = setTimeout(() => child.kill('SIGKILL'), (spec.durationSeconds + 60) * 1000);
-  const onSignal = (): void => void child.kill('SIGKILL');
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  return new Promise((done, fail) => {
-    child.once('error', fail);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-      if (!ended) hooks.onEnd?.();
-      const line = out.split('\n').find((l) => l.startsWith(RESULT_TAG));
-      if (code !== 0 || !line) {
-        fail(
-          new Error(
-            `wrk exited with ${code} and ${line ? 'a' : 'no'} result: ${`${err}${out}`.trim().slice(0, 500)}`,
-          ),
-        );
-        return;
-      }
-      try {
-        done(toLoadResult(JSON.parse(line.slice(RESULT_TAG.length)) as DoneLine, out));
-      } catch (error) {
-        fail(error instanceof Error ? error : new Error(String(error)));
-      }
-    });
-  });
+  hooks.onStart?.();
+  const { code, stderr } = await run;
+  end();
+  const line = out.split('\n').find((l) => l.startsWith(RESULT_TAG));
+  if (code !== 0 || !line) {
+    throw new Error(
+      `wrk exited with ${code} and ${line ? 'a' : 'no'} result: ${`${stderr}${out}`.trim().slice(0, 500)}`,
+    );
+  }
+  return toLoadResult(JSON.parse(line.slice(RESULT_TAG.length)) as DoneLine, out);
 }
 
 function toLoadResult(d: DoneLine, text: string): LoadResult & { wrk: WrkExtra } {
