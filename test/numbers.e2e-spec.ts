@@ -62,16 +62,14 @@ describe('GET /numbers/available', () => {
     expect(body.meta.count).toBe(expected.length);
   });
 
-  it.each([
-    ['provider=', { provider: '' }, 'must be 1-64'],
-    ['status=ACT%20IVE', { status: 'ACT IVE' }, 'must be 1-64'],
-    [`provider=${'x'.repeat(65)}`, { provider: 'x'.repeat(65) }, 'must be 1-64'],
-  ])('rejects ?%s with a 400 problem', async (_, query, detail) => {
-    const { error, response } = await bff.GET('/numbers/available', { params: { query } });
-
+  /** A refused query: a 400 problem naming the route, and no call to Superfone. */
+  const expectInvalidQuery = (
+    response: Response,
+    body: { status?: number; code?: string; instance?: string; detail?: string },
+    detail: string,
+  ) => {
     expect(response.status).toBe(400);
     expect(response.headers.get('content-type')).toBe('application/problem+json; charset=utf-8');
-    const body = defined(error, 'the problem');
     expect(body).toMatchObject({
       status: 400,
       code: 'INVALID_REQUEST',
@@ -79,6 +77,16 @@ describe('GET /numbers/available', () => {
     });
     expect(body.detail).toContain(detail);
     expect(h.standIn.calls).toBe(0);
+  };
+
+  it.each([
+    ['provider=', { provider: '' }, 'must be 1-64'],
+    ['status=ACT%20IVE', { status: 'ACT IVE' }, 'must be 1-64'],
+    [`provider=${'x'.repeat(65)}`, { provider: 'x'.repeat(65) }, 'must be 1-64'],
+  ])('rejects ?%s with a 400 problem', async (_, query, detail) => {
+    const { error, response } = await bff.GET('/numbers/available', { params: { query } });
+
+    expectInvalidQuery(response, defined(error, 'the problem'), detail);
   });
 
   // Queries the client cannot send (an unknown parameter, one twice, a malformed escape): raw.
@@ -89,16 +97,7 @@ describe('GET /numbers/available', () => {
   ])('rejects ?%s with a 400 problem', async (query, detail) => {
     const res = await h.get(`/numbers/available?${query}`, bearer(KEYS.reader));
 
-    expect(res.status).toBe(400);
-    expect(res.headers.get('content-type')).toBe('application/problem+json; charset=utf-8');
-    const body = await readProblem(res);
-    expect(body).toMatchObject({
-      status: 400,
-      code: 'INVALID_REQUEST',
-      instance: '/numbers/available',
-    });
-    expect(body.detail).toContain(detail);
-    expect(h.standIn.calls).toBe(0);
+    expectInvalidQuery(res, await readProblem(res), detail);
   });
 
   it('echoes a sane X-Request-Id and generates one otherwise', async () => {
