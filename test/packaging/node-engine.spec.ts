@@ -8,6 +8,7 @@ import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
+import { defined } from '../support/defined';
 import { exitOf } from '../support/exec';
 
 const ROOT = join(__dirname, '..', '..');
@@ -33,7 +34,7 @@ describe('Node 24 enforced by npm', () => {
   (other ? it : it.skip)(
     'npm ci on another Node major stops with a line naming Node 24 and the npx command',
     async () => {
-      const { node, npmCli } = other ?? { node: '', npmCli: '' };
+      const { node, npmCli } = defined(other, 'another Node');
       const dir = mkdtempSync(join(tmpdir(), 'superfone-bff-engine-'));
       try {
         for (const file of ['package.json', 'package-lock.json', '.npmrc'])
