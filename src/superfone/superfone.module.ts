@@ -30,6 +30,9 @@ const MAX_BODY_BYTES = 1024 * 1024;
         maxRedirects: 0,
         maxContentLength: MAX_BODY_BYTES,
         proxy: false as const,
+        // Node's http module: keep-alive agents, and the only adapter the bundle carries
+        // (tools/bundle.ts leaves axios's fetch adapter out).
+        adapter: 'http' as const,
       }),
     }),
   ],
