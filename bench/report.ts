@@ -358,12 +358,17 @@ export function judgeTargets(report: BenchReport, delayMs: number): TargetVerdic
     const target = `peak RSS under load ≤ ${TARGETS.peakRssMB} MB (${limit.toFixed(1)} MiB)`;
     const hwm = report.throughput?.serviceVmHwmMiB;
     const sampled = Math.max(hit?.peakRssMiB ?? 0, notModified?.peakRssMiB ?? 0);
+    const floorPeak = rows.find((r) => r.id === 'nest' && !r.unavailable)?.peakRssMiB;
     const peak = Math.max(hwm ?? 0, sampled);
     verdicts.push(
       hit && peak > 0
         ? {
             target,
-            figure: `VmHWM ${fixed(hwm, 1)} MiB after the cache-hit and 304 rows (highest sampled RSS ${fixed(sampled, 1)} MiB)`,
+            figure:
+              `VmHWM ${fixed(hwm, 1)} MiB after the cache-hit and 304 rows (highest sampled RSS ${fixed(sampled, 1)} MiB)` +
+              (floorPeak
+                ? `; minimal-Nest floor's highest sampled RSS ${fixed(floorPeak, 1)} MiB`
+                : ''),
             met: peak <= limit,
           }
         : notMeasured(target, throughputWhy),
@@ -377,7 +382,7 @@ export function judgeTargets(report: BenchReport, delayMs: number): TargetVerdic
       boot
         ? {
             target,
-            figure: `${fixed(boot.idleRssMiBMedian, 1)} MiB (max ${fixed(boot.idleRssMiBMax, 1)} over ${boot.runs.length} boots)`,
+            figure: `${fixed(boot.idleRssMiBMedian, 1)} MiB (max ${fixed(boot.idleRssMiBMax, 1)} over ${boot.runs.length} boots); minimal-Nest floor ${fixed(boot.floor.idleRssMiBMedian, 1)} MiB`,
             met: boot.idleRssMiBMedian <= limit,
           }
         : notMeasured(target, report.bootError ?? 'boot section did not run'),
@@ -389,7 +394,7 @@ export function judgeTargets(report: BenchReport, delayMs: number): TargetVerdic
       boot
         ? {
             target,
-            figure: `${fixed(boot.readyMsMedian, 0)} ms (max ${fixed(boot.readyMsMax, 0)} over ${boot.runs.length} boots)`,
+            figure: `${fixed(boot.readyMsMedian, 0)} ms (max ${fixed(boot.readyMsMax, 0)} over ${boot.runs.length} boots); minimal-Nest floor ${fixed(boot.floor.readyMsMedian, 0)} ms`,
             met: boot.readyMsMedian <= TARGETS.bootMs,
           }
         : notMeasured(target, report.bootError ?? 'boot section did not run'),
@@ -619,6 +624,17 @@ function bootSection(report: BenchReport): string[] {
         `| ${i + 1} | ${fixed(r.readyMs, 0)} | ${r.probes} | ${fixed(r.idleRssMiB, 1)} | ${fixed(r.idleHwmMiB, 1)} |`,
     ),
     `| **median** (max) | **${fixed(boot.readyMsMedian, 0)}** (${fixed(boot.readyMsMax, 0)}) | | **${fixed(boot.idleRssMiBMedian, 1)}** (${fixed(boot.idleRssMiBMax, 1)}) | (${fixed(boot.idleHwmMiBMax, 1)}) |`,
+    '',
+    'The framework floor, booted after each of the above: the minimal NestJS-on-Fastify app of the throughput table, ' +
+      "bundled like the service and started with `npm start`'s environment and V8 flags (bench/floor.ts); ready = its first 200.",
+    '',
+    '| floor boot | ready ms | probes | idle RSS MiB | VmHWM MiB |',
+    '|---|---|---|---|---|',
+    ...boot.floor.runs.map(
+      (r, i) =>
+        `| ${i + 1} | ${fixed(r.readyMs, 0)} | ${r.probes} | ${fixed(r.idleRssMiB, 1)} | ${fixed(r.idleHwmMiB, 1)} |`,
+    ),
+    `| **median** | **${fixed(boot.floor.readyMsMedian, 0)}** | | **${fixed(boot.floor.idleRssMiBMedian, 1)}** | |`,
     '',
   ];
 }

@@ -90,18 +90,30 @@ export interface ServiceProcess {
   readonly spawnedAt: number;
 }
 
+/** How `npm start` runs the service: its environment assignments and its node flags. */
+export interface StartCommand {
+  readonly env: Record<string, string>;
+  readonly flags: string[];
+}
+
 /**
- * The V8 flags `npm start` runs the service with, and so the image (a packaging test holds the
- * Dockerfile's CMD to `npm start`): the bench measures what ships.
+ * `npm start`'s command (`[NAME=value ...] node [flags...] dist/superfone-bff.js`), which the image
+ * runs too (a packaging test holds the Dockerfile's CMD and ENV to it): the bench measures what
+ * ships, and runs its minimal-Nest floor the same way.
  */
-function startFlags(): string[] {
+export function startCommand(): StartCommand {
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
     scripts: { start: string };
   };
   const argv = pkg.scripts.start.trim().split(/\s+/);
+  const env: Record<string, string> = {};
+  while (/^[A-Z_][A-Z0-9_]*=/.test(argv[0] ?? '')) {
+    const [name, ...value] = (argv.shift() ?? '').split('=');
+    env[name] = value.join('=');
+  }
   if (argv[0] !== 'node' || argv.at(-1) !== 'dist/superfone-bff.js')
     throw new Error(`unexpected npm start: ${pkg.scripts.start}`);
-  return argv.slice(1, -1);
+  return { env, flags: argv.slice(1, -1) };
 }
 
 /**
@@ -123,12 +135,14 @@ export async function spawnService(
       scopes: ['numbers:read', 'numbers:refresh'],
     },
   ];
+  const start = startCommand();
   const spawnedAt = performance.now();
   const child = spawnNodeServer(
     name,
     distPath('superfone-bff.js'),
     {
       ...baseEnv(),
+      ...start.env,
       PORT: String(port),
       HOST: '127.0.0.1',
       SUPERFONE_BASE_URL: ctx.standInUrl,
@@ -145,7 +159,7 @@ export async function spawnService(
       ...env,
     },
     logPath,
-    startFlags(),
+    start.flags,
   );
   return { child, url: `http://127.0.0.1:${port}`, logPath, spawnedAt };
 }

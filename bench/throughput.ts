@@ -15,6 +15,7 @@ import { autocannonLoader, type Instrument, type Loader } from './load';
 import { measure, summarizeRows, type Peer, type RoundResult, type RowSummary } from './measure';
 import { findNginx, nginxAbsence, startNginx } from './nginx';
 import { findWrk, runWrk, wrkAbsence, wrkLoader } from './wrk';
+import { spawnFloor } from './floor';
 import { newPrefix, startService, type BenchContext } from './service';
 import { freePort } from '../tools/free-port';
 import { distPath, procStats, spawnNodeServer, stop, waitForStatus, type Child } from './servers';
@@ -137,17 +138,12 @@ export async function runThroughput(
     const stringify = await startBaseline('stringify');
     const viaRedis = redis ? await startBaseline('redis') : undefined;
     const nestPort = await freePort();
-    const minimalNest = spawnNodeServer(
+    const minimalNest = await spawnFloor(
       'minimal NestJS',
-      distPath('bench', 'minimal-nest-server.js'),
-      {
-        PATH: process.env.PATH,
-        NODE_ENV: 'production',
-        PORT: String(nestPort),
-        BODY_FILE: bodyFile,
-        CONTENT_TYPE: contentType,
-      },
-      join(ctx.tmpDir, 'minimal-nest.log'),
+      nestPort,
+      bodyFile,
+      contentType,
+      ctx.tmpDir,
     );
     started.push(minimalNest);
     const minimalNestUrl = `http://127.0.0.1:${nestPort}/numbers/available`;

@@ -127,7 +127,8 @@ describe('Dockerfile', () => {
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
       scripts: Record<string, string>;
     };
-    expect(pkg.scripts.start).toBe(argv.join(' '));
+    expect(pkg.scripts.start).toBe(`MALLOC_ARENA_MAX=2 ${argv.join(' ')}`);
+    expect(ops(final, 'ENV').map((i) => i.args)).toContain('MALLOC_ARENA_MAX=2');
     expect(ops(final, 'ENTRYPOINT')).toEqual([]);
   });
 

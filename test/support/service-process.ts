@@ -40,6 +40,8 @@ export async function startServiceProcess(
         CLIENT_KEYS: CLIENT_KEYS_JSON,
         SHUTDOWN_DELAY_MS: '0',
         LOG_LEVEL: 'info',
+        // As `npm start` and the image set it.
+        MALLOC_ARENA_MAX: '2',
         ...env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
