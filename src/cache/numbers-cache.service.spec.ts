@@ -16,6 +16,7 @@ import { IoredisKeyvStore } from './ioredis-keyv.store';
 import { NumbersCacheService, REFRESH_RETRY_AFTER_FAILURE_MS } from './numbers-cache.service';
 import { RefreshLock } from './refresh-lock';
 import { SharedCopies } from './shared-copies';
+import { fakeClockDeadline } from '../../test/support/fake-clock';
 
 /**
  * The cold path's interleavings, on jest's fake clock and a fake Redis: every replica here is the
@@ -290,10 +291,12 @@ describe('NumbersCacheService cold path (fake clock, fake Redis)', () => {
     const { cache, logs } = replica(redis, upstream);
 
     const first = track(cache.read());
-    await jest.advanceTimersByTimeAsync(2 * TIMEOUT_MS + TIMEOUT_MS / 5 + 100);
+    await jest.advanceTimersByTimeAsync(2 * fakeClockDeadline(TIMEOUT_MS) + TIMEOUT_MS / 5 + 100);
 
     expect(first.value).toMatchObject({ outcome: 'miss' });
-    expect(first.settledAt).toBeLessThanOrEqual(T0 + 2 * TIMEOUT_MS + TIMEOUT_MS / 5 + 100);
+    expect(first.settledAt).toBeLessThanOrEqual(
+      T0 + 2 * fakeClockDeadline(TIMEOUT_MS) + TIMEOUT_MS / 5 + 100,
+    );
     const sentBefore = redis.sent.length;
     const warnings = () =>
       logs
@@ -322,7 +325,9 @@ describe('NumbersCacheService cold path (fake clock, fake Redis)', () => {
     const first = track(cache.read());
     await jest.advanceTimersByTimeAsync(300);
     expect(first.value).toMatchObject({ outcome: 'miss' });
-    expect(first.settledAt).toBeLessThanOrEqual(T0 + 2 * TIMEOUT_MS + TIMEOUT_MS / 5 + 100);
+    expect(first.settledAt).toBeLessThanOrEqual(
+      T0 + 2 * fakeClockDeadline(TIMEOUT_MS) + TIMEOUT_MS / 5 + 100,
+    );
 
     redis.mode = { kind: 'ok' };
     await jest.advanceTimersByTimeAsync(PAUSE_AFTER_TIMEOUTS_MS);

@@ -8,6 +8,7 @@ import { RedisConnection } from '../redis/redis.connection';
 import { type IdempotentAnswer, parseRecord } from './idempotency.record';
 import { IdempotencyStore, type StoreClaim } from './idempotency.store';
 import { LocalIdempotencyRecords } from './local-idempotency.records';
+import { fakeClockDeadline } from '../../test/support/fake-clock';
 
 /**
  * The store's fallback bookkeeping, against the fake Redis on jest's fake clock (the Lua runs on
@@ -55,7 +56,7 @@ describe(IdempotencyStore.name, () => {
   async function claimWhileRedisHangs(sut: IdempotencyStore): Promise<StoreClaim> {
     redis.mode = { kind: 'hang' };
     const pending = sut.claim(id, 'fp');
-    await jest.advanceTimersByTimeAsync(2 * TIMEOUT_MS + TIMEOUT_MS / 5);
+    await jest.advanceTimersByTimeAsync(2 * fakeClockDeadline(TIMEOUT_MS) + TIMEOUT_MS / 5);
     const outcome = await pending;
     redis.resume();
     await jest.advanceTimersByTimeAsync(PAUSE_AFTER_TIMEOUTS_MS);

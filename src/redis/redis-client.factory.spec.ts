@@ -66,7 +66,7 @@ describe('createRedisClient', () => {
       port: 6380,
       lazyConnect: true,
       enableOfflineQueue: false,
-      commandTimeout: 75,
+      commandTimeout: 750,
       maxRetriesPerRequest: 0,
       connectTimeout: 1000,
       disconnectTimeout: 250,
@@ -110,7 +110,7 @@ describe('createRedisClient', () => {
       failoverDetector: false,
       lazyConnect: true,
       enableOfflineQueue: false,
-      commandTimeout: 75,
+      commandTimeout: 750,
       maxRetriesPerRequest: 0,
     });
     expect((client.options.retryStrategy as (n: number) => number)(3)).toBe(600);
@@ -142,7 +142,7 @@ describe('createRedisClient', () => {
       maxRedirections: 4,
     });
     expect(client.options.redisOptions).toMatchObject({
-      commandTimeout: 75,
+      commandTimeout: 750,
       maxRetriesPerRequest: 0,
       connectTimeout: 1000,
       reconnectOnError: reconnectOnReadonly,

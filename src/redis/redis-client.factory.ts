@@ -9,6 +9,15 @@ export type RedisClient = Redis | Cluster;
 export const CONNECT_TIMEOUT_MS = 1000;
 
 /**
+ * ioredis' own per-command deadline, as a multiple of REDIS_COMMAND_TIMEOUT_MS: only a backstop, so
+ * that nothing waits forever. RedisGate judges every command at REDIS_COMMAND_TIMEOUT_MS, after
+ * reading the replies waiting on the socket; ioredis' timer fails a command before that read, so
+ * while the event loop is held past it (a burst of requests), it would call a reply that is already
+ * there a timeout.
+ */
+export const IOREDIS_TIMEOUT_FACTOR = 10;
+
+/**
  * A reply that says we are talking to a replica: after a Sentinel failover the old master
  * answers writes with READONLY until the client reconnects, and Sentinel then names the new one.
  * 1 = reconnect, and fail this command (one bounded attempt) rather than resend it.
@@ -22,7 +31,7 @@ export const retryStrategy = (attempt: number): number => Math.min(attempt * 200
 
 /**
  * Builds the ioredis client for the configured topology, with the settings every topology shares:
- * no offline queue (a command while disconnected fails at once), a per-command deadline, no
+ * no offline queue (a command while disconnected fails at once), a backstop per-command deadline, no
  * per-request retries (RedisGate decides those), reconnection in the background.
  */
 export function createRedisClient(
@@ -32,7 +41,7 @@ export function createRedisClient(
   const common: RedisOptions = {
     lazyConnect: true,
     enableOfflineQueue: false,
-    commandTimeout: settings.commandTimeoutMs,
+    commandTimeout: settings.commandTimeoutMs * IOREDIS_TIMEOUT_FACTOR,
     maxRetriesPerRequest: 0,
     connectTimeout: CONNECT_TIMEOUT_MS,
     // ioredis waits this long for a socket that may already be gone when disconnecting.

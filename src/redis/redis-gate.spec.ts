@@ -4,8 +4,13 @@ import {
   RedisTimeoutError,
   RedisUnavailableError,
 } from './redis-gate';
+import { createRedisClient, type RedisClient } from './redis-client.factory';
+import { fakeClockDeadline } from '../../test/support/fake-clock';
+import { testRedisUrl } from '../../test/support/test-app';
 
 const TIMEOUT_MS = 50;
+/** Where a deadline's verdict lands on the fake clock (see fakeClockDeadline). */
+const DEADLINE_MS = fakeClockDeadline(TIMEOUT_MS);
 
 /** A command that answers after `ms` (never, when undefined), counting its calls. */
 function command(ms: number | undefined, reply: unknown = 'OK') {
@@ -56,7 +61,7 @@ describe(RedisGate.name, () => {
 
     const result = await settle(gate.run(cmd), 200);
 
-    expect(result).toEqual({ value: 'OK', at: TIMEOUT_MS + TIMEOUT_MS / 5 + 5 });
+    expect(result).toEqual({ value: 'OK', at: DEADLINE_MS + TIMEOUT_MS / 5 + 5 });
     expect(cmd).toHaveBeenCalledTimes(2);
     expect(gate.paused).toBe(false);
   });
@@ -81,7 +86,7 @@ describe(RedisGate.name, () => {
     const result = await settle(gate.run(cmd, false), 200);
 
     expect(result.error).toBeInstanceOf(RedisTimeoutError);
-    expect(result.at).toBe(TIMEOUT_MS);
+    expect(result.at).toBe(DEADLINE_MS);
     expect(cmd).toHaveBeenCalledTimes(1);
     // One late reply is not a hung Redis: the next command is sent.
     expect(gate.paused).toBe(false);
@@ -95,7 +100,7 @@ describe(RedisGate.name, () => {
 
     const first = await settle(gate.run(hung), 200);
     expect(first.error).toBeInstanceOf(RedisTimeoutError);
-    expect(first.at).toBe(2 * TIMEOUT_MS + TIMEOUT_MS / 5);
+    expect(first.at).toBe(2 * DEADLINE_MS + TIMEOUT_MS / 5);
     expect(gate.paused).toBe(true);
 
     const refused = command(1);
@@ -223,5 +228,63 @@ describe(RedisGate.name, () => {
     expect((await hung).error).toBeInstanceOf(RedisTimeoutError);
     expect((await inFlight).error).toBeInstanceOf(RedisTimeoutError);
     expect(gate.paused).toBe(true);
+  });
+});
+
+/**
+ * Real timers, a real Redis and the client settings the service uses: what the fake clock above
+ * cannot show is the order Node runs things in. Due timers run before the loop reads its sockets,
+ * so a process kept busy past the deadline (a burst of requests) finds its timer due and the reply
+ * already waiting, both at once.
+ */
+describe(`${RedisGate.name} on an event loop kept busy past the deadline`, () => {
+  let client: RedisClient;
+
+  beforeAll(async () => {
+    client = createRedisClient({
+      topology: { kind: 'url', url: testRedisUrl() },
+      username: undefined,
+      password: undefined,
+      tls: false,
+      tlsCa: undefined,
+      keyPrefix: 'unused:',
+      commandTimeoutMs: TIMEOUT_MS,
+    });
+    await client.connect();
+  });
+  afterAll(() => {
+    client.disconnect();
+  });
+
+  /** Holds the event loop, as a burst of synchronous request handling does. */
+  function keepBusy(ms: number): void {
+    const until = performance.now() + ms;
+    while (performance.now() < until);
+  }
+
+  it('takes the reply that arrived while the loop was busy, without a retry', async () => {
+    const gate = new RedisGate(TIMEOUT_MS);
+    const ping = jest.fn(() => client.ping());
+
+    const answered = gate.run(ping);
+    keepBusy(3 * TIMEOUT_MS);
+
+    await expect(answered).resolves.toBe('PONG');
+    expect(ping).toHaveBeenCalledTimes(1);
+  });
+
+  it('still times out a reply that has not arrived when the loop gets to it', async () => {
+    const gate = new RedisGate(TIMEOUT_MS);
+    // A reply Redis sends only after 150 ms (BLPOP on a list nobody pushes to blocks this
+    // connection alone, not the Redis other suites share).
+    const slow = () => client.blpop(`superfone-bff-test:never-pushed:${process.pid}`, 0.15);
+
+    const started = performance.now();
+    const answered = gate.run(slow, false);
+    keepBusy(2 * TIMEOUT_MS);
+
+    await expect(answered).rejects.toBeInstanceOf(RedisTimeoutError);
+    expect(performance.now() - started).toBeLessThan(150);
+    await new Promise((resolve) => setTimeout(resolve, 200));
   });
 });

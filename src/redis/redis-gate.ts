@@ -85,15 +85,26 @@ export class RedisGate {
     }
   }
 
+  /**
+   * The deadline is judged after the event loop has read what is waiting on the sockets. Node runs
+   * due timers before it polls for I/O, so when a burst keeps the loop busy past the deadline, a
+   * reply that arrived meanwhile is still unread when the timer fires; failing then made a busy
+   * process call a healthy Redis timed out (a retry, or a rate-limit fallback, and tens of ms).
+   * setImmediate runs after that poll: if the reply was there, the command has settled by then.
+   */
   private attempt<T>(command: () => Promise<T>): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
+    let verdict: NodeJS.Immediate | undefined;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        reject(new RedisTimeoutError(this.timeoutMs));
+        verdict = setImmediate(() => {
+          reject(new RedisTimeoutError(this.timeoutMs));
+        });
       }, this.timeoutMs);
     });
     return Promise.race([command(), deadline]).finally(() => {
       clearTimeout(timer);
+      clearImmediate(verdict);
     });
   }
 }

@@ -9,6 +9,7 @@ import { Metrics } from '../metrics/metrics';
 import { PAUSE_AFTER_TIMEOUTS_MS, RedisUnavailableError } from './redis-gate';
 import type { RedisClient } from './redis-client.factory';
 import { errorMessage, RedisConnection } from './redis.connection';
+import { fakeClockDeadline } from '../../test/support/fake-clock';
 
 /** A parsed pino line. */
 type LogLine = { level: number; msg: string; [field: string]: unknown };
@@ -107,7 +108,7 @@ describe(RedisConnection.name, () => {
     const hung = redis
       .run('cache_read', () => new Promise(() => undefined))
       .catch((error: unknown) => error);
-    await jest.advanceTimersByTimeAsync(2 * TIMEOUT_MS + TIMEOUT_MS / 5);
+    await jest.advanceTimersByTimeAsync(2 * fakeClockDeadline(TIMEOUT_MS) + TIMEOUT_MS / 5);
     expect(await hung).toBeInstanceOf(Error);
     expect(redis.isReady).toBe(true);
     expect(redis.isUsable).toBe(false);
