@@ -164,6 +164,21 @@ describe('InvalidationBus: a generation read that messages overtook', () => {
     expect(missedWarnings()).toHaveLength(1);
   });
 
+  it('a message of a new era that arrives before the resubscription is told is a loss, not a change', async () => {
+    await subscribedAt('e1:1');
+    on().interrupted();
+    // Redis restarted empty; the first announcement after it came in the same read as the
+    // SUBSCRIBE reply, and ioredis emitted it first.
+    message('e2', 1, ['r']);
+    on().subscribed();
+    await answerRead('e2:1');
+
+    expect(events).toEqual(['all']);
+    expect(missedWarnings()).toHaveLength(1);
+    message('e2', 2, ['s']);
+    expect(events).toEqual(['all', ['s']]);
+  });
+
   it('a read ahead of the messages heard meanwhile still waits for the rest, and reports them missed', async () => {
     await subscribedAt('e1:3');
     on().interrupted();

@@ -175,6 +175,10 @@ export class InvalidationBus implements OnModuleInit, OnApplicationShutdown {
       },
       interrupted: () => {
         this.listening = false;
+        // What was published while away is unknown until the generation is read again. Unverified
+        // from now, not only from `subscribed`: ioredis can hand over a message that came in the
+        // same read as the SUBSCRIBE reply before `subscribed` is told.
+        this.unverified = true;
         this.epoch++;
         this.stopAwaiting();
       },
