@@ -1,6 +1,6 @@
 /**
- * Work three dependencies do the moment they are imported, for features this service never uses,
- * left out of the bundle (tools/bundle.ts). Each costs resident memory for the life of every
+ * Work that axios and @nestjs/common do the moment they are imported, for features this service
+ * never uses, left out of the bundle (tools/bundle.ts). Each costs resident memory for the life of every
  * replica, and boot time; none changes what the service does. Measured on the bundle, interleaved
  * boots (bench/README.md, "Memory and boot"):
  *

@@ -30,8 +30,8 @@ const MAX_BODY_BYTES = 1024 * 1024;
         maxRedirects: 0,
         maxContentLength: MAX_BODY_BYTES,
         proxy: false as const,
-        // Node's http module: keep-alive agents, and the only adapter the bundle carries
-        // (tools/bundle.ts leaves axios's fetch adapter out).
+        // Node's http module, with the keep-alive agents above. The bundle leaves out the probe
+        // axios's fetch adapter runs at import (tools/bundle-deferrals.ts).
         adapter: 'http' as const,
       }),
     }),
