@@ -104,20 +104,23 @@ async function bootOnce(ctx: BenchContext, redis: Redis | undefined, i: number):
   }
 }
 
-/** The floor, ready at its first 200 from its one route. */
-async function bootFloorOnce(ctx: BenchContext, i: number): Promise<BootRun> {
-  const bodyFile = join(ctx.tmpDir, 'floor-boot-body.json');
-  writeFileSync(bodyFile, '{"data":[]}');
+/** The floor, ready at its first 200 from its one route (it answers `bodyFile`). */
+async function bootFloorOnce(ctx: BenchContext, i: number, bodyFile: string): Promise<BootRun> {
   const port = await freePort();
-  const name = `floor boot ${i}`;
   const spawnedAt = performance.now();
-  const child = await spawnFloor(name, port, bodyFile, 'application/json', ctx.tmpDir);
+  const { child, logPath } = await spawnFloor(
+    `floor boot ${i}`,
+    port,
+    bodyFile,
+    'application/json',
+    ctx.tmpDir,
+  );
   try {
     return await untilReady(
       `http://127.0.0.1:${port}/numbers/available`,
       child,
       spawnedAt,
-      join(ctx.tmpDir, `${name.replaceAll(' ', '-')}.log`),
+      logPath,
     );
   } finally {
     await stop(child);
@@ -133,10 +136,12 @@ export async function measureBoot(
   const runs: BootRun[] = [];
   const floorRuns: BootRun[] = [];
   await floorScript();
+  const floorBody = join(ctx.tmpDir, 'floor-boot-body.json');
+  writeFileSync(floorBody, '{"data":[]}');
   for (let i = 1; i <= boots; i++) {
     const run = await bootOnce(ctx, redis, i);
     runs.push(run);
-    const floor = await bootFloorOnce(ctx, i);
+    const floor = await bootFloorOnce(ctx, i, floorBody);
     floorRuns.push(floor);
     log(
       `boot ${i}/${boots}: ready after ${run.readyMs.toFixed(0)} ms (${run.probes} probes), ` +

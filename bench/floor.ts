@@ -6,8 +6,8 @@
  */
 import { join } from 'node:path';
 import { bundleNestApp } from '../tools/bundle';
-import { startCommand } from './service';
-import { distPath, spawnNodeServer, type Child } from './servers';
+import { startCommand } from '../tools/start-command';
+import { distPath, ROOT, spawnNodeServer, type Child } from './servers';
 
 let bundled: Promise<string> | undefined;
 
@@ -23,16 +23,20 @@ export function floorScript(): Promise<string> {
   return bundled;
 }
 
-/** Spawns the floor on the server core, answering `bodyFile` as `contentType` on /numbers/available. */
+/**
+ * Spawns the floor on the server core, answering `bodyFile` as `contentType` on
+ * /numbers/available; its output goes to `<logDir>/<name>.log`.
+ */
 export async function spawnFloor(
   name: string,
   port: number,
   bodyFile: string,
   contentType: string,
   logDir: string,
-): Promise<Child> {
-  const start = startCommand();
-  return spawnNodeServer(
+): Promise<{ child: Child; logPath: string }> {
+  const start = startCommand(ROOT);
+  const logPath = join(logDir, `${name.replaceAll(' ', '-')}.log`);
+  const child = spawnNodeServer(
     name,
     await floorScript(),
     {
@@ -43,7 +47,8 @@ export async function spawnFloor(
       BODY_FILE: bodyFile,
       CONTENT_TYPE: contentType,
     },
-    join(logDir, `${name.replaceAll(' ', '-')}.log`),
+    logPath,
     start.flags,
   );
+  return { child, logPath };
 }

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { freePort } from '../tools/free-port';
+import { startCommand } from '../tools/start-command';
 import { distPath, ROOT, spawnNodeServer, waitForStatus, type Child } from './servers';
 
 export interface BenchContext {
@@ -90,32 +91,6 @@ export interface ServiceProcess {
   readonly spawnedAt: number;
 }
 
-/** How `npm start` runs the service: its environment assignments and its node flags. */
-export interface StartCommand {
-  readonly env: Record<string, string>;
-  readonly flags: string[];
-}
-
-/**
- * `npm start`'s command (`[NAME=value ...] node [flags...] dist/superfone-bff.js`), which the image
- * runs too (a packaging test holds the Dockerfile's CMD and ENV to it): the bench measures what
- * ships, and runs its minimal-Nest floor the same way.
- */
-export function startCommand(): StartCommand {
-  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
-    scripts: { start: string };
-  };
-  const argv = pkg.scripts.start.trim().split(/\s+/);
-  const env: Record<string, string> = {};
-  while (/^[A-Z_][A-Z0-9_]*=/.test(argv[0] ?? '')) {
-    const [name, ...value] = (argv.shift() ?? '').split('=');
-    env[name] = value.join('=');
-  }
-  if (argv[0] !== 'node' || argv.at(-1) !== 'dist/superfone-bff.js')
-    throw new Error(`unexpected npm start: ${pkg.scripts.start}`);
-  return { env, flags: argv.slice(1, -1) };
-}
-
 /**
  * Spawns `node <npm start's flags> dist/superfone-bff.js` on the server core with the bench's settings
  * (`env` overrides, e.g. CACHE_TTL_SECONDS, are applied last); does not wait for it.
@@ -135,7 +110,7 @@ export async function spawnService(
       scopes: ['numbers:read', 'numbers:refresh'],
     },
   ];
-  const start = startCommand();
+  const start = startCommand(ROOT);
   const spawnedAt = performance.now();
   const child = spawnNodeServer(
     name,

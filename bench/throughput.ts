@@ -138,7 +138,7 @@ export async function runThroughput(
     const stringify = await startBaseline('stringify');
     const viaRedis = redis ? await startBaseline('redis') : undefined;
     const nestPort = await freePort();
-    const minimalNest = await spawnFloor(
+    const { child: minimalNest } = await spawnFloor(
       'minimal NestJS',
       nestPort,
       bodyFile,

@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { startCommand } from '../../tools/start-command';
 import { defined } from '../support/defined';
 
 const ROOT = join(__dirname, '..', '..');
@@ -118,17 +119,13 @@ describe('Dockerfile', () => {
     const cmd = ops(final, 'CMD');
     expect(cmd).toHaveLength(1);
     const argv = JSON.parse(cmd[0].args) as string[];
-    expect(argv).toEqual([
-      'node',
-      '--max-semi-space-size=4',
-      '--heap-growing-percent=20',
-      'dist/superfone-bff.js',
-    ]);
-    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
-      scripts: Record<string, string>;
-    };
-    expect(pkg.scripts.start).toBe(`MALLOC_ARENA_MAX=2 ${argv.join(' ')}`);
-    expect(ops(final, 'ENV').map((i) => i.args)).toContain('MALLOC_ARENA_MAX=2');
+    const start = startCommand(ROOT);
+    expect(argv).toEqual(['node', ...start.flags, start.script]);
+    // npm start's environment assignments are the image's ENV.
+    const env = ops(final, 'ENV').map((i) => i.args);
+    expect(Object.keys(start.env).length).toBeGreaterThan(0);
+    for (const [name, value] of Object.entries(start.env))
+      expect(env).toContain(`${name}=${value}`);
     expect(ops(final, 'ENTRYPOINT')).toEqual([]);
   });
 

@@ -2,6 +2,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '../../tools/free-port';
+import { startCommand } from '../../tools/start-command';
 import { CLIENT_KEYS_JSON } from './client-keys.fixture';
 import { SERVER_KEY } from './test-app';
 import { defined } from './defined';
@@ -21,32 +22,29 @@ export interface ServiceProcess {
   stop(): Promise<void>;
 }
 
-/** What `npm start` and the image run: the bundle `npm run build` writes (tools/bundle.ts). */
-const MAIN = join(__dirname, '..', '..', 'dist', 'superfone-bff.js');
+const ROOT = join(__dirname, '..', '..');
 
 export async function startServiceProcess(
   env: Record<string, string | undefined>,
 ): Promise<ServiceProcess> {
   const port = await freePort();
-  const child: ChildProcess = spawn(
-    process.execPath,
-    ['--max-semi-space-size=4', '--heap-growing-percent=20', MAIN],
-    {
-      env: {
-        PATH: process.env.PATH,
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        SUPERFONE_API_KEY: SERVER_KEY,
-        CLIENT_KEYS: CLIENT_KEYS_JSON,
-        SHUTDOWN_DELAY_MS: '0',
-        LOG_LEVEL: 'info',
-        // As `npm start` and the image set it.
-        MALLOC_ARENA_MAX: '2',
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+  // What `npm start` and the image run: the bundle `npm run build` writes, with npm start's flags
+  // and environment.
+  const start = startCommand(ROOT);
+  const child: ChildProcess = spawn(process.execPath, [...start.flags, join(ROOT, start.script)], {
+    env: {
+      ...start.env,
+      PATH: process.env.PATH,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      SUPERFONE_API_KEY: SERVER_KEY,
+      CLIENT_KEYS: CLIENT_KEYS_JSON,
+      SHUTDOWN_DELAY_MS: '0',
+      LOG_LEVEL: 'info',
+      ...env,
     },
-  );
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const logs: Record<string, unknown>[] = [];
   let buffered = '';
   child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
