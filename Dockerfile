@@ -1,7 +1,7 @@
 # superfone-bff container image.
 #   docker build -t superfone-bff .
 #   docker run --read-only --tmpfs /tmp -p 3000:3000 -e SUPERFONE_API_KEY=... -e CLIENT_KEYS='[...]' superfone-bff
-# Four stages so the final image holds only production node_modules, dist/ and package.json.
+# Five stages so the final image holds only production node_modules, dist/ and package.json.
 # Node 24 LTS on Alpine: small, and every dependency is plain JavaScript (no native addons to rebuild for musl).
 # Pin a digest (node:24-alpine@sha256:...) in CI for reproducible builds.
 ARG NODE_IMAGE=node:24-alpine
@@ -19,19 +19,28 @@ FROM deps AS build
 COPY . .
 RUN npm run build
 
-# 3. Production dependencies only, from the same lockfile.
+# 3. Node's compile cache for the bundle (tools/warm-compile-cache.ts): one boot, as the runtime's
+#    user and with its flags, writes V8's code for what boot and a cache hit run, so a replica skips
+#    compiling it (about 10 % less CPU to ready, 2 MiB less RSS). Node files the cache under the user
+#    id, hence `node` here; npm run build above wrote one for root, which the runtime would not use.
+FROM build AS compile-cache
+RUN rm -rf dist/compile-cache && mkdir dist/compile-cache && chown node:node dist/compile-cache
+USER node
+RUN node dist/tools/warm-compile-cache.js
+
+# 4. Production dependencies only, from the same lockfile.
 FROM ${NODE_IMAGE} AS prod-deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
 
-# 4. Runtime. Files stay owned by root and the process runs as `node` (uid 1000), so the app cannot
+# 5. Runtime. Files stay owned by root and the process runs as `node` (uid 1000), so the app cannot
 #    rewrite its own code; nothing is written outside /tmp, so a read-only root filesystem works.
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=prod-deps /app/node_modules ./node_modules
-COPY --from=build /app/dist ./dist
+COPY --from=compile-cache /app/dist ./dist
 COPY package.json ./
 USER node
 EXPOSE 3000
@@ -41,6 +50,10 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=15s --retries=3 \
 # glibc's malloc keeps one arena per thread that allocates (Node runs about ten threads); two arenas
 # hold peak RSS under load about 4 MiB lower and idle RSS 2 MiB lower at the same CPU per hit.
 ENV MALLOC_ARENA_MAX=2
+# The compile cache stage 3 wrote (read-only here: root owns it, so the process never rewrites it).
+# Portable: keyed by the bundle's path relative to the cache, so it survives a move of /app.
+ENV NODE_COMPILE_CACHE=dist/compile-cache
+ENV NODE_COMPILE_CACHE_PORTABLE=1
 # Exec form: node is PID 1 and receives SIGTERM itself, which starts the graceful drain.
 # --max-semi-space-size=4: V8 sizes the young generation from the host's memory (up to ~100 MiB on
 # a large node); 4 MiB semi-spaces keep peak RSS near 130 MiB under load (8 MiB: 140) at no CPU cost

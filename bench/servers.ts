@@ -6,6 +6,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, cpSync, existsSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { startCommand, type StartCommand } from '../tools/start-command';
 
 /** The repository root (this file runs from dist/bench/). */
 export const ROOT = resolve(__dirname, '..', '..');
@@ -30,6 +31,17 @@ export function snapshotDist(): () => void {
   return () => {
     rmSync(target, { recursive: true, force: true });
   };
+}
+
+/**
+ * `npm start`'s flags and environment, with its compile cache (NODE_COMPILE_CACHE) taken from the
+ * build output the bench runs from: the one `npm run build` wrote beside the bundle, copied with it.
+ * Portable mode (NODE_COMPILE_CACHE_PORTABLE, also in `npm start`) keys it by the bundle's path
+ * relative to the cache, so the copy still matches.
+ */
+export function benchStartCommand(): StartCommand {
+  const start = startCommand(ROOT);
+  return { ...start, env: { ...start.env, NODE_COMPILE_CACHE: distPath('compile-cache') } };
 }
 
 /** Servers share core 0; the load generator (and this orchestrator) use core 1. */

@@ -9,8 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { freePort } from '../tools/free-port';
-import { startCommand } from '../tools/start-command';
-import { distPath, ROOT, spawnNodeServer, waitForStatus, type Child } from './servers';
+import { benchStartCommand, distPath, spawnNodeServer, waitForStatus, type Child } from './servers';
 
 export interface BenchContext {
   readonly tmpDir: string;
@@ -110,7 +109,7 @@ export async function spawnService(
       scopes: ['numbers:read', 'numbers:refresh'],
     },
   ];
-  const start = startCommand(ROOT);
+  const start = benchStartCommand();
   const spawnedAt = performance.now();
   const child = spawnNodeServer(
     name,

@@ -129,6 +129,24 @@ describe('Dockerfile', () => {
     expect(ops(final, 'ENTRYPOINT')).toEqual([]);
   });
 
+  it("the dist/ it runs holds a compile cache written as the runtime's user", () => {
+    // Node files its compile cache under the user id: one written as root is never read by `node`.
+    const distCopy = defined(
+      ops(final, 'COPY').find((c) => / \/app\/dist \.\/dist$/.test(c.args)),
+      'a COPY of dist/',
+    );
+    const [, from] = defined(/--from=(\S+)/.exec(distCopy.args), 'COPY --from');
+    const instructions = lineage(defined(stageByName.get(from), `stage ${from}`));
+    const warm = instructions.findLastIndex(
+      (i) => i.op === 'RUN' && /^node dist\/tools\/warm-compile-cache\.js$/.test(i.args),
+    );
+    expect(warm).toBeGreaterThan(0);
+    const user = instructions.slice(0, warm).findLast((i) => i.op === 'USER')?.args;
+    expect(user).toBe(ops(final, 'USER').at(-1)?.args);
+    // Nothing rebuilds dist/ after it (a new bundle would not match the cache).
+    expect(instructions.slice(warm + 1).filter((i) => i.op === 'RUN')).toEqual([]);
+  });
+
   it('no ENV or ARG sets a key, secret, password or token', () => {
     const all = [...globalArgs, ...stages.flatMap((s) => s.instructions)].filter(
       (i) => i.op === 'ENV' || i.op === 'ARG',

@@ -31,7 +31,9 @@ export async function startServiceProcess(
   // What `npm start` and the image run: the bundle `npm run build` writes, with npm start's flags
   // and environment.
   const start = startCommand(ROOT);
-  const child: ChildProcess = spawn(process.execPath, [...start.flags, join(ROOT, start.script)], {
+  const child: ChildProcess = spawn(process.execPath, [...start.flags, start.script], {
+    // npm's cwd: NODE_COMPILE_CACHE is relative to it.
+    cwd: ROOT,
     env: {
       ...start.env,
       PATH: process.env.PATH,
