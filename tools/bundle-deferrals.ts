@@ -12,6 +12,12 @@
  * - @nestjs/common builds two Intl.DateTimeFormat at import, for the timestamps of Nest's console
  *   logger, which this service replaces with pino: building them reads ICU's locale data out of the
  *   node binary, about 5 MiB of resident pages. Here they are built on first use instead.
+ * - axios imports form-data for the FormData it builds when asked to send an object as multipart;
+ *   form-data brings mime-types and its database of some 2,400 types. Here form-data loads when a
+ *   FormData is first built or looked at.
+ * - zod evaluates the messages of its 40-odd locales at import, for `z.locales`, which the service
+ *   never reads (it keeps zod's default English messages, imported on their own). Here `locales`
+ *   is a getter that loads them when first read.
  *
  * Each edit names the exact text it replaces, and the build fails, naming the file, if that text
  * is not there exactly once: a dependency update that moves it is reviewed, never silently bundled
@@ -31,6 +37,24 @@ interface Deferral {
 const LAZY_DATE_TIME_FORMAT =
   '((locales, options) => { let built; return { format: (date) => (built ??= new Intl.DateTimeFormat(locales, options)).format(date) }; })(';
 
+/**
+ * form-data's class, loaded on first use: the Proxy forwards construction, static properties and
+ * `instanceof` to it (V8's instanceof reads `prototype` through the get trap).
+ */
+const LAZY_FORM_DATA =
+  "let FormDataClass; const loadFormData = () => (FormDataClass ??= require('form-data')); " +
+  'const FormData = new Proxy(function FormData() {}, { ' +
+  'construct: (_, args) => Reflect.construct(loadFormData(), args), ' +
+  'get: (_, key) => loadFormData()[key], ' +
+  'has: (_, key) => key in loadFormData() });';
+
+/**
+ * A CommonJS export read when first asked for, not at import. Not configurable: zod seals its
+ * exports at the end of each module by calling every configurable getter, which would load it then.
+ */
+const lazyExport = (name: string, module: string): string =>
+  `Object.defineProperty(exports, "${name}", { enumerable: true, configurable: false, get: () => __importStar(require("${module}")) });`;
+
 const DEFERRALS: readonly Deferral[] = [
   {
     file: 'axios/lib/utils.js',
@@ -45,6 +69,16 @@ const DEFERRALS: readonly Deferral[] = [
     find: 'const adapter = getFetch();',
     replace: 'const adapter = undefined;',
   },
+  {
+    file: 'axios/lib/platform/node/classes/FormData.js',
+    find: "import FormData from 'form-data';",
+    replace: LAZY_FORM_DATA,
+  },
+  ...['v4/classic/external.cjs', 'v4/core/index.cjs'].map((name) => ({
+    file: `zod/${name}`,
+    find: 'exports.locales = __importStar(require("../locales/index.cjs"));',
+    replace: lazyExport('locales', '../locales/index.cjs'),
+  })),
   ...['logger.service.js', 'console-logger.service.js'].map((name) => ({
     file: `@nestjs/common/services/${name}`,
     find: 'const dateTimeFormatter = new Intl.DateTimeFormat(',
