@@ -1,8 +1,8 @@
 import { availableNumber } from '../common/available-number';
-import { OPENAPI_SCHEMAS } from './openapi.schemas';
+import { openApiSchemas } from './openapi.schemas';
 
-describe('OPENAPI_SCHEMAS', () => {
-  const sut = OPENAPI_SCHEMAS.AvailableNumber as {
+describe('openApiSchemas', () => {
+  const sut = openApiSchemas().AvailableNumber as {
     properties: Record<string, { example: unknown }>;
   };
 

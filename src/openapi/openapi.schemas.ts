@@ -38,68 +38,74 @@ function cachedList(item: string): Schema {
   };
 }
 
-/** Component schemas referenced by the API description (plain OpenAPI 3 objects). */
-export const OPENAPI_SCHEMAS: Schemas = {
-  AvailableNumber: fromZod(availableNumber),
-  AvailableNumbers: cachedList('AvailableNumber'),
-  App: fromZod(sfvopiApp),
-  Apps: cachedList('App'),
-  AppNumberLink: fromZod(appNumberLink),
-  AppNumbers: cachedList('AppNumberLink'),
-  AppNumberLinkAnswer: {
-    type: 'object',
-    required: ['data'],
-    additionalProperties: false,
-    properties: { data: { $ref: '#/components/schemas/AppNumberLink' } },
-  },
-  LinkNumberRequest: {
-    type: 'object',
-    required: ['voipNumber'],
-    additionalProperties: false,
-    properties: {
-      voipNumber: { type: 'string', pattern: '^\\+[1-9][0-9]{7,14}$', example: '+918000000001' },
+/**
+ * Component schemas referenced by the API description (plain OpenAPI 3 objects). Built with the
+ * document, on the first request for it: converting zod schemas loads zod's JSON Schema code,
+ * which a replica that never serves its docs does not need at boot.
+ */
+export function openApiSchemas(): Schemas {
+  return {
+    AvailableNumber: fromZod(availableNumber),
+    AvailableNumbers: cachedList('AvailableNumber'),
+    App: fromZod(sfvopiApp),
+    Apps: cachedList('App'),
+    AppNumberLink: fromZod(appNumberLink),
+    AppNumbers: cachedList('AppNumberLink'),
+    AppNumberLinkAnswer: {
+      type: 'object',
+      required: ['data'],
+      additionalProperties: false,
+      properties: { data: { $ref: '#/components/schemas/AppNumberLink' } },
     },
-  },
-  Problem: {
-    type: 'object',
-    description: 'RFC 9457 problem details; every error answer has this shape.',
-    required: ['type', 'title', 'status', 'detail', 'instance', 'code', 'requestId'],
-    properties: {
-      type: {
-        type: 'string',
-        format: 'uri',
-        example: 'urn:superfone-bff:problem:upstream-timeout',
+    LinkNumberRequest: {
+      type: 'object',
+      required: ['voipNumber'],
+      additionalProperties: false,
+      properties: {
+        voipNumber: { type: 'string', pattern: '^\\+[1-9][0-9]{7,14}$', example: '+918000000001' },
       },
-      title: { type: 'string' },
-      status: { type: 'integer' },
-      detail: { type: 'string' },
-      instance: { type: 'string', example: '/numbers/available' },
-      code: { type: 'string', enum: Object.keys(PROBLEMS) },
-      requestId: { type: 'string' },
-      traceId: { type: 'string', pattern: '^[0-9a-f]{32}$' },
     },
-  },
-  // Terminus's own vocabulary (HealthCheckStatus, HealthIndicatorStatus): a circuit that is open
-  // makes /health/deps 'degraded' with a 200, so a generated client must know that value too.
-  HealthIndicator: {
-    type: 'object',
-    required: ['status'],
-    properties: { status: { type: 'string', enum: ['up', 'degraded', 'down'] } },
-    additionalProperties: true,
-  },
-  Health: {
-    type: 'object',
-    required: ['status', 'details'],
-    properties: {
-      status: { type: 'string', enum: ['ok', 'degraded', 'error', 'shutting_down'] },
-      info: { $ref: '#/components/schemas/HealthIndicators' },
-      error: { $ref: '#/components/schemas/HealthIndicators' },
-      details: { $ref: '#/components/schemas/HealthIndicators' },
+    Problem: {
+      type: 'object',
+      description: 'RFC 9457 problem details; every error answer has this shape.',
+      required: ['type', 'title', 'status', 'detail', 'instance', 'code', 'requestId'],
+      properties: {
+        type: {
+          type: 'string',
+          format: 'uri',
+          example: 'urn:superfone-bff:problem:upstream-timeout',
+        },
+        title: { type: 'string' },
+        status: { type: 'integer' },
+        detail: { type: 'string' },
+        instance: { type: 'string', example: '/numbers/available' },
+        code: { type: 'string', enum: Object.keys(PROBLEMS) },
+        requestId: { type: 'string' },
+        traceId: { type: 'string', pattern: '^[0-9a-f]{32}$' },
+      },
     },
-  },
-  HealthIndicators: {
-    type: 'object',
-    description: 'By indicator name (redis, superfone, cache, lifecycle).',
-    additionalProperties: { $ref: '#/components/schemas/HealthIndicator' },
-  },
-};
+    // Terminus's own vocabulary (HealthCheckStatus, HealthIndicatorStatus): a circuit that is open
+    // makes /health/deps 'degraded' with a 200, so a generated client must know that value too.
+    HealthIndicator: {
+      type: 'object',
+      required: ['status'],
+      properties: { status: { type: 'string', enum: ['up', 'degraded', 'down'] } },
+      additionalProperties: true,
+    },
+    Health: {
+      type: 'object',
+      required: ['status', 'details'],
+      properties: {
+        status: { type: 'string', enum: ['ok', 'degraded', 'error', 'shutting_down'] },
+        info: { $ref: '#/components/schemas/HealthIndicators' },
+        error: { $ref: '#/components/schemas/HealthIndicators' },
+        details: { $ref: '#/components/schemas/HealthIndicators' },
+      },
+    },
+    HealthIndicators: {
+      type: 'object',
+      description: 'By indicator name (redis, superfone, cache, lifecycle).',
+      additionalProperties: { $ref: '#/components/schemas/HealthIndicator' },
+    },
+  };
+}

@@ -4,7 +4,7 @@ type OperationObject = NonNullable<OpenAPIObject['paths'][string]['get']>;
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { dirname } from 'node:path';
 import { DOCS_PATH } from '../common/docs-path';
-import { OPENAPI_SCHEMAS } from './openapi.schemas';
+import { openApiSchemas } from './openapi.schemas';
 import { loadSwagger } from './swagger-decorators';
 
 /** swagger-ui-dist's own page and assets; its initializer is replaced by ours (below). */
@@ -114,7 +114,7 @@ export async function buildDocument(app: NestFastifyApplication): Promise<OpenAP
   }
   document.components = {
     ...document.components,
-    schemas: { ...document.components?.schemas, ...OPENAPI_SCHEMAS },
+    schemas: { ...document.components?.schemas, ...openApiSchemas() },
   };
   return document;
 }
