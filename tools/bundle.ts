@@ -21,9 +21,13 @@ const ROOT = join(__dirname, '..', '..');
  * - pino-pretty, a development-only log format;
  * - optional peers Nest and its Fastify adapter import only for features this service does not use
  *   (microservices, websockets, Express, validation pipes, static files, views, multipart); they are
- *   not installed, and Nest reports them by name if a feature ever asks for one.
+ *   not installed, and Nest reports them by name if a feature ever asks for one;
+ * - what a feature the service never uses imports on demand: file-type (Nest's upload validator)
+ *   and zod's locales (`z.locales`, see bundle-deferrals.ts). They are installed, and load from
+ *   node_modules if ever asked for; left in the bundle, their source would sit in every replica's
+ *   memory (about 450 KiB).
  */
-const EXTERNAL = [
+export const EXTERNAL = [
   '@nestjs/swagger',
   'swagger-ui-dist',
   '@fastify/send',
@@ -38,6 +42,8 @@ const EXTERNAL = [
   '@fastify/static',
   '@fastify/view',
   '@fastify/multipart',
+  'file-type',
+  'zod/v4/locales',
 ];
 
 /**
