@@ -2,7 +2,7 @@
  * `npm run build`'s last step, and a stage of the image build: boots the bundle once, as `npm start`
  * runs it, so that Node's module compile cache (NODE_COMPILE_CACHE in `npm start` and the image) holds
  * V8's code for dist/superfone-bff.js before any replica starts. A replica then skips parsing and
- * compiling the 3.6 MB bundle and the functions its boot and first requests run.
+ * compiling the 3.2 MB bundle and the functions its boot and first requests run.
  *
  * Node writes the cache when the process exits, with the code of every function compiled by then:
  * this boot serves a 200, a 304 and a 401 from the Superfone stand-in first, so the hit path is in.
