@@ -61,7 +61,4 @@ ENV NODE_COMPILE_CACHE_PORTABLE=1
 # --heap-growing-percent=20: after a full GC, the old generation may grow 20 % before the next one
 # instead of V8's default of up to several times that; under sustained load that holds the peak
 # about 8 MiB lower, with no CPU cost we could measure (the live heap is ~30 MiB, so full GCs stay rare).
-# --no-maglev: V8 optimizes hot code with TurboFan only, without its mid-tier compiler: peak RSS
-# under load about 10 MiB lower, and a fresh replica's first burst cheaper (no mid-tier compiles
-# competing for the core), for about 5 % more CPU per cache hit (bench/README.md).
-CMD ["node", "--max-semi-space-size=4", "--heap-growing-percent=20", "--no-maglev", "dist/superfone-bff.js"]
+CMD ["node", "--max-semi-space-size=4", "--heap-growing-percent=20", "dist/superfone-bff.js"]
