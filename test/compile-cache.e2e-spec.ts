@@ -4,6 +4,7 @@ import {
   chownSync,
   copyFileSync,
   linkSync,
+  mkdirSync,
   cpSync,
   mkdtempSync,
   readdirSync,
@@ -27,8 +28,8 @@ const RUNTIME_UID = 1000; // the image's `node` user, and the chart's runAsUser
 function startWithoutConfig(root: string, asUid?: number, nodeBinary = process.execPath): string {
   const start = startCommand(root);
   const node = [nodeBinary, ...start.flags, start.script];
-  const argv = asUid === undefined ? node : [...setprivAs(asUid), ...node];
-  const run = spawnSync(argv[0], argv.slice(1), {
+  const [command, ...args] = asUid === undefined ? node : asUser(asUid, node);
+  const run = spawnSync(command, args, {
     cwd: root,
     env: { PATH: process.env.PATH, ...start.env, NODE_DEBUG_NATIVE: 'COMPILE_CACHE' },
     encoding: 'utf8',
@@ -39,15 +40,14 @@ function startWithoutConfig(root: string, asUid?: number, nodeBinary = process.e
   return run.stderr;
 }
 
-function setprivAs(uid: number): string[] {
-  return ['setpriv', `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--'];
+/** `argv` run as `uid` (util-linux's setpriv), as a Dockerfile's USER runs it. */
+function asUser(uid: number, argv: string[]): string[] {
+  return ['setpriv', `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--', ...argv];
 }
 
-/** The image build's user switch needs root and util-linux's setpriv, and node runnable as 1000. */
+/** Switching user needs root and setpriv. */
 function canSwitchUser(): boolean {
-  if (process.getuid?.() !== 0) return false;
-  const probe = spawnSync('setpriv', [...setprivAs(RUNTIME_UID).slice(1), process.execPath, '-v']);
-  return probe.status === 0;
+  return process.getuid?.() === 0 && spawnSync('setpriv', ['--version']).status === 0;
 }
 
 const acceptedBundle = /V8 code cache for CommonJS \S*superfone-bff\.js was accepted/;
@@ -81,18 +81,19 @@ describe('compile cache (NODE_COMPILE_CACHE in npm start and the image)', () => 
         }
         const cache = join(app, 'dist', 'compile-cache');
         rmSync(cache, { recursive: true, force: true });
-        execFileSync('mkdir', [cache]);
+        mkdirSync(cache);
         chownSync(cache, RUNTIME_UID, RUNTIME_UID);
 
-        execFileSync(
-          setprivAs(RUNTIME_UID)[0],
-          [
-            ...setprivAs(RUNTIME_UID).slice(1),
-            node,
-            join(app, 'dist', 'tools', 'warm-compile-cache.js'),
-          ],
-          { cwd: app, env: { PATH: process.env.PATH }, stdio: 'pipe', timeout: 60_000 },
-        );
+        const [setpriv, ...args] = asUser(RUNTIME_UID, [
+          node,
+          join(app, 'dist', 'tools', 'warm-compile-cache.js'),
+        ]);
+        execFileSync(setpriv, args, {
+          cwd: app,
+          env: { PATH: process.env.PATH },
+          stdio: 'pipe',
+          timeout: 60_000,
+        });
         const [tag] = readdirSync(cache);
         expect(tag).toMatch(
           new RegExp(`^v${process.versions.node}-${process.arch}-[0-9a-f]+-${RUNTIME_UID}$`),

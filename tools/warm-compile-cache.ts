@@ -25,7 +25,7 @@ const ROOT = join(__dirname, '..', '..');
 const READY_WITHIN_MS = 30_000;
 
 /** NODE_COMPILE_CACHE as `npm start` sets it, resolved against the project root (npm's cwd). */
-export function compileCacheDir(root: string): string {
+function compileCacheDir(root: string): string {
   const dir = startCommand(root).env.NODE_COMPILE_CACHE;
   if (!dir) throw new Error('npm start sets no NODE_COMPILE_CACHE');
   return resolve(root, dir);
@@ -48,7 +48,7 @@ async function untilReady(url: string, exited: () => boolean): Promise<void> {
 }
 
 /** Answers the training requests expect; anything else means the boot did not run what ships. */
-function expect(what: string, got: number, want: number): void {
+function expectStatus(what: string, got: number, want: number): void {
   if (got !== want) throw new Error(`${what}: ${got}, expected ${want}`);
 }
 
@@ -59,11 +59,11 @@ async function train(url: string, clientKey: string, exited: () => boolean): Pro
   const auth = { authorization: `Bearer ${clientKey}` };
   const first = await fetch(numbers, { headers: auth });
   await first.arrayBuffer();
-  expect('GET /numbers/available', first.status, 200);
+  expectStatus('GET /numbers/available', first.status, 200);
   const etag = first.headers.get('etag') ?? '';
-  expect('GET /numbers/available again', await status(numbers, auth), 200);
-  expect('a conditional GET', await status(numbers, { ...auth, 'if-none-match': etag }), 304);
-  expect('a wrong key', await status(numbers, { authorization: 'Bearer wrong' }), 401);
+  expectStatus('GET /numbers/available again', await status(numbers, auth), 200);
+  expectStatus('a conditional GET', await status(numbers, { ...auth, 'if-none-match': etag }), 304);
+  expectStatus('a wrong key', await status(numbers, { authorization: 'Bearer wrong' }), 401);
 }
 
 export async function warmCompileCache(root: string): Promise<{ dir: string; bytes: number }> {
