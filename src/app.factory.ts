@@ -9,6 +9,7 @@ import {
   answerUnmetExpectation,
   registerRequestHygiene,
 } from './common/http-hygiene';
+import { registerCoalescedWrites } from './common/coalesced-writes';
 import type { ProblemCode } from './common/problem-codes';
 import { requestIdFor } from './common/request-state';
 import { SECURITY_HEADERS } from './common/security-headers';
@@ -79,6 +80,7 @@ export async function createApp(
   const fastify = app.getHttpAdapter().getInstance();
   const server = app.getHttpServer();
   registerRequestHygiene(fastify, SECURITY_HEADERS);
+  registerCoalescedWrites(fastify, httpLogger);
   server.on('checkExpectation', (request, response) => {
     refusedEarly(answerUnmetExpectation(request, response));
   });
