@@ -2,9 +2,17 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 
 /**
- * Holds every answer until the end of the event-loop turn that produced it, then writes the
- * turn's answers one after another (setImmediate runs once the turn's I/O callbacks and their
- * promises are done).
+ * How long the first answer of a batch may wait for the ones after it. Under steady load a hit
+ * takes tens of microseconds, so a batch still holds a dozen or more answers; a turn that reads a
+ * burst of 200 requests, or runs code V8 has not optimized yet, sends its answers every
+ * millisecond instead of all at its end.
+ */
+export const MAX_HOLD_MS = 1;
+
+/**
+ * Holds each answer until the end of the event-loop turn that produced it (setImmediate runs once
+ * the turn's I/O callbacks and their promises are done), or until the batch's first answer has
+ * waited MAX_HOLD_MS, then writes the batch's answers one after another.
  *
  * Why: each write to a socket whose reader sleeps also wakes that reader (another process,
  * often on another core), and the kernel charges the wake-up to the writer. Under load one turn
@@ -13,15 +21,23 @@ import type { Logger } from 'pino';
  * Written back to back, they find the readers awake. Redis writes its replies the same way, in
  * its beforeSleep step. `bench/README.md` ("Where a hit's time goes") has the measurement.
  *
- * The cost is the wait: an answer leaves when its turn ends, not when it is ready, so by at most
- * the time the turn's other requests take (one request alone waits for nothing else). What waits
- * is bounded by what one turn reads. While the app closes, nothing is held.
+ * The cost is the wait: an answer leaves up to MAX_HOLD_MS (plus the work of the answer that
+ * ends the batch) after it is ready; one request alone waits for nothing else. While the app
+ * closes, nothing is held.
+ *
+ * `now` is the clock the bound is measured with (a test passes its own).
  */
-export function registerCoalescedWrites(fastify: FastifyInstance, logger: Logger): void {
-  /** The answers of the current turn, in the order they were ready. */
+export function registerCoalescedWrites(
+  fastify: FastifyInstance,
+  logger: Logger,
+  now: () => number = () => performance.now(),
+): void {
+  /** The answers of the current batch, in the order they were ready. */
   let pending: Array<() => void> = [];
   /** The array the previous batch used, kept so that a batch allocates no array. */
   let spare: Array<() => void> = [];
+  /** When the current batch's first answer was ready. */
+  let heldSince = 0;
   const writePending = (): void => {
     const batch = pending;
     pending = spare;
@@ -54,6 +70,13 @@ export function registerCoalescedWrites(fastify: FastifyInstance, logger: Logger
     const write = (): void => {
       done(null, payload);
     };
-    if (pending.push(write) === 1) setImmediate(writePending);
+    const readyAt = now();
+    if (pending.push(write) === 1) {
+      heldSince = readyAt;
+      // A batch written early by the bound below leaves this callback with nothing to write.
+      setImmediate(writePending);
+    } else if (readyAt - heldSince >= MAX_HOLD_MS) {
+      writePending();
+    }
   });
 }
