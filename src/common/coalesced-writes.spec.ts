@@ -128,7 +128,7 @@ describe('registerCoalescedWrites', () => {
       return reply;
     });
     const closingUrl = await closing.listen({ port: 0, host: '127.0.0.1' });
-    const [connection] = await Promise.all([openRaw(closingUrl)]);
+    const connection = await openRaw(closingUrl);
     open.push(connection);
     connection.write('GET /late HTTP/1.1\r\nhost: x\r\n\r\n');
     await inHandler;
