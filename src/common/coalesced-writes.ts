@@ -11,8 +11,9 @@ export const MAX_HOLD_MS = 1;
 
 /**
  * Holds each answer until the end of the event-loop turn that produced it (setImmediate runs once
- * the turn's I/O callbacks and their promises are done), or until the batch's first answer has
- * waited MAX_HOLD_MS, then writes the batch's answers one after another.
+ * the turn's I/O callbacks and their promises are done), then writes the batch's answers one after
+ * another. A batch whose first answer has waited MAX_HOLD_MS is written when the next answer is
+ * ready, without waiting for the turn to end.
  *
  * Why: each write to a socket whose reader sleeps also wakes that reader (another process,
  * often on another core), and the kernel charges the wake-up to the writer. Under load one turn
@@ -21,9 +22,11 @@ export const MAX_HOLD_MS = 1;
  * Written back to back, they find the readers awake. Redis writes its replies the same way, in
  * its beforeSleep step. `bench/README.md` ("Where a hit's time goes") has the measurement.
  *
- * The cost is the wait: an answer leaves up to MAX_HOLD_MS (plus the work of the answer that
- * ends the batch) after it is ready; one request alone waits for nothing else. While the app
- * closes, nothing is held.
+ * The cost is the wait. While the turn keeps producing answers, an answer leaves at most
+ * MAX_HOLD_MS (plus the work of the answer that ends the batch) after it is ready; work that
+ * produces no answer (a request still waiting for its data) cannot be interrupted, so an answer
+ * held before it waits for the turn to end. One request alone waits for nothing else. While the
+ * app closes, nothing is held.
  *
  * `now` is the clock the bound is measured with (a test passes its own).
  */
@@ -73,7 +76,8 @@ export function registerCoalescedWrites(
     const readyAt = now();
     if (pending.push(write) === 1) {
       heldSince = readyAt;
-      // A batch written early by the bound below leaves this callback with nothing to write.
+      // If the bound below writes this batch early, this callback still runs at the turn's end
+      // and writes whatever the turn held after it (or nothing).
       setImmediate(writePending);
     } else if (readyAt - heldSince >= MAX_HOLD_MS) {
       writePending();
