@@ -4,10 +4,11 @@ import { openRaw, RawConnection, within } from './support/raw-http';
 import { Harness, startHarness } from './support/test-app';
 
 /**
- * Answers are held until the end of the event-loop turn that produced them (at most MAX_HOLD_MS)
- * and then written together (src/common/coalesced-writes.ts). Whatever arrives in one turn must
- * still get its own answer, pipelined answers must keep their order, and clients that leave before
- * their answer is written must cost nobody else theirs.
+ * Answers are held until the end of the event-loop turn that produced them, or until the next
+ * answer is ready once a batch has waited MAX_HOLD_MS, and then written together
+ * (src/common/coalesced-writes.ts). Whatever arrives in one turn must still get its own answer,
+ * pipelined answers must keep their order, and clients that leave before their answer is written
+ * must cost nobody else theirs.
  */
 const WAIT_MS = 10_000;
 
